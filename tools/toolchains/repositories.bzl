@@ -1,0 +1,290 @@
+"""Repository rules that detect host toolchains, check them against pins.bzl and expose them to the build.
+
+Nothing here downloads anything. Each rule produces a small external repository:
+  @nexa_node   //:node (the node binary), //:BUILD info
+  @nexa_rust   //:rustc (the real rustc, not the rustup proxy)
+  @com_google_protobuf  //:protoc and proto_library targets for the well-known types (the names upstream uses)
+  @nexa_cuda   //:defs.bzl (CUDA_AVAILABLE, CUDA_CONSTRAINT), //:nvcc, //:cuda_headers, //:cudart_static
+  @npm         one filegroup per npm package with its dependency closure, from package-lock.json
+"""
+
+load("//tools/toolchains:pins.bzl", "TOOL_PINS")
+
+# ---------------------------------------------------------------------------------------------------------------
+# version checks
+
+def _version_matches(found, pin):
+    """True when `found` starts with `pin` on a component boundary ("1.95" matches "1.95.0", not "1.950")."""
+    if found == pin:
+        return True
+    return found.startswith(pin + ".")
+
+def _check_version(rctx, tool, path, found):
+    pin = TOOL_PINS[tool]
+    if not _version_matches(found, pin.version):
+        fail(("\n[nexa toolchain] {tool} version mismatch\n  found:    {found} at {path}\n  expected: {expected}.x " +
+              "(pinned in tools/toolchains/pins.bzl)\n  fix:      {fix}\n").format(
+            tool = tool,
+            found = found,
+            path = path,
+            expected = pin.version,
+            fix = pin.fix,
+        ))
+
+def _missing(tool, searched):
+    fail(("\n[nexa toolchain] {tool} not found\n  searched: {searched}\n  expected: {expected}.x " +
+          "(pinned in tools/toolchains/pins.bzl)\n  fix:      {fix}\n").format(
+        tool = tool,
+        searched = searched,
+        expected = TOOL_PINS[tool].version,
+        fix = TOOL_PINS[tool].fix,
+    ))
+
+def _run(rctx, args, tool):
+    res = rctx.execute(args)
+    if res.return_code != 0:
+        fail("\n[nexa toolchain] `{}` failed (exit {}) while probing {}:\n{}{}".format(
+            " ".join([str(a) for a in args]),
+            res.return_code,
+            tool,
+            res.stdout,
+            res.stderr,
+        ))
+    return res.stdout.strip()
+
+def _first_version(text):
+    """The first dotted number in `text`, e.g. "libprotoc 3.21.12" -> "3.21.12"."""
+    digits = "0123456789"
+    start = -1
+    for i in range(len(text)):
+        if text[i] in digits:
+            start = i
+            break
+    if start < 0:
+        return ""
+    end = start
+    for i in range(start, len(text)):
+        if text[i] in digits or text[i] == ".":
+            end = i + 1
+        else:
+            break
+    return text[start:end].rstrip(".")
+
+def _which(rctx, tool, env_override):
+    override = rctx.os.environ.get(env_override, "")
+    if override:
+        return rctx.path(override)
+    return rctx.which(tool)
+
+# ---------------------------------------------------------------------------------------------------------------
+# node
+
+def _host_node_impl(rctx):
+    node = _which(rctx, "node", "NEXA_NODE")
+    if node == None or not node.exists:
+        _missing("node", "$NEXA_NODE, PATH")
+    version = _run(rctx, [node, "--version"], "node").lstrip("v")
+    _check_version(rctx, "node", node, version)
+    rctx.symlink(node, "node")
+    rctx.file("BUILD.bazel", """# Host Node.js {version}, detected at {path}.
+exports_files(["node"], visibility = ["//visibility:public"])
+""".format(version = version, path = node))
+    rctx.file("version.bzl", 'NODE_VERSION = "{}"\n'.format(version))
+
+host_node = repository_rule(
+    implementation = _host_node_impl,
+    environ = ["NEXA_NODE", "PATH"],
+    local = True,
+)
+
+# ---------------------------------------------------------------------------------------------------------------
+# rust
+
+def _host_rust_impl(rctx):
+    proxy = _which(rctx, "rustc", "NEXA_RUSTC")
+    if proxy == None or not proxy.exists:
+        _missing("rustc", "$NEXA_RUSTC, PATH")
+
+    # `rustc` on PATH is usually the rustup proxy, which needs HOME and picks a toolchain at run time. Resolve the
+    # real compiler through its sysroot so actions call one fixed binary.
+    sysroot = _run(rctx, [proxy, "--print", "sysroot"], "rustc")
+    real = rctx.path(sysroot + "/bin/rustc")
+    if not real.exists:
+        _missing("rustc", sysroot + "/bin/rustc")
+    version = _first_version(_run(rctx, [real, "--version"], "rustc"))
+    _check_version(rctx, "rustc", real, version)
+    rctx.symlink(real, "rustc")
+    rctx.file("BUILD.bazel", """# Host rustc {version} (sysroot {sysroot}).
+exports_files(["rustc"], visibility = ["//visibility:public"])
+""".format(version = version, sysroot = sysroot))
+    rctx.file("version.bzl", 'RUSTC_VERSION = "{}"\n'.format(version))
+
+host_rust = repository_rule(
+    implementation = _host_rust_impl,
+    environ = ["NEXA_RUSTC", "PATH", "RUSTUP_TOOLCHAIN"],
+    local = True,
+)
+
+# ---------------------------------------------------------------------------------------------------------------
+# protobuf: protoc + well-known types, under the repository name upstream rules expect
+
+_WKT = ["any", "api", "descriptor", "duration", "empty", "field_mask", "source_context", "struct", "timestamp", "type", "wrappers"]
+
+def _host_protobuf_impl(rctx):
+    protoc = _which(rctx, "protoc", "NEXA_PROTOC")
+    if protoc == None or not protoc.exists:
+        _missing("protoc", "$NEXA_PROTOC, PATH")
+    version = _first_version(_run(rctx, [protoc, "--version"], "protoc"))
+    _check_version(rctx, "protoc", protoc, version)
+    rctx.symlink(protoc, "protoc")
+
+    include = rctx.path(rctx.attr.include_dir + "/google/protobuf")
+    if not include.get_child("timestamp.proto").exists:
+        fail(("\n[nexa toolchain] protobuf well-known types not found\n  searched: {}\n  fix:      " +
+              "run `bash tools/setup/setup.sh` (installs Debian's libprotobuf-dev)\n").format(include))
+    lines = [
+        "# Host protoc {} and the well-known types from {}.".format(version, rctx.attr.include_dir),
+        'exports_files(["protoc"], visibility = ["//visibility:public"])',
+        "",
+    ]
+    for name in _WKT:
+        rctx.symlink(include.get_child(name + ".proto"), "google/protobuf/{}.proto".format(name))
+        wkt_deps = []
+        if name in ["api", "type"]:
+            wkt_deps = [":source_context_proto", ":any_proto"] + ([":type_proto"] if name == "api" else [])
+        lines.append("""proto_library(
+    name = "{name}_proto",
+    srcs = ["google/protobuf/{name}.proto"],
+    deps = {deps},
+    visibility = ["//visibility:public"],
+)
+""".format(name = name, deps = repr(wkt_deps)))
+    rctx.file("BUILD.bazel", "\n".join(lines))
+    rctx.file("version.bzl", 'PROTOC_VERSION = "{}"\n'.format(version))
+
+host_protobuf = repository_rule(
+    implementation = _host_protobuf_impl,
+    attrs = {"include_dir": attr.string(default = "/usr/include")},
+    environ = ["NEXA_PROTOC", "PATH"],
+    local = True,
+)
+
+# ---------------------------------------------------------------------------------------------------------------
+# cuda: optional; its absence makes CUDA targets incompatible (skipped), not broken
+
+def _cuda_unavailable(rctx, reason):
+    rctx.file("BUILD.bazel", """# CUDA is not available on this machine: {reason}
+# CUDA targets carry target_compatible_with = CUDA_CONSTRAINT and are skipped.
+exports_files(["defs.bzl"], visibility = ["//visibility:public"])
+""".format(reason = reason))
+    rctx.file("defs.bzl", """# Generated by host_cuda.
+CUDA_AVAILABLE = False
+CUDA_REASON = {reason}
+CUDA_VERSION = ""
+CUDA_CONSTRAINT = "//tools/cuda:cuda_unavailable"
+""".format(reason = repr(reason)))
+
+def _host_cuda_impl(rctx):
+    mode = rctx.os.environ.get("NEXA_CUDA", "auto")
+    if mode not in ["auto", "on", "off"]:
+        fail("\n[nexa toolchain] NEXA_CUDA={} is not one of auto, on, off\n  fix: pass --repo_env=NEXA_CUDA=off to build without CUDA\n".format(mode))
+    if mode == "off":
+        _cuda_unavailable(rctx, "disabled with NEXA_CUDA=off")
+        return
+
+    # Find nvcc: $NEXA_CUDA_PATH, then nvcc on PATH (resolved to its real path), then /usr/local/cuda.
+    root = rctx.os.environ.get("NEXA_CUDA_PATH", "")
+    if not root:
+        nvcc_on_path = rctx.which("nvcc")
+        if nvcc_on_path != None:
+            root = str(nvcc_on_path.realpath.dirname.dirname)
+        elif rctx.path("/usr/local/cuda/bin/nvcc").exists:
+            root = str(rctx.path("/usr/local/cuda").realpath)
+    if not root or not rctx.path(root + "/bin/nvcc").exists:
+        if mode == "on":
+            _missing("nvcc", "$NEXA_CUDA_PATH, PATH, /usr/local/cuda")
+        _cuda_unavailable(rctx, "nvcc not found ($NEXA_CUDA_PATH, PATH, /usr/local/cuda)")
+        return
+    root_path = rctx.path(root).realpath
+    nvcc = root_path.get_child("bin").get_child("nvcc")
+    version = _first_version(_run(rctx, [nvcc, "--version"], "nvcc").split("release")[-1])
+    _check_version(rctx, "nvcc", nvcc, version)
+
+    # nvcc must run from its real path (a symlinked nvcc cannot find its headers), so actions call a wrapper.
+    rctx.file("nvcc", "#!/bin/sh\nexec {} \"$@\"\n".format(nvcc), executable = True)
+    rctx.symlink(root_path.get_child("include"), "include")
+    rctx.symlink(root_path.get_child("lib64"), "lib64")
+    rctx.file("BUILD.bazel", """# CUDA {version} at {root}.
+exports_files(["nvcc", "defs.bzl"], visibility = ["//visibility:public"])
+
+cc_library(
+    name = "cuda_headers",
+    hdrs = glob(["include/**/*.h", "include/**/*.hpp", "include/**/*.cuh"], allow_empty = True),
+    includes = ["include"],
+    visibility = ["//visibility:public"],
+)
+
+cc_import(
+    name = "cudart_static_import",
+    static_library = "lib64/libcudart_static.a",
+)
+
+cc_library(
+    name = "cudart_static",
+    linkopts = ["-ldl", "-lpthread", "-lrt"],
+    deps = [":cudart_static_import", ":cuda_headers"],
+    visibility = ["//visibility:public"],
+)
+""".format(version = version, root = root_path))
+    rctx.file("defs.bzl", """# Generated by host_cuda.
+CUDA_AVAILABLE = True
+CUDA_REASON = "nvcc {version} at {root}"
+CUDA_VERSION = "{version}"
+CUDA_CONSTRAINT = "//tools/cuda:cuda_available"
+""".format(version = version, root = root_path))
+
+host_cuda = repository_rule(
+    implementation = _host_cuda_impl,
+    environ = ["NEXA_CUDA", "NEXA_CUDA_PATH", "PATH"],
+    local = True,
+)
+
+# ---------------------------------------------------------------------------------------------------------------
+# npm: node_modules installed by `npm ci` (tools/setup), exposed per package with its dependency closure
+
+def _npm_impl(rctx):
+    lock = rctx.path(rctx.attr.package_lock)  # watched: the repository is re-created when the lockfile changes
+    workspace = lock.dirname
+    node_modules = workspace.get_child("node_modules")
+    if not node_modules.get_child(".package-lock.json").exists:
+        fail(("\n[nexa toolchain] node_modules is missing or was not installed by npm\n  searched: {}\n  " +
+              "fix:      run `bash tools/setup/setup.sh` (runs `npm ci`)\n").format(node_modules))
+    node = rctx.path(rctx.attr.node)
+    res = rctx.execute([node, rctx.path(rctx.attr._generator), lock, node_modules, "."], quiet = False)
+    if res.return_code != 0:
+        fail("\n[nexa toolchain] generating @npm failed:\n" + res.stdout + res.stderr)
+
+npm_repository = repository_rule(
+    implementation = _npm_impl,
+    attrs = {
+        "package_lock": attr.label(mandatory = True, allow_single_file = True),
+        "node": attr.label(mandatory = True, allow_single_file = True),
+        "_generator": attr.label(default = "//tools/typescript/private:npm_repository.js", allow_single_file = True),
+    },
+    environ = ["NEXA_NPM_STAMP"],
+    local = True,
+)
+
+# ---------------------------------------------------------------------------------------------------------------
+
+def nexa_toolchains():
+    """Declares every host toolchain repository. Called once from WORKSPACE."""
+    host_node(name = "nexa_node")
+    host_rust(name = "nexa_rust")
+    host_protobuf(name = "com_google_protobuf")
+    host_cuda(name = "nexa_cuda")
+    npm_repository(
+        name = "npm",
+        package_lock = "//:package-lock.json",
+        node = "@nexa_node//:node",
+    )

@@ -1,0 +1,22 @@
+"""Providers shared by the TypeScript and protobuf rule families."""
+
+TsInfo = provider(
+    doc = "TypeScript sources of a package and everything it needs to type-check, bundle or test it.",
+    fields = {
+        "srcs": "depset[File]: this target's own .ts sources (source or generated)",
+        "transitive_srcs": "depset[File]: .ts sources of this target and all its TS deps",
+        "npm": "depset[File]: files of every npm package (with dependency closure) this target and its deps use",
+        "typecheck": "depset[File]: type-check stamps of this target and its deps (built with it)",
+        "runfiles": "runfiles: data files this target and its deps need at run time",
+    },
+)
+
+def collect_ts(deps):
+    """Merges TsInfo of `deps` into (transitive_srcs, npm, typecheck, runfiles) lists of depsets."""
+    infos = [d[TsInfo] for d in deps]
+    return struct(
+        transitive_srcs = [i.transitive_srcs for i in infos],
+        npm = [i.npm for i in infos],
+        typecheck = [i.typecheck for i in infos],
+        runfiles = [i.runfiles for i in infos],
+    )

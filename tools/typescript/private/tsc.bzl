@@ -1,0 +1,55 @@
+"""The shared type-check action: tsc --noEmit over a package's sources with a generated tsconfig."""
+
+def _relative_to_execroot(path):
+    """"../" repeated so that a file in dirname(path) can reach the execroot."""
+    return "/".join([".."] * len(path.split("/")[:-1]))
+
+def npm_file(target, path):
+    """The file `node_modules/<path>` inside an @npm//<pkg> closure target; fails clearly when absent."""
+    want = "node_modules/" + path
+    for f in target.files.to_list():
+        if f.short_path.endswith(want):
+            return f
+    fail("{} has no file {}: is the package installed (npm ci) and listed in package.json?".format(target.label, want))
+
+def typecheck_action(ctx, srcs, transitive_srcs, npm, types, suffix):
+    """Declares `<name>.<suffix>.ok`: written only when tsc finds no error in `srcs` (deps are checked too)."""
+    tsconfig = ctx.actions.declare_file("{}.{}.tsconfig.json".format(ctx.label.name, suffix))
+    stamp = ctx.actions.declare_file("{}.{}.ok".format(ctx.label.name, suffix))
+    up = _relative_to_execroot(tsconfig.path)
+    bin_dir = ctx.bin_dir.path
+    config = {
+        "extends": up + "/" + ctx.file._base_tsconfig.path,
+        "compilerOptions": {
+            "noEmit": True,
+            "baseUrl": up,
+            # Source and generated files (ts_proto_library) live in two trees; `@nexa/x` looks in both.
+            "paths": {"@nexa/*": ["*", bin_dir + "/*"]},
+            "typeRoots": [up + "/node_modules/@types"],
+            "types": types,
+            "preserveSymlinks": True,
+            "incremental": False,
+        },
+        "files": [up + "/" + f.path for f in srcs],
+        "include": [],
+    }
+    ctx.actions.write(tsconfig, json.encode(config))
+    ctx.actions.run_shell(
+        # npm packages resolve through node_modules at the execroot root (package.json "exports" included), a link
+        # to @npm made inside the action's sandbox.
+        command = '[[ -e node_modules ]] || ln -s external/npm/node_modules node_modules; "$1" "$2" -p "$3" && : > "$4"',
+        arguments = [ctx.executable._node.path, npm_file(ctx.attr._typescript, "typescript/lib/tsc.js").path, tsconfig.path, stamp.path],
+        inputs = depset([tsconfig, ctx.file._base_tsconfig] + srcs, transitive = [transitive_srcs, npm, ctx.attr._typescript.files, ctx.attr._types_node.files]),
+        outputs = [stamp],
+        tools = [ctx.executable._node],
+        mnemonic = "TsTypeCheck",
+        progress_message = "Type-checking {} ({})".format(ctx.label, suffix),
+    )
+    return stamp
+
+TSC_ATTRS = {
+    "_node": attr.label(default = "@nexa_node//:node", executable = True, cfg = "exec", allow_single_file = True),
+    "_typescript": attr.label(default = "@npm//typescript"),
+    "_types_node": attr.label(default = "@npm//@types/node"),
+    "_base_tsconfig": attr.label(default = "//:tsconfig.json", allow_single_file = True),
+}

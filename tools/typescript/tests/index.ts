@@ -1,0 +1,1 @@
+export { makeGreeting, renderGreeting } from "./greeting";
