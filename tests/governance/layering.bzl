@@ -1,0 +1,38 @@
+"""The module layering policy as data, and the list of module targets the governance tests analyse.
+
+Every rule target declared in a module's BUILD.bazel must be listed in MODULE_TARGETS (the governance test
+names any that is missing), so the graph the tests check is the whole module graph.
+"""
+
+# Core flow order (a core module may not use the code of any other core module; see the root BUILD.bazel).
+CORE_MODULES = ["data", "distill", "pack", "train", "eval", "inference"]
+
+# Cross-cutting modules: used by core modules and the CLI; never use core modules or the CLI.
+CROSS_CUTTING_MODULES = ["manifest", "registry", "monitoring"]
+
+# The composition layer: may use everything; nothing uses it.
+CLI_MODULES = ["cli"]
+
+ALL_MODULES = CORE_MODULES + CROSS_CUTTING_MODULES + CLI_MODULES
+
+# Rule targets of modules/* and kernels/* (roots of the analysed graph).
+MODULE_TARGETS = [
+]
+
+# Kernel packages (each has a README.md stating its responsibility).
+KERNEL_PACKAGES = [
+]
+
+def layering_json(name):
+    """A genrule writing the layering above as <name>.json for the governance tests."""
+    data = {
+        "core": CORE_MODULES,
+        "crossCutting": CROSS_CUTTING_MODULES,
+        "cli": CLI_MODULES,
+        "kernelPackages": KERNEL_PACKAGES,
+    }
+    native.genrule(
+        name = name,
+        outs = [name + ".json"],
+        cmd = "printf '%s\\n' '{}' > $@".format(json.encode(data)),
+    )

@@ -1,0 +1,101 @@
+// Each governance check fails on a deliberately broken input: real Bazel fixture packages (fixtures/) analysed by
+// the same aspect as the real graph, a fixture README, and BUILD text with an unlisted target.
+import * as fs from "fs";
+import * as path from "path";
+import { checkCoverage, checkLayering, checkPackageNames, checkReadme, findCycles, Graph, Layering, packageOf } from "./policy";
+
+const ws = path.join(process.env.RUNFILES_DIR ?? process.env.TEST_SRCDIR ?? "", process.env.TEST_WORKSPACE ?? "nexacompute");
+const read = (rel: string): string => fs.readFileSync(path.join(ws, rel), "utf8");
+
+const layering = JSON.parse(read("tests/governance/layering.json")) as Layering;
+const fixture = JSON.parse(read("tests/governance/fixture_graph.json")) as Graph;
+const ROOT = "tests/governance/fixtures/bad_layering";
+
+describe("layering check on the broken fixture graph", () => {
+  const violations = checkLayering(fixture, layering, ROOT);
+  const text = violations.map((v) => v.message).join("\n");
+
+  it("names both packages of the upstream edge data -> train", () => {
+    expect(text).toContain(`${ROOT}/modules/data depends on downstream core module ${ROOT}/modules/train`);
+    expect(text).toContain(`//${ROOT}/modules/data:ingest -> //${ROOT}/modules/train:trainer`);
+  });
+
+  it("rejects a core module using another core module's code", () => {
+    expect(text).toContain(`${ROOT}/modules/train uses the code of core module ${ROOT}/modules/data`);
+  });
+
+  it("rejects a cross-cutting module using a core module", () => {
+    expect(text).toContain(`cross-cutting module ${ROOT}/modules/manifest depends on core module ${ROOT}/modules/data`);
+  });
+
+  it("finds the module cycle data -> train -> data", () => {
+    expect(violations.filter((v) => v.rule === "cycle").map((v) => v.message)).toEqual([
+      `module cycle: ${ROOT}/modules/data -> ${ROOT}/modules/train -> ${ROOT}/modules/data: extract the shared piece into a cross-cutting module`,
+    ]);
+  });
+
+  it("ignores packages outside the layering root", () => {
+    expect(checkLayering(fixture, layering, "tests/governance/fixtures/elsewhere")).toEqual([]);
+  });
+
+  it("flags undeclared module directories", () => {
+    const g: Graph = { roots: [], edges: [["//modules/data:x", "//modules/tooling:y"]] };
+    expect(checkLayering(g, layering).map((v) => v.rule)).toContain("unknown-module");
+  });
+});
+
+describe("cycle finder", () => {
+  it("reports one cycle per strongly connected component", () => {
+    const g = new Map([
+      ["a", new Set(["b"])],
+      ["b", new Set(["c"])],
+      ["c", new Set(["a"])],
+      ["d", new Set(["a"])],
+    ]);
+    expect(findCycles(g)).toEqual([["a", "b", "c", "a"]]);
+  });
+});
+
+describe("package name check", () => {
+  it("flags the real fixture package named 'shared'", () => {
+    const pkgs = fixture.roots.map(packageOf);
+    expect(checkPackageNames(pkgs).map((v) => v.message)).toEqual([
+      'package tests/governance/fixtures/bad_names/shared has the catch-all name "shared": name it after its one responsibility (POLICY.md §3)',
+    ]);
+  });
+
+  it.each(["modules/utils", "kernels/common", "modules/pack/helpers", "tools/Misc"])("flags %s", (p) => {
+    expect(checkPackageNames([p])).toHaveLength(1);
+  });
+});
+
+describe("README check", () => {
+  it("flags a README that opens with a heading", () => {
+    const file = "tests/governance/fixtures/bad_readme/README.md";
+    const msgs = checkReadme(file, read(file)).map((v) => v.message);
+    expect(msgs[0]).toMatch(/first line is markup/);
+    expect(msgs.join("\n")).toMatch(/does not name the module's inputs/);
+  });
+
+  it("flags a missing README", () => {
+    expect(checkReadme("modules/x/README.md", null)[0].message).toMatch(/is missing/);
+  });
+
+  it("flags two sentences and a missing period", () => {
+    expect(checkReadme("r", "Packs data into bins. Also trains models well.\nInputs, outputs").length).toBe(1);
+    expect(checkReadme("r", "Packs tokenized documents into fixed-length bins\nInputs, outputs").length).toBe(1);
+  });
+
+  it("accepts a one-sentence responsibility", () => {
+    expect(checkReadme("r", "Packs tokenized documents into fixed-length training bins.\n\nInputs: x\nOutputs: y")).toEqual([]);
+  });
+});
+
+describe("coverage check", () => {
+  it("names a target missing from MODULE_TARGETS", () => {
+    const build = 'ts_project(\n    name = "data",\n)\n\njest_test(\n    name = "data_test",\n)\n';
+    expect(checkCoverage("modules/data", build, ["//modules/data:data"]).map((v) => v.message)).toEqual([
+      "//modules/data:data_test is not in MODULE_TARGETS (tests/governance/layering.bzl): add it so the layering checks see its edges",
+    ]);
+  });
+});
