@@ -74,6 +74,10 @@ def _realpath(rctx, path):
     """readlink -f: Bazel 4's path.realpath resolves relative symlinks against the wrong directory."""
     return rctx.path(_run(rctx, ["readlink", "-f", str(path)], "realpath of " + str(path)))
 
+def _searched(rctx, env_override):
+    override = rctx.os.environ.get(env_override, "")
+    return "${}={}".format(env_override, override) if override else "PATH (override with --repo_env={}=/path)".format(env_override)
+
 def _which(rctx, tool, env_override):
     override = rctx.os.environ.get(env_override, "")
     if override:
@@ -86,7 +90,7 @@ def _which(rctx, tool, env_override):
 def _host_node_impl(rctx):
     node = _which(rctx, "node", "NEXA_NODE")
     if node == None or not node.exists:
-        _missing("node", "$NEXA_NODE, PATH")
+        _missing("node", _searched(rctx, "NEXA_NODE"))
     version = _run(rctx, [node, "--version"], "node").lstrip("v")
     _check_version(rctx, "node", node, version)
     rctx.symlink(node, "node")
@@ -107,7 +111,7 @@ host_node = repository_rule(
 def _host_rust_impl(rctx):
     proxy = _which(rctx, "rustc", "NEXA_RUSTC")
     if proxy == None or not proxy.exists:
-        _missing("rustc", "$NEXA_RUSTC, PATH")
+        _missing("rustc", _searched(rctx, "NEXA_RUSTC"))
 
     # `rustc` on PATH is usually the rustup proxy, which needs HOME and picks a toolchain at run time. Resolve the
     # real compiler through its sysroot so actions call one fixed binary.
@@ -137,7 +141,7 @@ _WKT = ["any", "api", "descriptor", "duration", "empty", "field_mask", "source_c
 def _host_protobuf_impl(rctx):
     protoc = _which(rctx, "protoc", "NEXA_PROTOC")
     if protoc == None or not protoc.exists:
-        _missing("protoc", "$NEXA_PROTOC, PATH")
+        _missing("protoc", _searched(rctx, "NEXA_PROTOC"))
     version = _first_version(_run(rctx, [protoc, "--version"], "protoc"))
     _check_version(rctx, "protoc", protoc, version)
     rctx.symlink(protoc, "protoc")
