@@ -1,0 +1,27 @@
+"""Public face of the stage rule family: hermetic pipeline stages whose outputs are described by manifests.
+
+A stage is one Bazel action (or `num_shards` shard actions plus a merge action) that runs a module's bundled
+entry point (a `ts_binary`) with a strict config, its upstream stages' manifests and data as inputs, and three
+declared outputs: `<name>/` (data files), `<name>.manifest.json` and `<name>.log.jsonl`. Logs are never inputs of
+anything. Each stage kind returns a typed provider (DatasetInfo, PackedDatasetInfo, CheckpointInfo,
+EvalReportInfo), and each input slot accepts only the provider it needs, so wrong wiring fails at analysis.
+
+The contract between the rule and a stage entry point is documented in tools/README.md ("Stages").
+"""
+
+load(
+    "//tools/stage/private:stage.bzl",
+    _CheckpointInfo = "CheckpointInfo",
+    _DatasetInfo = "DatasetInfo",
+    _EvalReportInfo = "EvalReportInfo",
+    _PackedDatasetInfo = "PackedDatasetInfo",
+    _StageInfo = "StageInfo",
+    _stage_rule = "stage_rule",
+)
+
+StageInfo = _StageInfo
+DatasetInfo = _DatasetInfo
+PackedDatasetInfo = _PackedDatasetInfo
+CheckpointInfo = _CheckpointInfo
+EvalReportInfo = _EvalReportInfo
+stage_rule = _stage_rule

@@ -1,0 +1,145 @@
+"""stage_rule: builds rules for pipeline stages (one per stage kind) with typed inputs and outputs."""
+
+load("//tools/typescript/private:ts_binary.bzl", "TsBinaryInfo")
+
+StageInfo = provider(
+    doc = "Outputs of one pipeline stage.",
+    fields = {
+        "stage": "string: the stage name (the target's name)",
+        "module": "string: the module implementing the stage, e.g. modules/pack",
+        "kind": "string: the manifest message describing the stage's product, e.g. nexa.v1.DatasetManifest",
+        "manifest": "File: <name>.manifest.json (deterministic, canonical JSON)",
+        "data": "File: <name>/ directory of data files listed in the manifest",
+        "log": "File: <name>.log.jsonl (never an input of anything)",
+        "upstream": "depset[File]: manifests and data of this stage and every stage before it",
+        "stages": "depset[struct(stage, module, manifest)]: this stage and its upstream stages, in pipeline order",
+    },
+)
+
+def _kind(doc):
+    return provider(doc = doc, fields = {"stage": "StageInfo of the producing stage"})
+
+DatasetInfo = _kind("A text dataset: a stage whose manifest is a nexa.v1.DatasetManifest (data, distill).")
+PackedDatasetInfo = _kind("Packed training shards: a nexa.v1.PackedDatasetManifest (pack).")
+CheckpointInfo = _kind("A model checkpoint: a nexa.v1.CheckpointManifest (train).")
+EvalReportInfo = _kind("An evaluation report: a nexa.v1.EvalReport (eval).")
+
+_KIND_PROVIDERS = {
+    "dataset": (DatasetInfo, "nexa.v1.DatasetManifest"),
+    "packed_dataset": (PackedDatasetInfo, "nexa.v1.PackedDatasetManifest"),
+    "checkpoint": (CheckpointInfo, "nexa.v1.CheckpointManifest"),
+    "eval_report": (EvalReportInfo, "nexa.v1.EvalReport"),
+}
+
+def _input_args(ctx, slots):
+    """--input=<slot>=<manifest>:<data dir> for every wired upstream stage, in slot order."""
+    args = []
+    files = []
+    upstream = []
+    stages = []
+    for slot, (multi, _) in sorted(slots.items()):
+        targets = getattr(ctx.attr, slot)
+        if not multi:
+            targets = [targets] if targets else []
+        for t in targets:
+            info = t[StageInfo]
+            args.append("--input={}={}:{}".format(slot, info.manifest.path, info.data.path))
+            files += [info.manifest, info.data]
+            upstream.append(info.upstream)
+            stages.append(info.stages)
+    return args, files, upstream, stages
+
+def _run(ctx, tool, command, args, inputs, outputs, progress):
+    ctx.actions.run(
+        executable = tool.node,
+        arguments = ["--preserve-symlinks", "--preserve-symlinks-main", tool.bundle.path, command] + args,
+        inputs = depset(inputs, transitive = [tool.externals]),
+        outputs = outputs,
+        env = {"NODE_PATH": "external/npm/node_modules", "NEXA_STAGE_LABEL": str(ctx.label)},
+        mnemonic = "NexaStage",
+        progress_message = progress,
+    )
+
+def _stage_impl(ctx):
+    module = ctx.attr._module
+    provider, kind = _KIND_PROVIDERS[ctx.attr._produces]
+    slots = {}
+    for slot, spec in ctx.attr._slots.items():
+        multi, slot_kind = spec.split(":")
+        slots[slot] = (multi == "multi", slot_kind)
+    tool = ctx.attr.tool[TsBinaryInfo]
+    name = ctx.label.name
+    input_args, input_files, upstream, stages = _input_args(ctx, slots)
+    common = ["--stage=" + name, "--module=" + module, "--config=" + ctx.file.config.path]
+    common += input_args + ["--raw=" + f.path for f in ctx.files.raw]
+    inputs = [ctx.file.config, tool.bundle] + input_files + ctx.files.raw
+
+    data = ctx.actions.declare_directory(name)
+    manifest = ctx.actions.declare_file(name + ".manifest.json")
+    log = ctx.actions.declare_file(name + ".log.jsonl")
+    outs = ["--out=" + data.path, "--manifest=" + manifest.path, "--log=" + log.path]
+    n = ctx.attr.num_shards
+    if n < 1:
+        fail("{}: num_shards must be >= 1, got {}".format(ctx.label, n))
+    shard_logs = []
+    if n == 1:
+        _run(ctx, tool, "run", common + outs, inputs, [data, manifest, log], "Stage {} ({})".format(name, module))
+    else:
+        # One action per shard (the unit of resume and of remote fan-out), then a merge.
+        shard_dirs = []
+        for i in range(n):
+            d = ctx.actions.declare_directory("{}.shard-{}-of-{}".format(name, i, n))
+            l = ctx.actions.declare_file("{}.shard-{}-of-{}.log.jsonl".format(name, i, n))
+            shard_args = ["--shard={}".format(i), "--num-shards={}".format(n), "--out=" + d.path, "--log=" + l.path]
+            _run(ctx, tool, "run", common + shard_args, inputs, [d, l], "Stage {} shard {}/{} ({})".format(name, i + 1, n, module))
+            shard_dirs.append(d)
+            shard_logs.append(l)
+        merge_args = common + ["--shard-dir=" + d.path for d in shard_dirs] + outs
+        _run(ctx, tool, "merge", merge_args, inputs + shard_dirs, [data, manifest, log], "Stage {} merge of {} shards ({})".format(name, n, module))
+
+    info = StageInfo(
+        stage = name,
+        module = module,
+        kind = kind,
+        manifest = manifest,
+        data = data,
+        log = log,
+        upstream = depset([manifest, data], transitive = upstream),
+        stages = depset([struct(stage = name, module = module, manifest = manifest)], transitive = stages, order = "postorder"),
+    )
+    return [
+        DefaultInfo(files = depset([manifest, data]), runfiles = ctx.runfiles(files = [manifest, data])),
+        info,
+        provider(stage = info),
+        OutputGroupInfo(logs = depset([log] + shard_logs)),
+    ]
+
+def stage_rule(module, produces, inputs = {}, doc = ""):
+    """Returns a rule for one stage kind.
+
+    Args:
+      module: the module implementing the stage, e.g. "modules/pack" (recorded in the StageManifest).
+      produces: the product kind: "dataset", "packed_dataset", "checkpoint" or "eval_report".
+      inputs: input slot name -> (multiple: bool, accepted kind), e.g. {"dataset": (False, "dataset")}.
+      doc: the rule's documentation.
+    """
+    attrs = {
+        "tool": attr.label(mandatory = True, providers = [TsBinaryInfo], cfg = "exec", doc = "The module's ts_binary entry point."),
+        "config": attr.label(mandatory = True, allow_single_file = [".json"], doc = "The stage config: a nexa.v1 message in proto3 JSON."),
+        "raw": attr.label_list(allow_files = True, doc = "Raw source files read by the stage (e.g. the corpus)."),
+        "num_shards": attr.int(default = 1, doc = "Split the stage into this many shard actions plus a merge (streaming stages)."),
+    }
+    if produces not in _KIND_PROVIDERS:
+        fail("stage_rule: produces = {} is not one of {}".format(produces, sorted(_KIND_PROVIDERS.keys())))
+    slots = {}
+    for slot, (multi, kind) in inputs.items():
+        p = _KIND_PROVIDERS[kind][0]
+        slots[slot] = "{}:{}".format("multi" if multi else "single", kind)
+        if multi:
+            attrs[slot] = attr.label_list(providers = [p], doc = "Upstream stages producing {}.".format(kind))
+        else:
+            attrs[slot] = attr.label(providers = [p], doc = "The upstream stage producing {}.".format(kind))
+    attrs["_module"] = attr.string(default = module)
+    attrs["_produces"] = attr.string(default = produces)
+    attrs["_slots"] = attr.string_dict(default = slots)
+    return rule(implementation = _stage_impl, attrs = attrs, doc = doc)
