@@ -17,6 +17,14 @@ ALL_MODULES = CORE_MODULES + CROSS_CUTTING_MODULES + CLI_MODULES
 
 # Rule targets of modules/* and kernels/* (roots of the analysed graph).
 MODULE_TARGETS = [
+    "//modules/manifest",
+    "//modules/manifest:manifest_test",
+    "//modules/monitoring",
+    "//modules/monitoring:monitoring_test",
+    "//modules/registry",
+    "//modules/registry:bench",
+    "//modules/registry:registry_test",
+    "//modules/registry:registry_testing",
 ]
 
 # Kernel packages (each has a README.md stating its responsibility).

@@ -1,0 +1,127 @@
+// Round-trip tests of every contract: a fully populated message survives canonical JSON (strictly decoded)
+// and the protobuf binary encoding unchanged.
+
+import { SourceLineage_Kind } from "@nexa/proto/nexa/v1/dataset";
+import { Comparator } from "@nexa/proto/nexa/v1/eval";
+import { LogLevel } from "@nexa/proto/nexa/v1/log";
+import { PackedDatasetManifest_TokenDtype } from "@nexa/proto/nexa/v1/packed_dataset";
+import { TokenizerManifest_Kind } from "@nexa/proto/nexa/v1/tokenizer";
+import { Device, OptimizerConfig_Kind, ScheduleConfig_Kind } from "@nexa/proto/nexa/v1/train";
+
+import { contractByName, CONTRACTS, decodeManifest, digestBytes, encodeMessage } from "./index";
+import type { Contract } from "./index";
+
+const D = (s: string) => digestBytes(s);
+const ID = "a".repeat(64);
+const ref = (path: string, schemaName = "") => ({ digest: D(path), sizeBytes: 123, mediaType: "application/json", schemaName, path });
+const producer = { stageName: "data", stageId: ID, module: "modules/data" };
+const model = { nLayer: 2, nHead: 2, nEmbd: 64, vocabSize: 512, blockSize: 128, dropout: 0.1 };
+
+/** One fully populated sample per contract (every field non-default). */
+const SAMPLES: Record<keyof typeof CONTRACTS, unknown> = {
+  ArtifactRef: ref("x.bin", "nexa.v1.DatasetManifest"),
+  DatasetManifest: {
+    schemaVersion: 1, name: "golden", recordCount: 10,
+    shards: [{ file: ref("train-00000.jsonl"), recordCount: 10, split: "train", textBytes: 999 }],
+    splits: [{ name: "train", recordCount: 10, fraction: 1 }],
+    sources: [{ kind: SourceLineage_Kind.KIND_RAW_FILE, uri: "pipelines/data/raw.jsonl", artifact: ref("raw.jsonl"), recordsKept: 10, recordsRead: 12 }],
+    producer, textField: "text", drops: [{ reason: "duplicate", count: 2 }], seed: 7,
+  },
+  TokenizerManifest: {
+    schemaVersion: 1, kind: TokenizerManifest_Kind.KIND_BPE, name: "bpe-512", vocabSize: 512,
+    specialTokens: [{ text: "<|endoftext|>", id: 511 }], eosId: 511, files: [ref("merges.txt")],
+    trainedOn: ref("", "nexa.v1.DatasetManifest"), producer,
+  },
+  PackedDatasetManifest: {
+    schemaVersion: 1, seqLen: 128, tokenDtype: PackedDatasetManifest_TokenDtype.TOKEN_DTYPE_UINT16,
+    bins: [{ file: ref("train-00000.bin"), split: "train", sequenceCount: 4, tokenCount: 500 }],
+    fillRatio: 0.9765625, truncatedDocuments: 1, truncatedTokens: 17, totalTokens: 500, paddingTokens: 12,
+    tokenizer: ref("", "nexa.v1.TokenizerManifest"), dataset: ref("", "nexa.v1.DatasetManifest"), shuffleSeed: 3, padId: 510, producer,
+  },
+  TrainConfig: {
+    schemaVersion: 1, model,
+    optimizer: { kind: OptimizerConfig_Kind.KIND_ADAMW, learningRate: 3e-4, beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1, gradClip: 1 },
+    schedule: { kind: ScheduleConfig_Kind.KIND_COSINE, warmupSteps: 10, minLrRatio: 0.1 },
+    steps: 100, batchSize: 8, gradAccumSteps: 2, seed: 42, device: Device.DEVICE_CPU, evalInterval: 50, evalBatches: 4,
+    distillation: { teacher: ref("", "nexa.v1.CheckpointManifest"), temperature: 2, alpha: 0.5, topK: 20 },
+  },
+  CheckpointManifest: {
+    schemaVersion: 1, weights: ref("model.safetensors"), model, trainConfigDigest: D("cfg"),
+    packedDataset: ref("", "nexa.v1.PackedDatasetManifest"), tokenizer: ref("", "nexa.v1.TokenizerManifest"),
+    step: 100, tokensSeen: 102400, finalTrainLoss: 2.5, finalValLoss: 2.75, paramCount: 123456, dtype: "F32",
+    device: Device.DEVICE_CUDA, producer,
+  },
+  DistillConfig: {
+    schemaVersion: 1,
+    teacher: { source: { $case: "endpoint", value: { baseUrl: "http://127.0.0.1:8080/v1", model: "teacher", apiKeyEnv: "TEACHER_KEY", timeoutMs: 5000 } } },
+    sampling: { temperature: 0.7, topP: 0.9, topK: 40, maxTokens: 64, seed: 1, n: 2 },
+    gating: { minChars: 10, maxChars: 2000, dedupe: true, rejectPatterns: ["^I cannot"] },
+    promptTemplate: "Explain: {text}", maxExamples: 100, concurrency: 4,
+  },
+  EvalRubric: {
+    schemaVersion: 1, name: "golden-smoke", revision: 2,
+    criteria: [{ metric: "val_loss", comparator: Comparator.COMPARATOR_LTE, threshold: 6.5, required: true }], maxExamples: 50,
+  },
+  EvalReport: {
+    schemaVersion: 1, rubric: ref("", "nexa.v1.EvalRubric"), checkpoint: ref("", "nexa.v1.CheckpointManifest"),
+    dataset: ref("", "nexa.v1.DatasetManifest"),
+    results: [{ metric: "val_loss", value: 5.25, comparator: Comparator.COMPARATOR_LTE, threshold: 6.5, passed: true, required: true }],
+    passed: true, exampleCount: 50, htmlReport: ref("report.html"), producer,
+  },
+  StageManifest: {
+    schemaVersion: 1, stageName: "pack", module: "modules/pack", stageId: ID, configDigest: D("c"),
+    inputs: [ref("", "nexa.v1.DatasetManifest")], outputs: [ref("manifest.json", "nexa.v1.PackedDatasetManifest")],
+    tools: [{ name: "modules/pack bundle", version: "0.1.0", digest: D("tool") }], toolchains: [{ name: "node", version: "v20.20.2", digest: "" }],
+    toolDigest: D("tool"), codeRevision: "0123abcd",
+  },
+  RunManifest: {
+    schemaVersion: 1, runId: "b".repeat(64), pipeline: "//pipelines:golden",
+    stages: [{ stageName: "data", stageId: ID, manifest: ref("", "nexa.v1.StageManifest") }], codeRevision: "0123abcd",
+  },
+  ModuleSpec: {
+    schemaVersion: 1, name: "modules/pack", responsibility: "turn a text dataset into packed training shards",
+    inputs: ["nexa.v1.DatasetManifest"], outputs: ["nexa.v1.PackedDatasetManifest"], allowedDeps: ["modules/manifest"],
+  },
+  LogEvent: {
+    timeMs: 1764320000000, level: LogLevel.LOG_LEVEL_INFO, runId: "b".repeat(64), stage: "pack", stageId: ID,
+    event: "shard_written", msg: "wrote shard", errorCode: "NONE", fields: { shard: "3", bytes: "100" },
+  },
+};
+
+interface BinaryCodec<T> {
+  encode(m: T): { finish(): Uint8Array };
+  decode(b: Uint8Array): T;
+  fromPartial(o: unknown): T;
+}
+
+describe.each(Object.keys(SAMPLES) as (keyof typeof CONTRACTS)[])("%s", (name) => {
+  const contract = CONTRACTS[name] as Contract<unknown>;
+  const codec = contract.codec as unknown as BinaryCodec<unknown>;
+  const message = codec.fromPartial(SAMPLES[name]);
+
+  it("sample sets every field (so the round trip covers them all)", () => {
+    const json = contract.codec.toJSON(message) as Record<string, unknown>;
+    expect(Object.keys(json).sort()).toEqual(Object.keys(message as object).filter((k) => (message as Record<string, unknown>)[k] !== undefined).sort());
+  });
+
+  it("round-trips through canonical JSON with strict decoding", () => {
+    const text = encodeMessage(contract.codec, message);
+    const decoded = decodeManifest(contract, text, `${name}.json`);
+    expect(decoded).toEqual(message);
+    expect(encodeMessage(contract.codec, decoded)).toBe(text);
+  });
+
+  it("round-trips through the protobuf binary encoding", () => {
+    expect(codec.decode(codec.encode(message).finish())).toEqual(message);
+  });
+
+  it("is found by its fully qualified name", () => {
+    expect(contractByName(contract.name)).toBe(contract);
+  });
+});
+
+describe("manifests carry schema_version", () => {
+  it.each(Object.values(CONTRACTS).filter((c) => c.supportedVersions.length > 0).map((c) => [c.name, c] as const))("%s", (_n, contract) => {
+    expect((contract as Contract<unknown>).required).toContain("schemaVersion");
+  });
+});

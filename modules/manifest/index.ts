@@ -1,0 +1,11 @@
+// Public face of modules/manifest: canonical encoding, digests, strict decoding, ids and verification.
+export { canonicalBytes, canonicalJson, encodeMessage, encodeMessageBytes } from "./canonical";
+export { contractByName, CONTRACTS } from "./contracts";
+export type { Contract, MessageCodec } from "./contracts";
+export { decodeManifest, readManifest, validateMessage } from "./decode";
+export { DIGEST_PREFIX, digestBytes, digestFile, digestHex, digestMessage, isDigest, sha256Hex, toDigest } from "./digest";
+export type { FileDigest } from "./digest";
+export { deriveRunId, deriveStageId, isId, newInvocationId } from "./ids";
+export type { StageIdentity } from "./ids";
+export { listFiles, verifyFiles, verifyManifest } from "./verify";
+export type { ListedFile } from "./verify";

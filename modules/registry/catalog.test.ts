@@ -1,0 +1,112 @@
+// Catalog: incremental indexing, rebuild from manifests alone, lineage queries.
+
+import { mkdtempSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+
+import { DatasetManifest } from "@nexa/proto/nexa/v1/dataset";
+import { PackedDatasetManifest } from "@nexa/proto/nexa/v1/packed_dataset";
+import { RunManifest } from "@nexa/proto/nexa/v1/run";
+import { StageManifest } from "@nexa/proto/nexa/v1/stage";
+import { CONTRACTS, deriveRunId, deriveStageId, digestBytes } from "@nexa/modules/manifest";
+
+import { Catalog, LocalStore } from "./index";
+
+function tempHome(): string {
+  return mkdtempSync(join(process.env.TEST_TMPDIR ?? tmpdir(), "nexa-catalog-"));
+}
+
+/** Publishes a two-stage pipeline (data → pack) the way //pipelines:golden would; returns the digests. */
+async function publishPipeline(catalog: Catalog) {
+  const store = catalog.store;
+  const raw = await store.put(Buffer.from('{"text":"hello"}\n'));
+  const shard = await store.put(Buffer.from('{"text":"hello"}\n{"text":"x"}\n'));
+  const tool = digestBytes("tool");
+  const dataConfig = digestBytes("data-config");
+  const dataStageId = deriveStageId({ stageName: "data", configDigest: dataConfig, inputManifestDigests: [], toolDigest: tool });
+  const dataset = DatasetManifest.fromPartial({
+    schemaVersion: 1, name: "golden", recordCount: 2, splits: [{ name: "train", recordCount: 2, fraction: 1 }],
+    shards: [{ file: { digest: shard.digest, sizeBytes: shard.sizeBytes, path: "train-0.jsonl" }, recordCount: 2, split: "train" }],
+    sources: [{ kind: 1, uri: "pipelines/raw.jsonl", artifact: { digest: raw.digest, sizeBytes: raw.sizeBytes } }],
+    producer: { stageName: "data", stageId: dataStageId },
+  });
+  const datasetDigest = await catalog.publishManifest(CONTRACTS.DatasetManifest, dataset);
+  const dataStage = StageManifest.fromPartial({
+    schemaVersion: 1, stageName: "data", module: "modules/data", stageId: dataStageId, configDigest: dataConfig, toolDigest: tool,
+    inputs: [{ digest: raw.digest, sizeBytes: raw.sizeBytes }],
+    outputs: [{ digest: datasetDigest, sizeBytes: 1, path: "manifest.json", schemaName: CONTRACTS.DatasetManifest.name },
+      { digest: shard.digest, sizeBytes: shard.sizeBytes, path: "train-0.jsonl" }],
+  });
+  const dataStageDigest = await catalog.publishManifest(CONTRACTS.StageManifest, dataStage);
+
+  const bin = await store.put(Buffer.alloc(64, 1));
+  const packConfig = digestBytes("pack-config");
+  const packStageId = deriveStageId({ stageName: "pack", configDigest: packConfig, inputManifestDigests: [datasetDigest], toolDigest: tool });
+  const packed = PackedDatasetManifest.fromPartial({
+    schemaVersion: 1, seqLen: 8, tokenDtype: 1, bins: [{ file: { digest: bin.digest, sizeBytes: 64, path: "train-0.bin" }, split: "train", sequenceCount: 4 }],
+    tokenizer: { digest: digestBytes("tokenizer"), schemaName: "nexa.v1.TokenizerManifest" },
+    dataset: { digest: datasetDigest, schemaName: CONTRACTS.DatasetManifest.name }, producer: { stageName: "pack", stageId: packStageId },
+  });
+  const packedDigest = await catalog.publishManifest(CONTRACTS.PackedDatasetManifest, packed);
+  const packStage = StageManifest.fromPartial({
+    schemaVersion: 1, stageName: "pack", module: "modules/pack", stageId: packStageId, configDigest: packConfig, toolDigest: tool,
+    inputs: [{ digest: datasetDigest, schemaName: CONTRACTS.DatasetManifest.name }],
+    outputs: [{ digest: packedDigest, path: "manifest.json", schemaName: CONTRACTS.PackedDatasetManifest.name }, { digest: bin.digest, sizeBytes: 64, path: "train-0.bin" }],
+  });
+  const packStageDigest = await catalog.publishManifest(CONTRACTS.StageManifest, packStage);
+
+  const runId = deriveRunId([dataStageId, packStageId]);
+  const run = RunManifest.fromPartial({
+    schemaVersion: 1, runId, pipeline: "//pipelines:golden", codeRevision: "abc",
+    stages: [
+      { stageName: "data", stageId: dataStageId, manifest: { digest: dataStageDigest, schemaName: CONTRACTS.StageManifest.name } },
+      { stageName: "pack", stageId: packStageId, manifest: { digest: packStageDigest, schemaName: CONTRACTS.StageManifest.name } },
+    ],
+  });
+  const runDigest = await catalog.publishManifest(CONTRACTS.RunManifest, run);
+  catalog.recordInvocation({ invocationId: "inv-1", runId, startedAt: "2026-11-28T10:00:00Z", status: "succeeded" });
+  return { raw, shard, bin, datasetDigest, packedDigest, runDigest, runId, packConfig };
+}
+
+describe("Catalog", () => {
+  it("indexes artifacts, stages, runs and invocations incrementally", async () => {
+    const catalog = new Catalog(new LocalStore(tempHome()));
+    const p = await publishPipeline(catalog);
+    expect(catalog.runs()).toEqual([{ run_id: p.runId, pipeline: "//pipelines:golden", manifest_digest: p.runDigest }]);
+    expect(catalog.artifact(p.datasetDigest)?.schema_name).toBe("nexa.v1.DatasetManifest");
+    const dump = catalog.dump();
+    expect(dump.stages).toHaveLength(2);
+    expect(dump.invocations).toHaveLength(1);
+    catalog.close();
+  });
+
+  it("answers lineage queries: raw data → dataset → packed bins", async () => {
+    const catalog = new Catalog(new LocalStore(tempHome()));
+    const p = await publishPipeline(catalog);
+    const ancestors = catalog.ancestors(p.bin.digest);
+    expect(ancestors).toEqual(expect.arrayContaining([p.packedDigest, p.datasetDigest, p.raw.digest, p.packConfig]));
+    expect(ancestors).not.toContain(p.bin.digest);
+    const descendants = catalog.descendants(p.raw.digest);
+    expect(descendants).toEqual(expect.arrayContaining([p.datasetDigest, p.packedDigest, p.bin.digest]));
+    expect(catalog.descendants(p.bin.digest)).toEqual([]);
+    catalog.close();
+  });
+
+  it("rebuild from the manifests alone equals the incremental index", async () => {
+    const home = tempHome();
+    const store = new LocalStore(home);
+    const incremental = new Catalog(store);
+    await publishPipeline(incremental);
+    const expected = incremental.dump();
+
+    // A fresh database over the same store…
+    const fresh = new Catalog(store, join(home, "rebuilt.sqlite"));
+    await fresh.rebuild();
+    expect(fresh.dump()).toEqual(expected);
+    // …and a rebuild in place.
+    await incremental.rebuild();
+    expect(incremental.dump()).toEqual(expected);
+    fresh.close();
+    incremental.close();
+  });
+});

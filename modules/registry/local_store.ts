@@ -1,0 +1,268 @@
+// Local content-addressed store under $NEXA_HOME: blobs at cas/sha256/<hex[0:2]>/<hex[2:]>.
+//
+// Write protocol (crash-safe, safe under concurrent writers of the same blob):
+//   1. copy the source into cas/tmp/<pid>-<random>.partial (created exclusively) while hashing it: files are
+//      copied by the kernel (fs.copyFile) concurrently with a streamed SHA-256 of the source, and the source's
+//      size/mtime/inode are compared before and after so a source modified meanwhile is refused;
+//   2. fsync the temp file, make it read-only;
+//   3. rename it onto its final path (atomic: readers see nothing or the whole blob; two writers of the
+//      same blob both rename identical bytes), then fsync the directory.
+// A crash before the rename leaves only a *.partial file in cas/tmp, never a visible blob; `cleanTemp()`
+// removes stale ones. Reads hash the bytes and refuse a blob whose digest does not match its name; getToFile
+// copies and hashes concurrently the same way and only renames the copy into place once the digest matched.
+
+import { createHash, randomBytes } from "crypto";
+import { constants } from "fs";
+import { chmod, copyFile, mkdir, open, readdir, rename, stat, unlink } from "fs/promises";
+import type { FileHandle } from "fs/promises";
+import { homedir } from "os";
+import { dirname, join } from "path";
+
+import { DIGEST_PREFIX, digestFile, digestHex } from "@nexa/modules/manifest";
+import type { FileDigest } from "@nexa/modules/manifest";
+import { IntegrityError, RegistryError } from "@nexa/modules/monitoring";
+
+import { IO_CHUNK_BYTES } from "./blob_store";
+import type { BlobStore, PutResult } from "./blob_store";
+
+// ----------------------------------------------------------------------------------------------------------
+// locations
+
+/** $NEXA_HOME, default ~/.nexa. */
+export function nexaHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.NEXA_HOME && env.NEXA_HOME !== "" ? env.NEXA_HOME : join(homedir(), ".nexa");
+}
+
+export interface LocalStoreOptions {
+  /** Test hook: called after the temp file is complete and synced, before the rename (e.g. to simulate a crash). */
+  beforeRename?: (tempPath: string) => void | Promise<void>;
+}
+
+// ----------------------------------------------------------------------------------------------------------
+// helpers
+
+/** fsync of a file or directory (opened read-only, which Linux allows for both). */
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+const fsyncDir = fsyncPath;
+const fsyncFile = fsyncPath;
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw err;
+  }
+}
+
+/** Copies `source` chunks into `out`, hashing them; returns [hex, size]. */
+async function copyHashing(read: (buf: Buffer) => Promise<number>, out: FileHandle): Promise<[string, number]> {
+  const hash = createHash("sha256");
+  const buffer = Buffer.allocUnsafe(IO_CHUNK_BYTES);
+  let size = 0;
+  for (;;) {
+    const n = await read(buffer);
+    if (n === 0) break;
+    const chunk = buffer.subarray(0, n);
+    hash.update(chunk);
+    let written = 0;
+    while (written < n) written += (await out.write(chunk, written, n - written)).bytesWritten;
+    size += n;
+  }
+  return [hash.digest("hex"), size];
+}
+
+// ----------------------------------------------------------------------------------------------------------
+// store
+
+export class LocalStore implements BlobStore {
+  /** cas/sha256 directory. */
+  readonly blobRoot: string;
+  /** cas/tmp directory (same filesystem as blobRoot, so rename is atomic). */
+  readonly tempRoot: string;
+
+  constructor(readonly home: string = nexaHome(), private readonly options: LocalStoreOptions = {}) {
+    this.blobRoot = join(home, "cas", "sha256");
+    this.tempRoot = join(home, "cas", "tmp");
+  }
+
+  /** Path of a blob (whether or not it exists). */
+  blobPath(digest: string): string {
+    const hex = digestHex(digest);
+    return join(this.blobRoot, hex.slice(0, 2), hex.slice(2));
+  }
+
+  async put(bytes: Uint8Array, expectedDigest?: string): Promise<PutResult> {
+    let offset = 0;
+    return this.write(async (buf) => {
+      const n = Math.min(buf.length, bytes.length - offset);
+      buf.set(bytes.subarray(offset, offset + n));
+      offset += n;
+      return n;
+    }, expectedDigest, "<memory>");
+  }
+
+  async putFile(path: string, expectedDigest?: string): Promise<PutResult> {
+    const tempPath = await this.newTempPath();
+    let hashed: FileDigest;
+    try {
+      const before = await stat(path);
+      // The kernel copy usually ends first, so the temp file's fsync overlaps the rest of the hashing.
+      [hashed] = await Promise.all([digestFile(path), copyFile(path, tempPath, constants.COPYFILE_EXCL).then(() => fsyncFile(tempPath))]);
+      const after = await stat(path);
+      if (before.size !== after.size || before.mtimeMs !== after.mtimeMs || before.ino !== after.ino || after.size !== hashed.sizeBytes) {
+        throw new RegistryError("REGISTRY_SOURCE_CHANGED", `${path} changed while it was being stored`, {
+          context: { path }, hint: "store files only once their writer has finished",
+        });
+      }
+    } catch (err) {
+      await unlink(tempPath).catch(() => undefined);
+      if (err instanceof RegistryError) throw err;
+      throw new RegistryError("REGISTRY_IO", `cannot store ${path}`, { context: { path }, cause: err });
+    }
+    return this.publishTemp(tempPath, hashed.digest, hashed.sizeBytes, expectedDigest, path);
+  }
+
+  private async newTempPath(): Promise<string> {
+    await mkdir(this.tempRoot, { recursive: true });
+    return join(this.tempRoot, `${process.pid}-${randomBytes(8).toString("hex")}.partial`);
+  }
+
+  /** The write protocol of the header comment, for bytes produced by `read`. */
+  private async write(read: (buf: Buffer) => Promise<number>, expectedDigest: string | undefined, source: string): Promise<PutResult> {
+    const tempPath = await this.newTempPath();
+    const out = await open(tempPath, "wx", 0o644);
+    let hex: string;
+    let size: number;
+    try {
+      [hex, size] = await copyHashing(read, out);
+      await out.sync();
+    } catch (err) {
+      await out.close();
+      await unlink(tempPath).catch(() => undefined);
+      throw new RegistryError("REGISTRY_IO", `cannot write blob from ${source}`, { context: { path: tempPath }, cause: err });
+    }
+    await out.close();
+    return this.publishTemp(tempPath, DIGEST_PREFIX + hex, size, expectedDigest, source);
+  }
+
+  /** Checks the expected digest, then renames a complete, synced temp file onto the blob path. */
+  private async publishTemp(tempPath: string, digest: string, size: number, expectedDigest: string | undefined, source: string): Promise<PutResult> {
+    if (expectedDigest !== undefined && digestHex(expectedDigest) !== digestHex(digest)) {
+      await unlink(tempPath);
+      throw new IntegrityError("INTEGRITY_DIGEST", `${source}: digest ${digest}, expected ${DIGEST_PREFIX + digestHex(expectedDigest)}`, {
+        context: { path: source, expected: DIGEST_PREFIX + digestHex(expectedDigest), actual: digest },
+        hint: "the source changed after its digest was recorded",
+      });
+    }
+    const finalPath = this.blobPath(digest);
+    if (await exists(finalPath)) {
+      await unlink(tempPath);
+      return { digest, sizeBytes: size, existed: true };
+    }
+    await chmod(tempPath, 0o444); // blobs are immutable
+    await this.options.beforeRename?.(tempPath);
+    await mkdir(dirname(finalPath), { recursive: true });
+    await rename(tempPath, finalPath);
+    await fsyncDir(dirname(finalPath));
+    return { digest, sizeBytes: size, existed: false };
+  }
+
+  /** Opens a stored blob, or throws REGISTRY_NOT_FOUND. */
+  private async openBlob(digest: string): Promise<[FileHandle, string]> {
+    const path = this.blobPath(digest);
+    try {
+      return [await open(path, "r"), path];
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+        throw new RegistryError("REGISTRY_NOT_FOUND", `blob ${DIGEST_PREFIX + digestHex(digest)} is not in the store`, {
+          context: { path, digest }, hint: "publish the artifact first, or check $NEXA_HOME",
+        });
+      }
+      throw new RegistryError("REGISTRY_IO", `cannot open blob ${path}`, { context: { path }, cause: err });
+    }
+  }
+
+  private corrupted(path: string, digest: string, actualHex: string): IntegrityError {
+    const expected = DIGEST_PREFIX + digestHex(digest);
+    const actual = DIGEST_PREFIX + actualHex;
+    return new IntegrityError("INTEGRITY_DIGEST", `corrupted blob ${path}: expected ${expected}, actual ${actual}`, {
+      context: { path, expected, actual },
+      hint: "delete the blob and publish the artifact again (its producing stage is cached by Bazel)",
+    });
+  }
+
+  async get(digest: string): Promise<Buffer> {
+    const [handle, path] = await this.openBlob(digest);
+    let bytes: Buffer;
+    try {
+      bytes = await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+    const actual = createHash("sha256").update(bytes).digest("hex");
+    if (actual !== digestHex(digest)) throw this.corrupted(path, digest, actual);
+    return bytes;
+  }
+
+  async getToFile(digest: string, destPath: string): Promise<void> {
+    const [handle, path] = await this.openBlob(digest);
+    await handle.close();
+    const tempPath = `${destPath}.${randomBytes(6).toString("hex")}.partial`;
+    let actual: FileDigest;
+    try {
+      [actual] = await Promise.all([digestFile(path), copyFile(path, tempPath, constants.COPYFILE_EXCL)]);
+    } catch (err) {
+      await unlink(tempPath).catch(() => undefined);
+      throw new RegistryError("REGISTRY_IO", `cannot copy blob ${path} to ${destPath}`, { context: { path, dest: destPath }, cause: err });
+    }
+    if (actual.digest !== DIGEST_PREFIX + digestHex(digest)) {
+      await unlink(tempPath);
+      throw this.corrupted(path, digest, digestHex(actual.digest));
+    }
+    await chmod(tempPath, 0o644); // copies of read-only blobs are the caller's to modify
+    await rename(tempPath, destPath);
+  }
+
+  async has(digest: string): Promise<boolean> {
+    return exists(this.blobPath(digest));
+  }
+
+  async list(): Promise<string[]> {
+    const out: string[] = [];
+    const prefixes = await readdir(this.blobRoot).catch(() => [] as string[]);
+    for (const prefix of prefixes.filter((p) => /^[0-9a-f]{2}$/.test(p))) {
+      for (const rest of await readdir(join(this.blobRoot, prefix))) {
+        if (/^[0-9a-f]{62}$/.test(rest)) out.push(DIGEST_PREFIX + prefix + rest);
+      }
+    }
+    return out.sort();
+  }
+
+  /** Temp files left by crashed writers (never visible as blobs). */
+  async listTemp(): Promise<string[]> {
+    return (await readdir(this.tempRoot).catch(() => [] as string[])).sort();
+  }
+
+  /** Removes temp files older than `maxAgeMs` (default 1 h: older than any live write). Returns how many. */
+  async cleanTemp(maxAgeMs = 3_600_000, now = Date.now()): Promise<number> {
+    let removed = 0;
+    for (const name of await this.listTemp()) {
+      const path = join(this.tempRoot, name);
+      const info = await stat(path).catch(() => undefined);
+      if (info !== undefined && now - info.mtimeMs >= maxAgeMs) {
+        await unlink(path).catch(() => undefined);
+        removed += 1;
+      }
+    }
+    return removed;
+  }
+}
