@@ -8,7 +8,7 @@ names any that is missing), so the graph the tests check is the whole module gra
 CORE_MODULES = ["data", "distill", "pack", "train", "eval", "inference"]
 
 # Cross-cutting modules: used by core modules and the CLI; never use core modules or the CLI.
-CROSS_CUTTING_MODULES = ["manifest", "registry", "monitoring"]
+CROSS_CUTTING_MODULES = ["manifest", "registry", "monitoring", "stage"]
 
 # The composition layer: may use everything; nothing uses it.
 CLI_MODULES = ["cli"]
@@ -25,6 +25,8 @@ MODULE_TARGETS = [
     "//modules/registry:bench",
     "//modules/registry:registry_test",
     "//modules/registry:registry_testing",
+    "//modules/stage",
+    "//modules/stage:stage_test",
 ]
 
 # Kernel packages (each has a README.md stating its responsibility).

@@ -1,0 +1,278 @@
+// The stage runtime: what every module's stage entry point shares. It parses the action's arguments, decodes
+// the config strictly, reads the upstream stage manifests, derives the stage_id, runs the module's stage function
+// with a logger bound to the stage, and writes the StageManifest listing every output file with its digest.
+//
+// A stage action is hermetic: nothing here reads clocks, hostnames or absolute paths into an output, and the
+// run_id is unknown inside it (it depends on the whole pipeline), so stage log lines carry stage and stage_id;
+// the publisher's lines carry the run_id. On any error the action exits non-zero and Bazel keeps no output.
+
+import { mkdir, readdir, readFile, writeFile } from "fs/promises";
+import * as path from "path";
+
+import {
+  CONTRACTS,
+  digestBytes,
+  digestFile,
+  digestMessage,
+  decodeManifest,
+  deriveStageId,
+  encodeMessage,
+} from "@nexa/modules/manifest";
+import type { Contract } from "@nexa/modules/manifest";
+import { createLogger, formatError, ManifestError, NexaError, toNexaError } from "@nexa/modules/monitoring";
+import type { NexaLogger } from "@nexa/modules/monitoring";
+import { ArtifactRef } from "@nexa/proto/nexa/v1/artifact";
+import { StageManifest, ToolVersion } from "@nexa/proto/nexa/v1/stage";
+
+import { parseStageArgs } from "./args";
+import type { StageArgs } from "./args";
+
+export const STAGE_MANIFEST_SCHEMA = "nexa.v1.StageManifest";
+
+// ----------------------------------------------------------------------------------------------------------
+// types
+
+/** One wired upstream stage. */
+export interface StageInput {
+  /** Input slot name of the stage rule, e.g. "dataset". */
+  slot: string;
+  /** The upstream StageManifest. */
+  manifest: StageManifest;
+  /** "sha256:…" of the upstream manifest file (an input of stage_id). */
+  manifestDigest: string;
+  /** Directory holding the upstream data files (paths in manifest.outputs are relative to it). */
+  dataDir: string;
+  /** Absolute-or-execroot path of the upstream product manifest file (the output with a schema_name). */
+  productPath: string;
+  /** Schema of that product, e.g. "nexa.v1.DatasetManifest". */
+  productSchema: string;
+}
+
+export interface StageContext<C> {
+  command: "run" | "merge";
+  stage: string;
+  module: string;
+  config: C;
+  /** Display name of the config file (for error messages). */
+  configFile: string;
+  configDigest: string;
+  stageId: string;
+  raw: string[];
+  inputs: StageInput[];
+  /** This action's shard (0 of 1 when unsharded; merge actions see the stage's shard count). */
+  shard: { index: number; count: number };
+  /** Merge only: the shard directories, in shard order. */
+  shardDirs: string[];
+  /** Where data files go (created empty). */
+  outDir: string;
+  log: NexaLogger;
+  /** The one input in `slot`; throws a ConfigError naming the slot when it is not wired. */
+  input(slot: string): StageInput;
+}
+
+/** What a stage function returns. */
+export interface StageResult {
+  /** The product manifest written into outDir (relative path) and its schema, e.g. "dataset.json". */
+  product?: { file: string; schema: string };
+  /** Numbers worth showing in a summary (also logged). */
+  metrics?: Record<string, number>;
+}
+
+export interface StageDefinition<C> {
+  /** Module implementing the stage, e.g. "modules/data". */
+  module: string;
+  /** Contract of the stage config (strictly decoded). */
+  config: Contract<C>;
+  /** Extra tools whose digest joins the tool digest (e.g. the kernels library). */
+  tools?: () => Promise<ToolVersion[]>;
+  run(ctx: StageContext<C>): Promise<StageResult>;
+  /** Required when the stage is sharded: combines shard directories into outDir. */
+  merge?(ctx: StageContext<C>): Promise<StageResult>;
+}
+
+// ----------------------------------------------------------------------------------------------------------
+// helpers
+
+/** Every file under `dir`, as sorted relative POSIX paths. */
+export async function listDataFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    const entries = await readdir(path.join(dir, rel), { withFileTypes: true });
+    for (const e of entries) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(r);
+      else out.push(r);
+    }
+  };
+  await walk("");
+  return out.sort();
+}
+
+async function readInput(slot: string, manifestPath: string, dataDir: string): Promise<StageInput> {
+  const bytes = await readFile(manifestPath);
+  const manifest = decodeManifest(CONTRACTS.StageManifest, bytes, `${slot} input ${path.basename(manifestPath)}`);
+  const products = manifest.outputs.filter((o) => o.schemaName !== "");
+  if (products.length !== 1) {
+    throw new ManifestError(
+      "MANIFEST_NO_PRODUCT",
+      `upstream stage ${manifest.stageName} lists ${products.length} product manifests (outputs with schema_name); expected 1`,
+      { context: { file: manifestPath, stage: manifest.stageName } },
+    );
+  }
+  return {
+    slot,
+    manifest,
+    manifestDigest: digestBytes(bytes),
+    dataDir,
+    productPath: path.join(dataDir, products[0].path),
+    productSchema: products[0].schemaName,
+  };
+}
+
+async function toolVersions(def: StageDefinition<unknown>, bundle: string): Promise<{ tools: ToolVersion[]; digest: string }> {
+  const tools: ToolVersion[] = [{ name: `${def.module} bundle`, version: "", digest: (await digestFile(bundle)).digest }];
+  if (def.tools) tools.push(...(await def.tools()));
+  const digest = digestBytes(tools.map((t) => `${t.name}=${t.digest}`).join("\n"));
+  return { tools, digest };
+}
+
+async function writeStageManifest(
+  args: StageArgs,
+  ctx: StageContext<unknown>,
+  result: StageResult,
+  tools: ToolVersion[],
+  toolDigest: string,
+): Promise<StageManifest> {
+  const outputs: ArtifactRef[] = [];
+  for (const rel of await listDataFiles(args.out)) {
+    const d = await digestFile(path.join(args.out, rel));
+    const isProduct = result.product?.file === rel;
+    outputs.push(ArtifactRef.fromPartial({
+      digest: d.digest,
+      sizeBytes: d.sizeBytes,
+      path: rel,
+      mediaType: rel.endsWith(".json") ? "application/json" : rel.endsWith(".jsonl") ? "application/jsonl" : "application/octet-stream",
+      schemaName: isProduct ? result.product!.schema : "",
+    }));
+  }
+  if (result.product && !outputs.some((o) => o.path === result.product!.file)) {
+    throw new NexaError("STAGE_NO_PRODUCT", `stage ${args.stage} declared product ${result.product.file} but did not write it`, {
+      context: { stage: args.stage },
+    });
+  }
+  const manifest = StageManifest.fromPartial({
+    schemaVersion: 1,
+    stageName: args.stage,
+    module: args.module,
+    stageId: ctx.stageId,
+    configDigest: ctx.configDigest,
+    inputs: ctx.inputs.map((i) => ArtifactRef.fromPartial({
+      digest: i.manifestDigest,
+      path: i.slot,
+      mediaType: "application/json",
+      schemaName: STAGE_MANIFEST_SCHEMA,
+    })),
+    outputs,
+    tools,
+    toolchains: [{ name: "node", version: process.version, digest: "" }],
+    toolDigest,
+    // Stage actions are hermetic and cached across commits; the run manifest records the source revision.
+    codeRevision: "unknown",
+  });
+  await writeFile(args.manifest!, encodeMessage(StageManifest, manifest));
+  return manifest;
+}
+
+// ----------------------------------------------------------------------------------------------------------
+// entry point
+
+/** What one stage action did. */
+export interface StageOutcome {
+  stageId: string;
+  result: StageResult;
+  /** The StageManifest written (absent for shard actions). */
+  manifest?: StageManifest;
+}
+
+/** Runs one stage action; throws a NexaError (also logged to --log when the logger exists) on failure. */
+export async function runStage<C>(
+  def: StageDefinition<C>,
+  argv: readonly string[],
+  bundlePath: string = process.argv[1],
+): Promise<StageOutcome> {
+  let log: NexaLogger | undefined;
+  let stage = "?";
+  try {
+    const args = parseStageArgs(argv);
+    stage = args.stage;
+    const configText = await readFile(args.config);
+    const configFile = path.basename(args.config);
+    const config = decodeManifest(def.config, configText, configFile);
+    const configDigest = digestMessage(def.config.codec, config);
+    const inputs = await Promise.all(args.inputs.map((i) => readInput(i.slot, i.manifest, i.dataDir)));
+    const { tools, digest: toolDigest } = await toolVersions(def as StageDefinition<unknown>, bundlePath);
+    const stageId = deriveStageId({
+      stageName: args.stage,
+      configDigest,
+      inputManifestDigests: inputs.map((i) => i.manifestDigest),
+      toolDigest,
+    });
+    await mkdir(args.out, { recursive: true });
+    log = createLogger({ runId: "", stage: args.stage, stageId, destination: args.log });
+    const ctx: StageContext<C> = {
+      command: args.command,
+      stage: args.stage,
+      module: args.module,
+      config,
+      configFile,
+      configDigest,
+      stageId,
+      raw: args.raw,
+      inputs,
+      shard: { index: args.shard, count: args.command === "merge" ? args.shardDirs.length : args.numShards },
+      shardDirs: args.shardDirs,
+      outDir: args.out,
+      log,
+      input(slot: string): StageInput {
+        const found = inputs.filter((i) => i.slot === slot);
+        if (found.length !== 1) {
+          throw new NexaError("STAGE_INPUT_MISSING", `stage ${args.stage} needs exactly one "${slot}" input, got ${found.length}`, {
+            context: { stage: args.stage },
+            hint: `wire the upstream stage with \`${slot} = ":<stage>"\` in the pipeline's BUILD file`,
+          });
+        }
+        return found[0];
+      },
+    };
+    log.info("stage_start", { command: args.command, shard: args.shard, num_shards: args.numShards, inputs: inputs.length });
+    let result: StageResult;
+    if (args.command === "merge") {
+      if (!def.merge) throw new NexaError("STAGE_NOT_SHARDABLE", `${def.module} cannot merge shards`, { hint: "set num_shards = 1 for this stage" });
+      result = await def.merge(ctx);
+    } else {
+      result = await def.run(ctx);
+    }
+    const manifest = args.manifest ? await writeStageManifest(args, ctx as StageContext<unknown>, result, tools, toolDigest) : undefined;
+    log.info("stage_done", { ...(result.metrics ?? {}) });
+    log.flush();
+    return { stageId, result, manifest };
+  } catch (err) {
+    const e = toNexaError(err, { stage });
+    if (log) {
+      log.error("stage_failed", e);
+      log.flush();
+    }
+    throw e;
+  }
+}
+
+/** The `main` of a stage bundle: runs the action and exits 0, or prints the error and exits 1. */
+export async function runStageMain<C>(def: StageDefinition<C>): Promise<never> {
+  try {
+    await runStage(def, process.argv.slice(2));
+    process.exit(0);
+  } catch (err) {
+    process.stderr.write(`${formatError(err)}\n`);
+    process.exit(1);
+  }
+}
