@@ -1,6 +1,7 @@
 // Round-trip tests of every contract: a fully populated message survives canonical JSON (strictly decoded)
 // and the protobuf binary encoding unchanged.
 
+import { DataSource_Format } from "@nexa/proto/nexa/v1/data_config";
 import { SourceLineage_Kind } from "@nexa/proto/nexa/v1/dataset";
 import { Comparator } from "@nexa/proto/nexa/v1/eval";
 import { LogLevel } from "@nexa/proto/nexa/v1/log";
@@ -20,6 +21,20 @@ const model = { nLayer: 2, nHead: 2, nEmbd: 64, vocabSize: 512, blockSize: 128, 
 /** One fully populated sample per contract (every field non-default). */
 const SAMPLES: Record<keyof typeof CONTRACTS, unknown> = {
   ArtifactRef: ref("x.bin", "nexa.v1.DatasetManifest"),
+  DataConfig: {
+    schemaVersion: 1, name: "golden",
+    sources: [{ path: "corpus/a.jsonl", format: DataSource_Format.FORMAT_JSONL, textField: "text", idField: "id" }],
+    gate: {
+      minBytes: 16, maxBytes: 100000, maxDuplicateLineFraction: 0.3, maxNgramRepeatFraction: 0.2, ngramWords: 3,
+      maxSymbolFraction: 0.25, maxDigitFraction: 0.3, exactDedup: true, nearDedup: true, minhashBands: 16,
+      minhashRows: 8, minhashShingleWords: 5,
+    },
+    split: { validationFraction: 0.05, testFraction: 0.05 }, seed: 7, recordsPerShard: 1000,
+  },
+  PackConfig: {
+    schemaVersion: 1, tokenizer: { vocabSize: 1024, minFrequency: 2, specialTokens: ["<|endoftext|>"], maxTrainingBytes: 1000000 },
+    seqLen: 128, shuffleSeed: 11, splits: ["train", "validation"], appendEos: true,
+  },
   DatasetManifest: {
     schemaVersion: 1, name: "golden", recordCount: 10,
     shards: [{ file: ref("train-00000.jsonl"), recordCount: 10, split: "train", textBytes: 999 }],

@@ -8,11 +8,13 @@
 
 import { ArtifactRef } from "@nexa/proto/nexa/v1/artifact";
 import { CheckpointManifest } from "@nexa/proto/nexa/v1/checkpoint";
+import { DataConfig } from "@nexa/proto/nexa/v1/data_config";
 import { DatasetManifest } from "@nexa/proto/nexa/v1/dataset";
 import { DistillConfig } from "@nexa/proto/nexa/v1/distill";
 import { EvalReport, EvalRubric } from "@nexa/proto/nexa/v1/eval";
 import { LogEvent } from "@nexa/proto/nexa/v1/log";
 import { ModuleSpec } from "@nexa/proto/nexa/v1/module";
+import { PackConfig } from "@nexa/proto/nexa/v1/pack_config";
 import { PackedDatasetManifest } from "@nexa/proto/nexa/v1/packed_dataset";
 import { RunManifest } from "@nexa/proto/nexa/v1/run";
 import { StageManifest } from "@nexa/proto/nexa/v1/stage";
@@ -48,6 +50,14 @@ export const CONTRACTS = {
     name: "nexa.v1.ArtifactRef", codec: ArtifactRef, kind: "manifest", supportedVersions: [],
     required: ["digest"],
   } as Contract<ArtifactRef>,
+  DataConfig: {
+    name: "nexa.v1.DataConfig", codec: DataConfig, kind: "config", supportedVersions: V1,
+    required: ["schemaVersion", "name", "sources[].path", "sources[].format"],
+  } as Contract<DataConfig>,
+  PackConfig: {
+    name: "nexa.v1.PackConfig", codec: PackConfig, kind: "config", supportedVersions: V1,
+    required: ["schemaVersion", "seqLen", "splits"],
+  } as Contract<PackConfig>,
   DatasetManifest: {
     name: "nexa.v1.DatasetManifest", codec: DatasetManifest, kind: "manifest", supportedVersions: V1,
     required: ["schemaVersion", "name", "shards[].file.digest", "shards[].file.path", "shards[].split", "splits[].name", ...PRODUCER],
