@@ -7,7 +7,10 @@ const ws = path.join(process.env.RUNFILES_DIR ?? process.env.TEST_SRCDIR ?? "", 
 const read = (rel: string): string => fs.readFileSync(path.join(ws, rel), "utf8");
 const readOrNull = (rel: string): string | null => (fs.existsSync(path.join(ws, rel)) ? read(rel) : null);
 
-const layering = JSON.parse(read("tests/governance/layering.json")) as Layering & { kernelPackages: string[] };
+const layering = JSON.parse(read("tests/governance/layering.json")) as Layering & {
+  kernelPackages: string[];
+  graphExempt: Record<string, string>;
+};
 const graph = JSON.parse(read("tests/governance/module_graph.json")) as Graph;
 const modules = [...layering.core, ...layering.crossCutting, ...layering.cli];
 
@@ -29,7 +32,7 @@ describe("the real module graph", () => {
   });
 
   it("starts from every rule target of every module and kernel package", () => {
-    const pkgs = [...modules.map((m) => `modules/${m}`), ...layering.kernelPackages];
+    const pkgs = [...modules.map((m) => `modules/${m}`), ...layering.kernelPackages].filter((p) => !(p in layering.graphExempt));
     const missing = pkgs.flatMap((p) => checkCoverage(p, read(`${p}/BUILD.bazel`), graph.roots));
     expect(messages(missing)).toEqual([]);
   });

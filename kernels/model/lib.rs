@@ -1,0 +1,57 @@
+//! nexa model math: a deterministic GPT (forward, backward, AdamW, checkpoints, generation)
+//! on the CPU, std only. This file is the crate's public face; see README.md.
+//!
+//! Public API (what the C ABI in kernels/abi maps onto):
+//!   Model::new(config, seed) · train_step(&[Batch]) -> StepMetrics · eval_loss(&Batch)
+//!   forward(&Batch) -> logits · save(path) / Model::load(path) · generate(prompt, &GenerateOptions)
+
+mod adamw;
+mod attention;
+mod batch;
+mod checkpoint;
+mod config;
+mod error;
+mod exp;
+mod gelu;
+mod generate;
+mod gpt;
+mod json;
+mod layernorm;
+mod loss;
+mod matmul;
+mod model;
+mod params;
+mod rng;
+mod safetensors;
+mod sample;
+mod scratch;
+mod threads;
+
+#[cfg(test)]
+mod gradcheck;
+#[cfg(test)]
+mod checkpoint_test;
+#[cfg(test)]
+mod generate_test;
+#[cfg(test)]
+mod model_test;
+
+pub use adamw::lr_at;
+pub use batch::Batch;
+pub use checkpoint::{FORMAT, FORMAT_VERSION};
+pub use config::{GptConfig, TrainConfig};
+pub use error::{ErrorKind, ModelError, Result};
+pub use generate::{GenerateOptions, Generation, KvCache, StopReason};
+pub use loss::{Distill, TeacherTopK, IGNORE};
+pub use model::{bits_per_byte, EvalResult, Model, StepMetrics};
+pub use params::{TensorKind, TensorSpec};
+pub use rng::Rng;
+pub use safetensors::{safetensors_parse, Dtype, SafeTensors, TensorInfo};
+pub use sample::SampleOptions;
+pub use threads::Variant;
+
+/// Reference and fast kernels, public for benchmarks and parity tests (not part of the ABI).
+pub mod kernels {
+    pub use crate::matmul::{gemm, matmul_forward, matmul_forward_reference, Layout};
+    pub use crate::threads::Ctx;
+}
