@@ -243,6 +243,11 @@ export class Catalog {
       SELECT d FROM down WHERE d != @d ORDER BY d`).all({ d: digest }) as { d: string }[]).map((r) => r.d);
   }
 
+  /** The indexed stage with this id, if it was published before. */
+  stage(stageId: string): { stage_id: string; stage_name: string; manifest_digest: string } | undefined {
+    return this.db.prepare("SELECT stage_id, stage_name, manifest_digest FROM stages WHERE stage_id = ?").get(stageId) as never;
+  }
+
   /** Published runs, sorted by run_id. */
   runs(): { run_id: string; pipeline: string; manifest_digest: string }[] {
     return this.db.prepare("SELECT run_id, pipeline, manifest_digest FROM runs ORDER BY run_id").all() as never;

@@ -9,6 +9,7 @@ EvalReportInfo), and each input slot accepts only the provider it needs, so wron
 The contract between the rule and a stage entry point is documented in tools/README.md ("Stages").
 """
 
+load("//tools/stage/private:pipeline.bzl", _nexa_pipeline = "nexa_pipeline")
 load(
     "//tools/stage/private:stage.bzl",
     _CheckpointInfo = "CheckpointInfo",
@@ -25,3 +26,4 @@ PackedDatasetInfo = _PackedDatasetInfo
 CheckpointInfo = _CheckpointInfo
 EvalReportInfo = _EvalReportInfo
 stage_rule = _stage_rule
+nexa_pipeline = _nexa_pipeline

@@ -1,0 +1,99 @@
+// publishPipeline over real stage outputs (made by the stage runtime): manifests and files land in the registry,
+// the run id is deterministic, a rerun adds nothing, and the rubric decides pass/fail.
+import { mkdtempSync, readdirSync, writeFileSync } from "fs";
+import { writeFile } from "fs/promises";
+import { tmpdir } from "os";
+import * as path from "path";
+
+import { CONTRACTS, encodeMessage } from "@nexa/modules/manifest";
+import { Catalog, LocalStore } from "@nexa/modules/registry";
+import { runStage } from "@nexa/modules/stage";
+import type { StageDefinition } from "@nexa/modules/stage";
+import { EvalReport, EvalRubric } from "@nexa/proto/nexa/v1/eval";
+
+import { formatSummary, publishPipeline } from "./publish";
+import type { PipelinePlan } from "./publish";
+
+const D = (c: string) => `sha256:${c.repeat(64)}`;
+
+function stageDef(passed: boolean): StageDefinition<EvalRubric> {
+  return {
+    module: "modules/cli (test)",
+    config: CONTRACTS.EvalRubric,
+    async run(ctx) {
+      await writeFile(path.join(ctx.outDir, "report.html"), "<html>report</html>");
+      const report = EvalReport.fromPartial({
+        schemaVersion: 1,
+        rubric: { digest: D("a") }, checkpoint: { digest: D("b") },
+        results: [{ metric: "bpb", value: 1.5, passed }], passed,
+        htmlReport: { digest: D("c"), path: "report.html" },
+        producer: { stageName: ctx.stage, stageId: ctx.stageId, module: ctx.module },
+      });
+      await writeFile(path.join(ctx.outDir, "report.json"), encodeMessage(EvalReport, report));
+      return { product: { file: "report.json", schema: CONTRACTS.EvalReport.name }, metrics: { bpb: 1.5 } };
+    },
+  };
+}
+
+async function build(dir: string, passed: boolean): Promise<PipelinePlan> {
+  const config = path.join(dir, "rubric.json");
+  writeFileSync(config, JSON.stringify({ schemaVersion: 1, name: "r", criteria: [{ metric: "bpb", comparator: "COMPARATOR_LTE" }] }));
+  const bundle = path.join(dir, "bundle.js");
+  writeFileSync(bundle, "// bundle\n");
+  const stages = ["first", "eval"];
+  for (const [i, name] of stages.entries()) {
+    const input = i === 0 ? [] : [`--input=up=${path.join(dir, "first.manifest.json")}:${path.join(dir, "first")}`];
+    await runStage(stageDef(passed), ["run", `--stage=${name}`, "--module=modules/x", `--config=${config}`,
+      `--out=${path.join(dir, name)}`, `--log=${path.join(dir, name + ".log.jsonl")}`,
+      `--manifest=${path.join(dir, name + ".manifest.json")}`, ...input], bundle);
+  }
+  return {
+    pipeline: "//pipelines:test",
+    report_stage: "eval",
+    stages: stages.map((s) => ({ stage: s, module: "modules/x", kind: "k", manifest: `${s}.manifest.json`, data: s, log: `${s}.log.jsonl` })),
+  };
+}
+
+const tmp = (p: string) => mkdtempSync(path.join(process.env.TEST_TMPDIR ?? tmpdir(), p));
+
+describe("publishPipeline", () => {
+  it("publishes, then republishes identically with every stage cached", async () => {
+    const dir = tmp("pipe-");
+    const home = tmp("home-");
+    const plan = await build(dir, true);
+    const first = await publishPipeline(plan, { root: dir, home });
+    expect(first.rubric).toBe("pass");
+    expect(first.reportPath).toMatch(/report\.html$/);
+    expect(first.stages.map((s) => s.status)).toEqual(["ran", "ran"]);
+    expect(first.stages[1].metrics).toEqual({ bpb: 1.5 });
+    const blobs = (await new LocalStore(home).list()).sort();
+
+    const second = await publishPipeline(plan, { root: dir, home });
+    expect(second.runId).toBe(first.runId);
+    expect(second.stages.map((s) => s.status)).toEqual(["cached", "cached"]);
+    expect((await new LocalStore(home).list()).sort()).toEqual(blobs);
+    expect(readdirSync(path.join(home, "invocations"))).toHaveLength(2);
+
+    const catalog = new Catalog(new LocalStore(home));
+    expect(catalog.runs().map((r) => r.run_id)).toEqual([first.runId]);
+    const evalOutput = catalog.descendants(first.stages[0].manifestDigest);
+    expect(evalOutput.length).toBeGreaterThan(0);
+    catalog.close();
+    expect(formatSummary(second)).toMatch(/^stage\s+ran\/cached\s+duration\s+metrics\s+manifest\nfirst\s+cached/);
+  });
+
+  it("reports a failed rubric", async () => {
+    const result = await publishPipeline(await build(tmp("pipe-"), false), { root: "", home: tmp("home-") }).catch((e) => e);
+    expect(result).toBeInstanceOf(Error); // root "" cannot resolve the plan: explicit error, nothing half-published
+    const dir = tmp("pipe-");
+    const failed = await publishPipeline(await build(dir, false), { root: dir, home: tmp("home-") });
+    expect(failed.rubric).toBe("fail");
+  });
+
+  it("refuses outputs that no longer match their manifest", async () => {
+    const dir = tmp("pipe-");
+    const plan = await build(dir, true);
+    writeFileSync(path.join(dir, "eval", "report.html"), "tampered");
+    await expect(publishPipeline(plan, { root: dir, home: tmp("home-") })).rejects.toThrow(/report\.html/);
+  });
+});

@@ -1,0 +1,184 @@
+// `nexa publish`: stores a pipeline's stage outputs and manifests in the registry, writes the RunManifest and
+// reports the run. Called by `bazel run //pipelines:<name>` (tools/stage nexa_pipeline) after Bazel built the
+// stages. Safe to rerun and to kill at any point: blobs are written atomically, the index is derived data, and a
+// rerun of the same outputs gives the same run_id and adds no artifact.
+
+import { execFileSync } from "child_process";
+import { readFileSync, realpathSync } from "fs";
+import * as path from "path";
+
+import { CONTRACTS, decodeManifest, deriveRunId, listFiles, newInvocationId, readManifest, verifyFiles } from "@nexa/modules/manifest";
+import { NexaError } from "@nexa/modules/monitoring";
+import type { NexaLogger } from "@nexa/modules/monitoring";
+import { Catalog, LocalStore } from "@nexa/modules/registry";
+import { EvalReport } from "@nexa/proto/nexa/v1/eval";
+import { RunManifest, RunStage } from "@nexa/proto/nexa/v1/run";
+import type { StageManifest } from "@nexa/proto/nexa/v1/stage";
+
+/** The plan written by nexa_pipeline: stage outputs as runfiles paths, in pipeline order. */
+export interface PipelinePlan {
+  pipeline: string;
+  report_stage: string;
+  stages: { stage: string; module: string; kind: string; manifest: string; data: string; log: string }[];
+}
+
+export interface StageSummary {
+  stage: string;
+  stageId: string;
+  status: "ran" | "cached";
+  durationMs: number | null;
+  metrics: Record<string, number>;
+  manifestDigest: string;
+}
+
+export interface PublishResult {
+  runId: string;
+  runManifestDigest: string;
+  stages: StageSummary[];
+  rubric: "pass" | "fail" | "none";
+  reportPath: string | null;
+}
+
+export interface PublishOptions {
+  /** Directory the plan's short paths are relative to (the workspace's runfiles directory). */
+  root: string;
+  home: string;
+  /** Source checkout for code_revision (BUILD_WORKSPACE_DIRECTORY under `bazel run`). */
+  workspace?: string;
+  log?: NexaLogger;
+}
+
+// ----------------------------------------------------------------------------------------------------------
+// helpers
+
+/** Resolves a runfiles short path ("pkg/x" or "../repo/x") against the workspace runfiles root. */
+function resolve(root: string, shortPath: string): string {
+  return shortPath.startsWith("../") ? path.join(root, "..", shortPath.slice(3)) : path.join(root, shortPath);
+}
+
+/** `git rev-parse HEAD` (+ "-dirty" with uncommitted changes), or "unknown" outside a checkout. */
+export function codeRevision(workspace: string | undefined): string {
+  if (!workspace) return "unknown";
+  try {
+    const head = execFileSync("git", ["-C", workspace, "rev-parse", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const dirty = execFileSync("git", ["-C", workspace, "status", "--porcelain", "--untracked-files=no"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    return dirty ? `${head}-dirty` : head;
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Duration and metrics of a stage from its log (stage_start / stage_done events). */
+function readLog(logPath: string): { durationMs: number | null; metrics: Record<string, number> } {
+  let start: number | null = null;
+  let done: Record<string, unknown> | null = null;
+  for (const line of readFileSync(logPath, "utf8").split("\n")) {
+    if (!line.trim()) continue;
+    const event = JSON.parse(line) as Record<string, unknown>;
+    if (event.event === "stage_start" && start === null) start = Number(event.time);
+    if (event.event === "stage_done") done = event;
+  }
+  const metrics: Record<string, number> = {};
+  for (const [k, v] of Object.entries(done ?? {})) {
+    if (typeof v === "number" && !["level", "time"].includes(k)) metrics[k] = v;
+  }
+  return { durationMs: start !== null && done ? Number(done.time) - start : null, metrics };
+}
+
+// ----------------------------------------------------------------------------------------------------------
+// publish
+
+export async function publishPipeline(plan: PipelinePlan, options: PublishOptions): Promise<PublishResult> {
+  const store = new LocalStore(options.home);
+  const catalog = new Catalog(store);
+  const invocationId = newInvocationId();
+  const startedAt = new Date().toISOString();
+  const summaries: StageSummary[] = [];
+  const runStages: RunStage[] = [];
+  const manifests = new Map<string, { manifest: StageManifest; dataDir: string }>();
+  try {
+    for (const s of plan.stages) {
+      const manifestPath = resolve(options.root, s.manifest);
+      const dataDir = resolve(options.root, s.data);
+      const manifest = readManifest(CONTRACTS.StageManifest, manifestPath, `${s.stage}.manifest.json`);
+      if (manifest.stageName !== s.stage) {
+        throw new NexaError("PUBLISH_STAGE_MISMATCH", `${s.manifest} is the manifest of stage ${manifest.stageName}, not ${s.stage}`);
+      }
+      await verifyFiles(manifestPath, dataDir, listFiles(manifest).filter((f) => f.jsonPath.startsWith("$.outputs")));
+      const status = catalog.stage(manifest.stageId) ? "cached" : "ran";
+      // Data files first, then the manifests that reference them: a manifest in the store implies its files are.
+      for (const o of manifest.outputs) await store.putFile(path.join(dataDir, o.path), o.digest);
+      const manifestDigest = await catalog.publishManifest(CONTRACTS.StageManifest, manifest);
+      const { durationMs, metrics } = readLog(resolve(options.root, s.log));
+      summaries.push({ stage: s.stage, stageId: manifest.stageId, status, durationMs, metrics, manifestDigest });
+      runStages.push(RunStage.fromPartial({
+        stageName: s.stage,
+        stageId: manifest.stageId,
+        manifest: { digest: manifestDigest, sizeBytes: readFileSync(manifestPath).length, mediaType: "application/json", schemaName: CONTRACTS.StageManifest.name, path: "" },
+      }));
+      manifests.set(s.stage, { manifest, dataDir });
+      options.log?.info("stage_published", { stage_name: s.stage, stage_id: manifest.stageId, status, manifest_digest: manifestDigest });
+    }
+    const runId = deriveRunId(summaries.map((s) => s.stageId));
+    const run = RunManifest.fromPartial({
+      schemaVersion: 1,
+      runId,
+      pipeline: plan.pipeline,
+      stages: runStages,
+      codeRevision: codeRevision(options.workspace),
+    });
+    const runManifestDigest = await catalog.publishManifest(CONTRACTS.RunManifest, run);
+
+    let rubric: PublishResult["rubric"] = "none";
+    let reportPath: string | null = null;
+    if (plan.report_stage) {
+      const { manifest, dataDir } = manifests.get(plan.report_stage)!;
+      const product = manifest.outputs.find((o) => o.schemaName === CONTRACTS.EvalReport.name);
+      if (!product) {
+        throw new NexaError("PUBLISH_NO_REPORT", `stage ${plan.report_stage} has no nexa.v1.EvalReport output`, {
+          hint: "report_stage must name the pipeline's eval stage",
+        });
+      }
+      const report = decodeManifest(CONTRACTS.EvalReport, readFileSync(path.join(dataDir, product.path)), product.path) as EvalReport;
+      rubric = report.passed ? "pass" : "fail";
+      if (report.htmlReport?.path) reportPath = realpathSync(path.join(dataDir, report.htmlReport.path));
+    }
+    catalog.recordInvocation({ invocationId, runId, startedAt, status: rubric === "fail" ? "rubric_failed" : "succeeded" });
+    options.log?.child({ run_id: runId }).info("run_published", { run_id: runId, invocation_id: invocationId, rubric });
+    return { runId, runManifestDigest, stages: summaries, rubric, reportPath };
+  } finally {
+    catalog.close();
+  }
+}
+
+// ----------------------------------------------------------------------------------------------------------
+// report
+
+function fmtMetric(v: number): string {
+  return Number.isInteger(v) ? String(v) : Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4);
+}
+
+/** The summary table: stage, ran/cached, duration, key metrics, short digest. */
+export function formatSummary(result: PublishResult): string {
+  const rows = [["stage", "ran/cached", "duration", "metrics", "manifest"]];
+  for (const s of result.stages) {
+    const metrics = Object.entries(s.metrics).slice(0, 4).map(([k, v]) => `${k}=${fmtMetric(v)}`).join(" ");
+    rows.push([s.stage, s.status, s.durationMs === null ? "-" : `${(s.durationMs / 1000).toFixed(1)}s`, metrics || "-", s.manifestDigest.slice(7, 19)]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+}
+
+export function loadPlan(file: string): PipelinePlan {
+  const plan = JSON.parse(readFileSync(file, "utf8")) as PipelinePlan;
+  if (!plan.pipeline || !Array.isArray(plan.stages) || plan.stages.length === 0) {
+    throw new NexaError("PUBLISH_BAD_PLAN", `${file} is not a pipeline plan (pipeline, stages[])`, {
+      context: { file }, hint: "the plan is generated by nexa_pipeline (tools/stage); run the pipeline with `bazel run`",
+    });
+  }
+  return plan;
+}
+
+export function pipelineName(label: string): string {
+  return label.slice(label.lastIndexOf(":") + 1);
+}
