@@ -50,12 +50,20 @@ def _input_args(ctx, slots):
     return args, files, upstream, stages
 
 def _run(ctx, tool, command, args, inputs, outputs, progress):
+    env = {"NODE_PATH": "external/npm/node_modules", "NEXA_STAGE_LABEL": str(ctx.label)}
+    env_inputs = []
+    for target, var in ctx.attr.env_files.items():
+        files = target.files.to_list()
+        if len(files) != 1:
+            fail("{}: env_files entry {} must be exactly one file, got {}".format(ctx.label, target.label, len(files)))
+        env[var] = files[0].path
+        env_inputs.append(files[0])
     ctx.actions.run(
         executable = tool.node,
         arguments = ["--preserve-symlinks", "--preserve-symlinks-main", tool.bundle.path, command] + args,
-        inputs = depset(inputs, transitive = [tool.externals]),
+        inputs = depset(inputs + env_inputs, transitive = [tool.externals]),
         outputs = outputs,
-        env = {"NODE_PATH": "external/npm/node_modules", "NEXA_STAGE_LABEL": str(ctx.label)},
+        env = env,
         mnemonic = "NexaStage",
         progress_message = progress,
     )
@@ -114,13 +122,15 @@ def _stage_impl(ctx):
         OutputGroupInfo(logs = depset([log] + shard_logs)),
     ]
 
-def stage_rule(module, produces, inputs = {}, doc = ""):
+def stage_rule(module, produces, inputs = {}, env_files = {}, doc = ""):
     """Returns a rule for one stage kind.
 
     Args:
       module: the module implementing the stage, e.g. "modules/pack" (recorded in the StageManifest).
       produces: the product kind: "dataset", "packed_dataset", "checkpoint" or "eval_report".
       inputs: input slot name -> (multiple: bool, accepted kind), e.g. {"dataset": (False, "dataset")}.
+      env_files: default of the rule's `env_files`: file label -> environment variable that receives its path
+        (e.g. {"//kernels/abi:nexa_kernels": "NEXA_KERNELS_LIB"}); the files become action inputs.
       doc: the rule's documentation.
     """
     attrs = {
@@ -128,6 +138,11 @@ def stage_rule(module, produces, inputs = {}, doc = ""):
         "config": attr.label(mandatory = True, allow_single_file = [".json"], doc = "The stage config: a nexa.v1 message in proto3 JSON."),
         "raw": attr.label_list(allow_files = True, doc = "Raw source files read by the stage (e.g. the corpus)."),
         "num_shards": attr.int(default = 1, doc = "Split the stage into this many shard actions plus a merge (streaming stages)."),
+        "env_files": attr.label_keyed_string_dict(
+            default = env_files,
+            allow_files = True,
+            doc = "Files the tool loads at run time (e.g. a kernels library), each exposed as an environment variable.",
+        ),
     }
     if produces not in _KIND_PROVIDERS:
         fail("stage_rule: produces = {} is not one of {}".format(produces, sorted(_KIND_PROVIDERS.keys())))
