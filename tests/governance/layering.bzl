@@ -30,15 +30,38 @@ MODULE_TARGETS = [
     "//modules/cli",
     "//modules/cli:cli_test",
     "//modules/cli:nexa",
+    "//kernels:bench",
+    "//kernels/abi:abi_test",
+    "//kernels/abi:nexa_kernels",
+    "//kernels/binding",
+    "//kernels/binding:binding_test",
+    "//kernels/gate",
+    "//kernels/gate:gate_test",
     "//kernels/model",
     "//kernels/model:bench",
     "//kernels/model:model_test",
+    "//kernels/pack",
+    "//kernels/pack:pack_test",
+    "//kernels/shuffle",
+    "//kernels/shuffle:shuffle_test",
+    "//kernels/stats",
+    "//kernels/stats:stats_test",
+    "//kernels/tokenize",
+    "//kernels/tokenize:tokenize_test",
 ]
 
 # Kernel packages (each has a README.md stating its responsibility).
 KERNEL_PACKAGES = [
+    "kernels",
+    "kernels/abi",
+    "kernels/binding",
     "kernels/cuda",
+    "kernels/gate",
     "kernels/model",
+    "kernels/pack",
+    "kernels/shuffle",
+    "kernels/stats",
+    "kernels/tokenize",
 ]
 
 # Packages whose targets are not graph roots, with the reason. CUDA targets are incompatible (skipped) on machines

@@ -1,0 +1,57 @@
+// The header, the library's exported symbols and the binding's declarations must name the same functions.
+// This fails when a function is added to one side only (or renamed), before any caller hits a missing symbol.
+
+import fs from "fs";
+import path from "path";
+import { DECLARED_FUNCTIONS, libraryPath } from "./index";
+
+/** Function names declared in nexa_kernels.h. */
+function headerFunctions(): string[] {
+  const header = fs.readFileSync(path.join(__dirname, "..", "abi", "nexa_kernels.h"), "utf8");
+  const noComments = header.replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
+  const names = [...noComments.matchAll(/\b(nexa_[a-z0-9_]+)\s*\(/g)].map((m) => m[1]);
+  return [...new Set(names)].sort();
+}
+
+/** Defined, global FUNC symbols of an ELF64 little-endian shared object's .dynsym (like `nm -D --defined-only`). */
+function exportedFunctions(file: string): string[] {
+  const b = fs.readFileSync(file);
+  if (b.readUInt32BE(0) !== 0x7f454c46 || b[4] !== 2 || b[5] !== 1) throw new Error(`${file}: not an ELF64 LE file`);
+  const shoff = Number(b.readBigUInt64LE(0x28));
+  const shentsize = b.readUInt16LE(0x3a);
+  const shnum = b.readUInt16LE(0x3c);
+  const section = (i: number) => {
+    const o = shoff + i * shentsize;
+    return { type: b.readUInt32LE(o + 4), offset: Number(b.readBigUInt64LE(o + 0x18)), size: Number(b.readBigUInt64LE(o + 0x20)),
+      link: b.readUInt32LE(o + 0x28), entsize: Number(b.readBigUInt64LE(o + 0x38)) };
+  };
+  const names: string[] = [];
+  for (let i = 0; i < shnum; i++) {
+    const s = section(i);
+    if (s.type !== 11) continue; // SHT_DYNSYM
+    const strtab = section(s.link);
+    for (let o = s.offset; o < s.offset + s.size; o += s.entsize) {
+      const nameOff = b.readUInt32LE(o);
+      const info = b[o + 4];
+      const shndx = b.readUInt16LE(o + 6);
+      const isFunc = (info & 0xf) === 2;
+      const isGlobal = info >> 4 === 1 || info >> 4 === 2;
+      if (!isFunc || !isGlobal || shndx === 0) continue;
+      const start = strtab.offset + nameOff;
+      names.push(b.toString("latin1", start, b.indexOf(0, start)));
+    }
+  }
+  return names.filter((n) => n.startsWith("nexa_")).sort();
+}
+
+describe("ABI surface", () => {
+  test("header and library export the same functions", () => {
+    const header = headerFunctions();
+    expect(header.length).toBeGreaterThan(20);
+    expect(exportedFunctions(libraryPath())).toEqual(header);
+  });
+
+  test("the binding declares exactly the header's functions", () => {
+    expect([...DECLARED_FUNCTIONS].sort()).toEqual(headerFunctions());
+  });
+});

@@ -1,0 +1,52 @@
+// Loading, version check and error translation of the binding.
+
+import { ABI_VERSION, KernelError, Status, abiVersion, selftestPanic, shuffleFill, PackPlan, Tokenizer } from "./index";
+
+describe("binding", () => {
+  test("library ABI version matches the binding", () => {
+    expect(abiVersion()).toBe(ABI_VERSION);
+  });
+
+  test("a Rust panic surfaces as KernelError(KERNEL_INTERNAL), not a crash", () => {
+    let err: unknown;
+    try {
+      selftestPanic();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(KernelError);
+    const k = err as KernelError;
+    expect(k.status).toBe(Status.INTERNAL);
+    expect(k.code).toBe("KERNEL_INTERNAL");
+    expect(k.message).toContain("deliberate panic");
+    expect(k.hint).not.toBe("");
+  });
+
+  test("invalid arguments give a status and a message naming the argument", () => {
+    expect(() => shuffleFill(10, 1, 5, 6)).toThrow(/exceed n = 10/);
+    try {
+      PackPlan.create(new Uint32Array([1, 2]), 0);
+      throw new Error("unreachable");
+    } catch (e) {
+      expect((e as KernelError).status).toBe(Status.INVALID_ARGUMENT);
+      expect((e as KernelError).message).toContain("seq_len must be > 0");
+    }
+  });
+
+  test("malformed tokenizer files are FORMAT errors", () => {
+    expect(() => Tokenizer.load(new TextEncoder().encode("not a tokenizer"), "native")).toThrow(KernelError);
+    try {
+      Tokenizer.load(new TextEncoder().encode("{}"), "hf_json");
+    } catch (e) {
+      expect((e as KernelError).status).toBe(Status.FORMAT);
+      expect((e as KernelError).message).toContain("pre_tokenizer");
+    }
+  });
+
+  test("use after free is caught in TypeScript", () => {
+    const t = Tokenizer.train(["hello hello world"], { vocabSize: 260, minFrequency: 1 });
+    t.free();
+    expect(() => t.encode("x")).toThrow(/after free/);
+    t.free(); // idempotent
+  });
+});
