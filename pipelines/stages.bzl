@@ -1,0 +1,61 @@
+"""The stage kinds of NexaCompute pipelines: one rule per core module, with typed inputs (tools/stage).
+
+Every stage action can load the kernels library (`NEXA_KERNELS_LIB`), which is an input of the action, so a
+kernel change reruns exactly the stages that use the kernels.
+"""
+
+load("//tools/stage:defs.bzl", "stage_rule")
+
+_KERNELS = {"//kernels/abi:nexa_kernels": "NEXA_KERNELS_LIB"}
+
+data_stage = stage_rule(
+    module = "modules/data",
+    produces = "dataset",
+    env_files = _KERNELS,
+    doc = "Raw files (raw) -> a validated, gated, deduplicated, split text dataset (DatasetManifest).",
+)
+
+distill_stage = stage_rule(
+    module = "modules/distill",
+    produces = "dataset",
+    inputs = {
+        "dataset": (False, "dataset"),
+        "teacher": (False, "checkpoint"),
+    },
+    env_files = _KERNELS,
+    doc = "Prompts from `dataset`'s train split + the `teacher` checkpoint -> a distilled dataset with provenance.",
+)
+
+pack_stage = stage_rule(
+    module = "modules/pack",
+    produces = "packed_dataset",
+    inputs = {
+        "dataset": (False, "dataset"),
+        "tokenizer_from": (False, "packed_dataset"),
+    },
+    env_files = _KERNELS,
+    doc = "A text dataset -> tokenizer (trained, or reused from `tokenizer_from`) + shuffled packed shards.",
+)
+
+train_stage = stage_rule(
+    module = "modules/train",
+    produces = "checkpoint",
+    inputs = {
+        "packed": (False, "packed_dataset"),
+        "teacher": (False, "checkpoint"),
+    },
+    env_files = _KERNELS,
+    doc = "Packed shards + TrainConfig (+ optional teacher for logit distillation) -> a checkpoint directory.",
+)
+
+eval_stage = stage_rule(
+    module = "modules/eval",
+    produces = "eval_report",
+    inputs = {
+        "checkpoint": (False, "checkpoint"),
+        "teacher": (False, "checkpoint"),
+        "packed": (False, "packed_dataset"),
+    },
+    env_files = _KERNELS,
+    doc = "Student (+ teacher) checkpoints + packed validation data + EvalRubric -> EvalReport + HTML report.",
+)
