@@ -48,4 +48,12 @@ describe("NexaError", () => {
     const own = new ConfigError("CONFIG_X", "bad");
     expect(toNexaError(own)).toBe(own);
   });
+
+  it("toNexaError keeps the code and hint of a coded foreign error (the kernels' KernelError)", () => {
+    const kernel = Object.assign(new Error("seq_len must be > 0"), { code: "KERNEL_INVALID_ARGUMENT", hint: "check seq_len" });
+    const e = toNexaError(kernel, { stage: "pack" });
+    expect([e.code, e.hint, e.context.stage, e.cause]).toEqual(["KERNEL_INVALID_ARGUMENT", "check seq_len", "pack", kernel]);
+    const errno = Object.assign(new Error("ENOENT: no such file"), { code: "ENOENT" });
+    expect(toNexaError(errno).code).toBe("ENOENT");
+  });
 });

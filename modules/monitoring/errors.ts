@@ -115,10 +115,18 @@ export function errorToJson(err: unknown): ErrorJson | { name: string; message: 
   return { name: "NonError", message: String(err) };
 }
 
-/** Returns `err` if it is a NexaError, else wraps it as code "INTERNAL" with `err` as cause. */
+/**
+ * Returns `err` if it is a NexaError. An error from a layer that cannot import this class but speaks the same
+ * vocabulary (the kernels binding's KernelError: string `code` and `hint`) keeps its code and hint; anything else
+ * is wrapped as code "INTERNAL". The original error is always the cause.
+ */
 export function toNexaError(err: unknown, context: ErrorContext = {}): NexaError {
   if (err instanceof NexaError) return err.addContext(context);
   const message = err instanceof Error ? err.message : String(err);
+  const coded = err as { code?: unknown; hint?: unknown } | null;
+  if (err instanceof Error && typeof coded?.code === "string" && /^[A-Z][A-Z0-9_]+$/.test(coded.code)) {
+    return new NexaError(coded.code, message, { context, cause: err, hint: typeof coded.hint === "string" ? coded.hint : undefined });
+  }
   return new NexaError("INTERNAL", message, { context, cause: err, hint: "this is a bug unless the cause says otherwise" });
 }
 
