@@ -46,6 +46,10 @@ stamp=node_modules/.nexa-lock.sha256
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
   log "package-lock.json changed (or first run): npm ci"
+  # Native addons (better-sqlite3) compile against Node's headers; use the system's copy instead of a download.
+  if [[ -z "${npm_config_nodedir:-}" && -f /usr/include/node/node_api.h ]]; then
+    export npm_config_nodedir=/usr
+  fi
   npm ci --no-audit --no-fund --loglevel=error
   printf '%s\n' "$want" > "$stamp"
 fi
