@@ -85,6 +85,15 @@ function readLog(logPath: string): { durationMs: number | null; metrics: Record<
   return { durationMs: start !== null && done ? Number(done.time) - start : null, metrics };
 }
 
+/**
+ * Fault-injection hook of tests/golden/faults.sh: NEXA_PUBLISH_PAUSE_MS makes the publisher pause after each
+ * stored file so a test can kill it mid-publish. Unset (the default), it costs nothing.
+ */
+async function faultInjectionPause(): Promise<void> {
+  const ms = Number(process.env.NEXA_PUBLISH_PAUSE_MS ?? 0);
+  if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+}
+
 // ----------------------------------------------------------------------------------------------------------
 // publish
 
@@ -107,7 +116,10 @@ export async function publishPipeline(plan: PipelinePlan, options: PublishOption
       await verifyFiles(manifestPath, dataDir, listFiles(manifest).filter((f) => f.jsonPath.startsWith("$.outputs")));
       const status = catalog.stage(manifest.stageId) ? "cached" : "ran";
       // Data files first, then the manifests that reference them: a manifest in the store implies its files are.
-      for (const o of manifest.outputs) await store.putFile(path.join(dataDir, o.path), o.digest);
+      for (const o of manifest.outputs) {
+        await store.putFile(path.join(dataDir, o.path), o.digest);
+        await faultInjectionPause();
+      }
       const manifestDigest = await catalog.publishManifest(CONTRACTS.StageManifest, manifest);
       const { durationMs, metrics } = readLog(resolve(options.root, s.log));
       summaries.push({ stage: s.stage, stageId: manifest.stageId, status, durationMs, metrics, manifestDigest });

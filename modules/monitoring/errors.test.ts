@@ -34,6 +34,12 @@ describe("NexaError", () => {
     expect((json.cause as { code: string }).code).toBe("REGISTRY_IO");
   });
 
+  it("prefixes file:line:column when the column is known", () => {
+    const err = new ConfigError("CONFIG_X", "unexpected \"}\"", { context: { file: "raw/a.jsonl", line: 2, column: 20 } });
+    expect(err.message).toBe('raw/a.jsonl:2:20: unexpected "}"');
+    expect(new ConfigError("C", "m", { context: { file: "f", column: 3 } }).message).toBe("f: m");
+  });
+
   it("addContext fills only missing fields", () => {
     const err = new NexaError("X", "m", { context: { stage: "data" } });
     err.addContext({ stage: "pack", runId: "ab" });

@@ -14,6 +14,8 @@ export interface ErrorContext {
   file?: string;
   /** 1-based line in `file`. */
   line?: number;
+  /** 1-based column in `line` (printed only with a line). */
+  column?: number;
   /** JSON path inside `file`, e.g. "$.shards[2].digest". */
   jsonPath?: string;
   /** Stage name, e.g. "pack". */
@@ -52,7 +54,10 @@ export interface ErrorJson {
 /** Prefix "file:line: $.path: " built from the context (empty when neither is known). */
 function locationPrefix(ctx: ErrorContext): string {
   const parts: string[] = [];
-  if (ctx.file !== undefined) parts.push(ctx.line !== undefined ? `${ctx.file}:${ctx.line}` : ctx.file);
+  if (ctx.file !== undefined) {
+    const column = ctx.line !== undefined && ctx.column !== undefined ? `:${ctx.column}` : "";
+    parts.push(ctx.line !== undefined ? `${ctx.file}:${ctx.line}${column}` : ctx.file);
+  }
   if (ctx.jsonPath !== undefined) parts.push(ctx.jsonPath);
   return parts.length > 0 ? parts.join(": ") + ": " : "";
 }

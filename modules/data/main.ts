@@ -1,0 +1,6 @@
+// Entry point of the data stage bundle (//modules/data:stage): `node stage.js run|merge --stage=… …`.
+import { runStageMain } from "@nexa/modules/stage";
+
+import { dataStage } from "./data_stage";
+
+void runStageMain(dataStage);
