@@ -1,6 +1,7 @@
 /*
  * nexa_kernels.h — the one C ABI of NexaCompute's CPU data kernels
- * (tokenize, gate, shuffle, pack, stats), implemented in Rust (libnexa_kernels.so).
+ * (tokenize, gate, shuffle, pack, stats) and the CPU GPT (model), implemented in Rust
+ * (libnexa_kernels.so).
  *
  * Conventions
  *  - Every fallible function returns nexa_status; NEXA_OK (0) is success. On any
@@ -26,7 +27,7 @@
 extern "C" {
 #endif
 
-#define NEXA_ABI_VERSION 1u
+#define NEXA_ABI_VERSION 2u
 
 /* ---------------------------------------------------------------- status */
 
@@ -241,6 +242,139 @@ nexa_status nexa_stats_vocab_usage(const uint32_t *ids, size_t n_ids, uint64_t *
 
 /* total[i] += shard[i] (per-reason drop counts across shards). */
 nexa_status nexa_stats_merge_counts(uint64_t *total, const uint64_t *shard, size_t len);
+
+/* ----------------------------------------------------------------- model */
+
+/* The CPU GPT of //kernels/model: bitwise deterministic for any thread count
+ * (per kernel variant, recorded in checkpoint metadata "nexa.kernel_variant").
+ * Batches are flat [B*T] arrays of rows; doc_ids mark the packed documents of
+ * each row (contiguous runs; attention and positions restart per document);
+ * targets[i] = NEXA_MODEL_IGNORE means no loss at position i. */
+
+typedef struct nexa_model nexa_model;
+
+#define NEXA_MODEL_IGNORE 0xFFFFFFFFu /* target with no loss */
+
+#define NEXA_STOP_MAX_NEW_TOKENS 0u
+#define NEXA_STOP_STOP_TOKEN 1u
+#define NEXA_STOP_CONTEXT_FULL 2u /* the sequence reached seq_len */
+
+typedef struct nexa_model_config {
+    uint32_t vocab_size;
+    uint32_t seq_len; /* maximum T */
+    uint32_t n_layer;
+    uint32_t n_head;  /* divides d_model */
+    uint32_t d_model;
+} nexa_model_config;
+
+/* AdamW + schedule: linear warm-up 0 -> lr over warmup_steps, then cosine decay
+ * to min_lr at total_steps (constant after). grad_clip 0 disables clipping.
+ * Loss = (1 - distill_weight) CE + distill_weight * T^2 * KL(teacher || student/T). */
+typedef struct nexa_train_config {
+    double lr;
+    double min_lr;
+    uint64_t warmup_steps;
+    uint64_t total_steps;
+    double beta1;
+    double beta2;
+    double eps;
+    double weight_decay;
+    double grad_clip;
+    double distill_weight;      /* in [0, 1] */
+    double distill_temperature; /* > 0 */
+    uint32_t decay_all;         /* != 0: decay LayerNorm weights, biases, embeddings too */
+} nexa_train_config;
+
+typedef struct nexa_model_info {
+    nexa_model_config config;
+    uint64_t num_params;
+    uint64_t step;        /* optimizer steps taken */
+    uint64_t rows_seen;
+    uint64_t tokens_seen; /* B*T per micro-batch, padding included */
+    uint32_t threads;
+} nexa_model_info;
+
+/* Numbers of one optimizer step (f32 values widened exactly to double). */
+typedef struct nexa_step_metrics {
+    uint64_t step;    /* steps completed after this one */
+    double loss;      /* mean over micro-batches, distillation mix included */
+    double ce;
+    double kl;
+    double grad_norm; /* before clipping */
+    double lr;
+    uint64_t tokens;  /* positions with a target */
+} nexa_step_metrics;
+
+typedef struct nexa_eval_result {
+    double loss;     /* mean cross-entropy (nats/token) over positions with a target */
+    double loss_sum;
+    uint64_t count;
+} nexa_eval_result;
+
+typedef struct nexa_generate_options {
+    uint32_t max_new_tokens;
+    uint32_t top_k;     /* 0 = no limit */
+    double temperature; /* 0 = greedy */
+    double top_p;       /* in (0, 1]; 1 = no limit */
+    uint64_t seed;
+} nexa_generate_options;
+
+/* A freshly initialised model (1 thread, default train config). */
+nexa_status nexa_model_new(const nexa_model_config *config, uint64_t seed, nexa_model **out);
+
+/* Loads safetensors checkpoint bytes (parameters, optional AdamW moments, metadata). */
+nexa_status nexa_model_load(const uint8_t *data, size_t data_len, nexa_model **out);
+
+/* Serializes the checkpoint (deterministic bytes) into out[0..cap). */
+nexa_status nexa_model_save(const nexa_model *model, uint8_t *out, size_t cap, size_t *out_len);
+
+nexa_status nexa_model_get_info(const nexa_model *model, nexa_model_info *out);
+
+/* Worker threads (1..=1024); results are bitwise identical for any value. */
+nexa_status nexa_model_set_threads(nexa_model *model, uint32_t threads);
+
+nexa_status nexa_model_set_train_config(nexa_model *model, const nexa_train_config *config);
+
+/* Sets a checkpoint metadata string (UTF-8). Key "nexa.tokenizer_digest" sets the
+ * tokenizer digest; other keys must not start with "nexa." or "__". */
+nexa_status nexa_model_set_metadata(nexa_model *model, const uint8_t *key, size_t key_len, const uint8_t *value,
+                                    size_t value_len);
+
+/* The checkpoint's __metadata__ as "key\0value\0" pairs sorted by key. */
+nexa_status nexa_model_metadata(const nexa_model *model, uint8_t *out, size_t cap, size_t *out_len);
+
+/* Next-token targets for packed rows of t tokens (n a multiple of t): tokens[i+1]
+ * inside the same row and document, else NEXA_MODEL_IGNORE (a document's last
+ * token, padding: doc id NEXA_PACK_PAD_DOC_ID). */
+nexa_status nexa_model_next_token_targets(const uint32_t *tokens, const uint32_t *doc_ids, size_t n, size_t t,
+                                          uint32_t *out_targets);
+
+/* One optimizer step over n_micro micro-batches of [b*t] (arrays hold n_micro*b*t
+ * values back to back; gradient accumulation). teacher_k > 0 adds teacher top-k
+ * ids/probs [n_micro*b*t*k] for distillation; teacher_k 0 passes none. */
+nexa_status nexa_model_train_step(nexa_model *model, const uint32_t *tokens, const uint32_t *targets,
+                                  const uint32_t *doc_ids, size_t n_micro, size_t b, size_t t,
+                                  const uint32_t *teacher_ids, const float *teacher_probs, size_t teacher_k,
+                                  nexa_step_metrics *out);
+
+/* Cross-entropy of a [b*t] batch (no state change). out_per_token: NULL with
+ * per_token_len 0, or b*t values (0 where the target is ignored). */
+nexa_status nexa_model_eval_loss(const nexa_model *model, const uint32_t *tokens, const uint32_t *targets,
+                                 const uint32_t *doc_ids, size_t b, size_t t, nexa_eval_result *out,
+                                 float *out_per_token, size_t per_token_len);
+
+/* Logits [b, t, vocab_size]; out_len must equal b*t*vocab_size. */
+nexa_status nexa_model_forward(const nexa_model *model, const uint32_t *tokens, const uint32_t *doc_ids, size_t b,
+                               size_t t, float *out_logits, size_t out_len);
+
+/* Continues prompt (1..=seq_len tokens) by up to max_new_tokens sampled tokens
+ * (KV cache, seeded). A stop token ends generation and is not returned.
+ * *out_stop_reason is a NEXA_STOP_* code. cap >= max_new_tokens suffices. */
+nexa_status nexa_model_generate(const nexa_model *model, const uint32_t *prompt, size_t n_prompt,
+                                const nexa_generate_options *options, const uint32_t *stop_tokens, size_t n_stop,
+                                uint32_t *out_tokens, size_t cap, size_t *out_len, uint32_t *out_stop_reason);
+
+void nexa_model_free(nexa_model *model);
 
 #ifdef __cplusplus
 }

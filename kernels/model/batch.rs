@@ -4,6 +4,9 @@ use crate::config::GptConfig;
 use crate::error::{err, ErrorKind, Result};
 use crate::loss::{TeacherTopK, IGNORE};
 
+/// Document id of padding positions in packed rows (as written by the packer).
+pub const PAD_DOC_ID: u32 = u32::MAX;
+
 /// B rows of T tokens. Each row packs whole documents; `doc_ids` marks which document
 /// every token belongs to (documents are contiguous runs). Positions restart at 0 at
 /// every document start and attention never crosses documents.
@@ -40,6 +43,18 @@ impl Batch {
             ids.push(doc);
         }
         ids
+    }
+
+    /// Next-token targets for packed rows of length `t`: `tokens[i+1]` when position i+1 is in the
+    /// same row and the same document, else `IGNORE` (a document's last token, a row's last token,
+    /// padding, marked by document id `PAD_DOC_ID`).
+    pub fn next_token_targets(t: usize, tokens: &[u32], doc_ids: &[u32]) -> Vec<u32> {
+        (0..tokens.len())
+            .map(|i| {
+                let same_doc = (i + 1) % t != 0 && i + 1 < tokens.len() && doc_ids[i] != PAD_DOC_ID && doc_ids[i + 1] == doc_ids[i];
+                if same_doc { tokens[i + 1] } else { IGNORE }
+            })
+            .collect()
     }
 
     /// [B,T] positions: index of each token within its document.
@@ -103,5 +118,13 @@ mod tests {
         let ids = Batch::doc_ids_from_positions(4, &pos);
         let again = Batch { doc_ids: ids, ..b.clone() };
         assert_eq!(again.positions(), b.positions());
+    }
+
+    #[test]
+    fn next_token_targets_stop_at_document_row_and_padding_boundaries() {
+        let tokens = vec![5, 6, 7, 8, 9, 1, 2, 3];
+        let docs = vec![0, 0, 1, 1, 0, PAD_DOC_ID, 0, 0];
+        let got = Batch::next_token_targets(4, &tokens, &docs);
+        assert_eq!(got, vec![6, IGNORE, 8, IGNORE, IGNORE, IGNORE, 3, IGNORE]);
     }
 }

@@ -28,7 +28,15 @@ fn meta_num<T: std::str::FromStr>(meta: &[(String, String)], key: &str) -> Resul
 }
 
 impl Model {
-    fn metadata(&self) -> Vec<(String, String)> {
+    /// The checkpoint's `__metadata__`: the crate's "nexa.*" keys plus the caller's entries, sorted.
+    pub fn checkpoint_metadata(&self) -> Vec<(String, String)> {
+        let mut m = self.nexa_metadata();
+        m.extend(self.metadata.iter().cloned());
+        m.sort();
+        m
+    }
+
+    fn nexa_metadata(&self) -> Vec<(String, String)> {
         let c = &self.config;
         let t = &self.train_config;
         let mut m: Vec<(&str, String)> = vec![
@@ -64,7 +72,7 @@ impl Model {
             tensors.push((format!("optimizer.adam_m.{}", t.name), t.shape.clone(), &self.adam_m[t.range()]));
             tensors.push((format!("optimizer.adam_v.{}", t.name), t.shape.clone(), &self.adam_v[t.range()]));
         }
-        safetensors_write(&tensors, &self.metadata())
+        safetensors_write(&tensors, &self.checkpoint_metadata())
     }
 
     /// Rebuilds a model from checkpoint bytes, validating everything. Optimizer moments
@@ -124,6 +132,8 @@ impl Model {
         model.rows_seen = meta_num(&meta, "rows_seen")?;
         model.tokens_seen = meta_num(&meta, "tokens_seen")?;
         model.tokenizer_digest = meta_get(&meta, "tokenizer_digest")?.to_string();
+        model.metadata = st.metadata.iter().filter(|(k, _)| !k.starts_with("nexa.")).cloned().collect();
+        model.metadata.sort();
         // keep the variant the run was trained with when this CPU has it (bitwise resume)
         let name = meta_get(&meta, "kernel_variant")?;
         match Variant::from_name(name) {

@@ -133,3 +133,17 @@ fn loader_rejects_mismatched_or_truncated_checkpoints() {
     let e = Model::from_safetensors(safetensors_write(&tensors, &meta2)).err().unwrap();
     assert!(e.message.contains("format_version 9"), "{}", e.message);
 }
+
+#[test]
+fn caller_metadata_round_trips_and_the_nexa_namespace_is_reserved() {
+    let mut m = trainer(1);
+    m.set_metadata("tokenizer.manifest_digest", "sha256:feed").unwrap();
+    m.set_metadata("a.note", "x").unwrap();
+    m.set_metadata("a.note", "y").unwrap();
+    assert!(m.set_metadata("nexa.step", "3").is_err());
+    assert!(m.set_metadata("", "3").is_err());
+    let back = Model::from_safetensors(m.to_safetensors()).unwrap();
+    assert_eq!(back.metadata, vec![("a.note".to_string(), "y".to_string()), ("tokenizer.manifest_digest".to_string(), "sha256:feed".to_string())]);
+    assert_eq!(back.to_safetensors(), m.to_safetensors());
+    assert!(back.checkpoint_metadata().iter().any(|(k, v)| k == "nexa.tokenizer_digest" && v == "sha256:0123abcd"));
+}

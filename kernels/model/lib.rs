@@ -37,7 +37,7 @@ mod generate_test;
 mod model_test;
 
 pub use adamw::lr_at;
-pub use batch::Batch;
+pub use batch::{Batch, PAD_DOC_ID};
 pub use checkpoint::{FORMAT, FORMAT_VERSION};
 pub use config::{GptConfig, TrainConfig};
 pub use error::{ErrorKind, ModelError, Result};

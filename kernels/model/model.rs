@@ -65,6 +65,9 @@ pub struct Model {
     pub tokens_seen: u64,
     /// Digest of the tokenizer this model was trained with (opaque string, stored in checkpoints).
     pub tokenizer_digest: String,
+    /// Caller key/values written verbatim into the checkpoint's `__metadata__` (keys never start
+    /// with "nexa."); read back on load. Set through `set_metadata`.
+    pub metadata: Vec<(String, String)>,
     pub(crate) ctx: Ctx,
     /// Activation buffers of the last batch shape, reused across calls.
     acts: std::sync::Mutex<Option<Acts>>,
@@ -91,6 +94,7 @@ impl Model {
             rows_seen: 0,
             tokens_seen: 0,
             tokenizer_digest: String::new(),
+            metadata: Vec::new(),
             ctx: Ctx::new(1, Variant::detect()),
             acts: std::sync::Mutex::new(None),
         })
@@ -103,6 +107,20 @@ impl Model {
     pub fn set_train_config(&mut self, cfg: TrainConfig) -> Result<()> {
         cfg.validate()?;
         self.train_config = cfg;
+        Ok(())
+    }
+
+    /// Sets (or replaces) one caller metadata entry stored in checkpoints. Keys are non-empty, at
+    /// most 256 bytes, and must not start with "nexa." (the crate's own namespace) or "__".
+    pub fn set_metadata(&mut self, key: &str, value: &str) -> Result<()> {
+        if key.is_empty() || key.len() > 256 || key.starts_with("nexa.") || key.starts_with("__") {
+            return err(ErrorKind::InvalidConfig, format!("metadata key \"{key}\" is invalid: use 1..=256 bytes, not starting with \"nexa.\" or \"__\" (the tokenizer digest has its own field)"));
+        }
+        match self.metadata.iter_mut().find(|(k, _)| k == key) {
+            Some(entry) => entry.1 = value.to_string(),
+            None => self.metadata.push((key.to_string(), value.to_string())),
+        }
+        self.metadata.sort();
         Ok(())
     }
 

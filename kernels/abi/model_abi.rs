@@ -1,0 +1,581 @@
+//! nexa_model_*: the CPU GPT of `nexa_model` (//kernels/model) through the C ABI.
+//!
+//! One function per public crate operation: create/free (`Model::new`), load/save
+//! (`from_safetensors` / `to_safetensors`, as bytes in caller buffers), settings (threads,
+//! training config, checkpoint metadata), `train_step`, `eval_loss`, `forward`, `generate`,
+//! and the packed-row target helper `Batch::next_token_targets`. Batches are flat `[B·T]`
+//! arrays; a training step takes `n_micro` micro-batches of `[B·T]` back to back.
+
+use nexa_model::{
+    Batch, Distill, ErrorKind, GenerateOptions, GptConfig, Model, ModelError, SampleOptions,
+    StopReason, TeacherTopK, TrainConfig, IGNORE,
+};
+
+use crate::boundary::*;
+
+// ---------------------------------------------------------------------------
+// C structs (mirror nexa_kernels.h)
+// ---------------------------------------------------------------------------
+
+/// Mirrors `nexa_model_config`.
+#[repr(C)]
+pub struct ModelConfigC {
+    vocab_size: u32,
+    seq_len: u32,
+    n_layer: u32,
+    n_head: u32,
+    d_model: u32,
+}
+
+/// Mirrors `nexa_train_config`.
+#[repr(C)]
+pub struct TrainConfigC {
+    lr: f64,
+    min_lr: f64,
+    warmup_steps: u64,
+    total_steps: u64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    weight_decay: f64,
+    grad_clip: f64,
+    distill_weight: f64,
+    distill_temperature: f64,
+    decay_all: u32,
+}
+
+/// Mirrors `nexa_model_info`.
+#[repr(C)]
+pub struct ModelInfoC {
+    config: ModelConfigC,
+    num_params: u64,
+    step: u64,
+    rows_seen: u64,
+    tokens_seen: u64,
+    threads: u32,
+}
+
+/// Mirrors `nexa_step_metrics`.
+#[repr(C)]
+pub struct StepMetricsC {
+    step: u64,
+    loss: f64,
+    ce: f64,
+    kl: f64,
+    grad_norm: f64,
+    lr: f64,
+    tokens: u64,
+}
+
+/// Mirrors `nexa_eval_result`.
+#[repr(C)]
+pub struct EvalResultC {
+    loss: f64,
+    loss_sum: f64,
+    count: u64,
+}
+
+/// Mirrors `nexa_generate_options`.
+#[repr(C)]
+pub struct GenerateOptionsC {
+    max_new_tokens: u32,
+    top_k: u32,
+    temperature: f64,
+    top_p: f64,
+    seed: u64,
+}
+
+// ---------------------------------------------------------------------------
+// Conversions
+// ---------------------------------------------------------------------------
+
+/// Crate errors → ABI status: bad configs and batches are invalid arguments,
+/// malformed or mismatched checkpoints are format errors.
+fn model_error(e: ModelError) -> AbiError {
+    match e.kind {
+        ErrorKind::InvalidConfig | ErrorKind::InvalidBatch | ErrorKind::Io => invalid(e.message),
+        ErrorKind::Format | ErrorKind::Mismatch => format_error(e.message),
+    }
+}
+
+fn str_in<'a>(ptr: *const u8, len: usize, name: &str) -> Result<&'a str, AbiError> {
+    let bytes = unsafe { slice_in(ptr, len, name)? };
+    std::str::from_utf8(bytes).map_err(|_| invalid(format!("{name} is not valid UTF-8")))
+}
+
+/// Checks a batch shape before any slice is formed from it (`B·T` must not overflow).
+fn batch_len(b: usize, t: usize) -> Result<usize, AbiError> {
+    if b == 0 || t == 0 {
+        return Err(invalid(format!(
+            "batch shape b={b} t={t} is empty; need b >= 1 and 1 <= t <= seq_len"
+        )));
+    }
+    b.checked_mul(t)
+        .ok_or_else(|| invalid(format!("batch shape b={b} t={t} overflows")))
+}
+
+/// A `[B·T]` batch; `targets` NULL means "no targets" (all IGNORE, for forward).
+unsafe fn batch_in(
+    tokens: *const u32,
+    targets: *const u32,
+    doc_ids: *const u32,
+    b: usize,
+    t: usize,
+) -> Result<Batch, AbiError> {
+    let n = batch_len(b, t)?;
+    let targets = if targets.is_null() {
+        vec![IGNORE; n]
+    } else {
+        slice_in(targets, n, "targets")?.to_vec()
+    };
+    Ok(Batch {
+        b,
+        t,
+        tokens: slice_in(tokens, n, "tokens")?.to_vec(),
+        targets,
+        doc_ids: slice_in(doc_ids, n, "doc_ids")?.to_vec(),
+        teacher: None,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Create, free, load, save
+// ---------------------------------------------------------------------------
+
+#[no_mangle]
+pub unsafe extern "C" fn nexa_model_new(
+    config: *const ModelConfigC,
+    seed: u64,
+    out: *mut *mut Model,
+) -> Status {
+    guard("nexa_model_new", || {
+        let c = handle(config, "config")?;
+        let out = out_ref(out, "out")?;
+        let cfg = GptConfig {
+            vocab_size: c.vocab_size as usize,
+            seq_len: c.seq_len as usize,
+            n_layer: c.n_layer as usize,
+            n_head: c.n_head as usize,
+            d_model: c.d_model as usize,
+        };
+        let model = Model::new(cfg, seed).map_err(model_error)?;
+        *out = Box::into_raw(Box::new(model));
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nexa_model_load(
+    data: *const u8,
+    data_len: usize,
+    out: *mut *mut Model,
+) -> Status {
+    guard("nexa_model_load", || {
+        let out = out_ref(out, "out")?;
+        let bytes = slice_in(data, data_len, "data")?.to_vec();
+        let model = Model::from_safetensors(bytes).map_err(model_error)?;
+        *out = Box::into_raw(Box::new(model));
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nexa_model_save(
+    model: *const Model,
+    out: *mut u8,
+    cap: usize,
+    out_len: *mut usize,
+) -> Status {
+    guard("nexa_model_save", || {
+        let m = handle(model, "model")?;
+        let out_len = out_ref(out_len, "out_len")?;
+        let bytes = m.to_safetensors();
+        copy_out(
+            &bytes,
+            slice_out(out, cap, "out")?,
+            out_len,
+            "checkpoint bytes",
+        )
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nexa_model_free(model: *mut Model) {
+    if !model.is_null() {
+        drop(Box::from_raw(model));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Settings and info
+// ---------------------------------------------------------------------------
+
+#[no_mangle]
+pub unsafe extern "C" fn nexa_model_get_info(model: *const Model, out: *mut ModelInfoC) -> Status {
+    guard("nexa_model_get_info", || {
+        let m = handle(model, "model")?;
+        let c = &m.config;
+        *out_ref(out, "out")? = ModelInfoC {
+            config: ModelConfigC {
+                vocab_size: c.vocab_size as u32,
+                seq_len: c.seq_len as u32,
+                n_layer: c.n_layer as u32,
+                n_head: c.n_head as u32,
+                d_model: c.d_model as u32,
+            },
+            num_params: m.num_params() as u64,
+            step: m.step,
+            rows_seen: m.rows_seen,
+            tokens_seen: m.tokens_seen,
+            threads: m.threads() as u32,
+        };
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nexa_model_set_threads(model: *mut Model, threads: u32) -> Status {
+    guard("nexa_model_set_threads", || {
+        if threads == 0 || threads > 1024 {
+            return Err(invalid(format!("threads = {threads} must be in 1..=1024")));
+        }
+        handle_mut(model, "model")?.set_threads(threads as usize);
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nexa_model_set_train_config(
+    model: *mut Model,
+    config: *const TrainConfigC,
+) -> Status {
+    guard("nexa_model_set_train_config", || {
+        let m = handle_mut(model, "model")?;
+        let c = handle(config, "config")?;
+        let cfg = TrainConfig {
+            lr: c.lr as f32,
+            min_lr: c.min_lr as f32,
+            warmup_steps: c.warmup_steps,
+            total_steps: c.total_steps,
+            beta1: c.beta1 as f32,
+            beta2: c.beta2 as f32,
+            eps: c.eps as f32,
+            weight_decay: c.weight_decay as f32,
+            decay_all: c.decay_all != 0,
+            grad_clip: c.grad_clip as f32,
+            distill: Distill {
+                weight: c.distill_weight as f32,
+                temperature: c.distill_temperature as f32,
+            },
+        };
+        m.set_train_config(cfg).map_err(model_error)
+    })
+}
+
+/// key "nexa.tokenizer_digest" sets the tokenizer digest; any other key must be a caller key
+/// (not "nexa."-prefixed, see `Model::set_metadata`).
+#[no_mangle]
+pub unsafe extern "C" fn nexa_model_set_metadata(
+    model: *mut Model,
+    key: *const u8,
+    key_len: usize,
+    value: *const u8,
+    value_len: usize,
+) -> Status {
+    guard("nexa_model_set_metadata", || {
+        let m = handle_mut(model, "model")?;
+        let (k, v) = (str_in(key, key_len, "key")?, str_in(value, value_len, "value")?);
+        if k == "nexa.tokenizer_digest" {
+            m.tokenizer_digest = v.to_string();
+            return Ok(());
+        }
+        m.set_metadata(k, v).map_err(model_error)
+    })
+}
+
+/// The checkpoint `__metadata__` as "key\0value\0" pairs, sorted by key.
+#[no_mangle]
+pub unsafe extern "C" fn nexa_model_metadata(
+    model: *const Model,
+    out: *mut u8,
+    cap: usize,
+    out_len: *mut usize,
+) -> Status {
+    guard("nexa_model_metadata", || {
+        let m = handle(model, "model")?;
+        let out_len = out_ref(out_len, "out_len")?;
+        let mut bytes = Vec::new();
+        for (k, v) in m.checkpoint_metadata() {
+            bytes.extend_from_slice(k.replace('\0', " ").as_bytes());
+            bytes.push(0);
+            bytes.extend_from_slice(v.replace('\0', " ").as_bytes());
+            bytes.push(0);
+        }
+        copy_out(&bytes, slice_out(out, cap, "out")?, out_len, "metadata bytes")
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Batches: targets, train, eval, forward
+// ---------------------------------------------------------------------------
+
+#[no_mangle]
+pub unsafe extern "C" fn nexa_model_next_token_targets(
+    tokens: *const u32,
+    doc_ids: *const u32,
+    n: usize,
+    t: usize,
+    out_targets: *mut u32,
+) -> Status {
+    guard("nexa_model_next_token_targets", || {
+        if t == 0 || n % t != 0 {
+            return Err(invalid(format!(
+                "n = {n} must be a multiple of the row length t = {t} (t >= 1)"
+            )));
+        }
+        let tokens = slice_in(tokens, n, "tokens")?;
+        let doc_ids = slice_in(doc_ids, n, "doc_ids")?;
+        slice_out(out_targets, n, "out_targets")?
+            .copy_from_slice(&Batch::next_token_targets(t, tokens, doc_ids));
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nexa_model_train_step(
+    model: *mut Model,
+    tokens: *const u32,
+    targets: *const u32,
+    doc_ids: *const u32,
+    n_micro: usize,
+    b: usize,
+    t: usize,
+    teacher_ids: *const u32,
+    teacher_probs: *const f32,
+    teacher_k: usize,
+    out: *mut StepMetricsC,
+) -> Status {
+    guard("nexa_model_train_step", || {
+        let m = handle_mut(model, "model")?;
+        let out = out_ref(out, "out")?;
+        if n_micro == 0 {
+            return Err(invalid("n_micro must be >= 1"));
+        }
+        let n = batch_len(b, t)?;
+        let total = n
+            .checked_mul(n_micro)
+            .ok_or_else(|| invalid("n_micro * b * t overflows"))?;
+        if targets.is_null() {
+            return Err(AbiError {
+                status: NEXA_ERR_NULL_POINTER,
+                message: "targets is NULL (training needs targets)".into(),
+            });
+        }
+        // all micro-batches as one flat [n_micro·B·T] read; split below
+        let all = batch_in(tokens, targets, doc_ids, total, 1)?;
+        let teacher = if teacher_k == 0 {
+            None
+        } else {
+            let kn = total
+                .checked_mul(teacher_k)
+                .ok_or_else(|| invalid("n_micro * b * t * teacher_k overflows"))?;
+            Some((
+                slice_in(teacher_ids, kn, "teacher_ids")?,
+                slice_in(teacher_probs, kn, "teacher_probs")?,
+            ))
+        };
+        let micro: Vec<Batch> = (0..n_micro)
+            .map(|i| Batch {
+                b,
+                t,
+                tokens: all.tokens[i * n..(i + 1) * n].to_vec(),
+                targets: all.targets[i * n..(i + 1) * n].to_vec(),
+                doc_ids: all.doc_ids[i * n..(i + 1) * n].to_vec(),
+                teacher: teacher.map(|(ids, probs)| TeacherTopK {
+                    k: teacher_k,
+                    ids: ids[i * n * teacher_k..(i + 1) * n * teacher_k].to_vec(),
+                    probs: probs[i * n * teacher_k..(i + 1) * n * teacher_k].to_vec(),
+                }),
+            })
+            .collect();
+        let s = m.train_step(&micro).map_err(model_error)?;
+        *out = StepMetricsC {
+            step: s.step,
+            loss: s.loss as f64,
+            ce: s.ce as f64,
+            kl: s.kl as f64,
+            grad_norm: s.grad_norm as f64,
+            lr: s.lr as f64,
+            tokens: s.tokens,
+        };
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nexa_model_eval_loss(
+    model: *const Model,
+    tokens: *const u32,
+    targets: *const u32,
+    doc_ids: *const u32,
+    b: usize,
+    t: usize,
+    out: *mut EvalResultC,
+    out_per_token: *mut f32,
+    per_token_len: usize,
+) -> Status {
+    guard("nexa_model_eval_loss", || {
+        let m = handle(model, "model")?;
+        let out = out_ref(out, "out")?;
+        batch_len(b, t)?;
+        if targets.is_null() {
+            return Err(AbiError {
+                status: NEXA_ERR_NULL_POINTER,
+                message: "targets is NULL (the loss needs targets)".into(),
+            });
+        }
+        let batch = batch_in(tokens, targets, doc_ids, b, t)?;
+        let n = b * t;
+        if per_token_len != 0 && per_token_len != n {
+            return Err(invalid(format!(
+                "out_per_token holds {per_token_len} values; pass 0 (none) or b * t = {n}"
+            )));
+        }
+        let r = m.eval_loss(&batch).map_err(model_error)?;
+        slice_out(out_per_token, per_token_len, "out_per_token")?
+            .copy_from_slice(&r.per_token[..per_token_len]);
+        *out = EvalResultC {
+            loss: r.loss,
+            loss_sum: r.loss_sum,
+            count: r.count,
+        };
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nexa_model_forward(
+    model: *const Model,
+    tokens: *const u32,
+    doc_ids: *const u32,
+    b: usize,
+    t: usize,
+    out_logits: *mut f32,
+    out_len: usize,
+) -> Status {
+    guard("nexa_model_forward", || {
+        let m = handle(model, "model")?;
+        let batch = batch_in(tokens, std::ptr::null(), doc_ids, b, t)?;
+        let needed = (b * t)
+            .checked_mul(m.config.vocab_size)
+            .ok_or_else(|| invalid("b * t * vocab_size overflows"))?;
+        if out_len != needed {
+            return Err(too_small(
+                "out_logits (must be b * t * vocab_size)",
+                needed,
+                out_len,
+            ));
+        }
+        let out = slice_out(out_logits, out_len, "out_logits")?;
+        out.copy_from_slice(&m.forward(&batch).map_err(model_error)?);
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Generation
+// ---------------------------------------------------------------------------
+
+#[no_mangle]
+pub unsafe extern "C" fn nexa_model_generate(
+    model: *const Model,
+    prompt: *const u32,
+    n_prompt: usize,
+    options: *const GenerateOptionsC,
+    stop_tokens: *const u32,
+    n_stop: usize,
+    out_tokens: *mut u32,
+    cap: usize,
+    out_len: *mut usize,
+    out_stop_reason: *mut u32,
+) -> Status {
+    guard("nexa_model_generate", || {
+        let m = handle(model, "model")?;
+        let o = handle(options, "options")?;
+        let out_len = out_ref(out_len, "out_len")?;
+        let reason = out_ref(out_stop_reason, "out_stop_reason")?;
+        let prompt = slice_in(prompt, n_prompt, "prompt")?;
+        let stops = slice_in(stop_tokens, n_stop, "stop_tokens")?;
+        if !(o.temperature >= 0.0) || !(o.top_p > 0.0 && o.top_p <= 1.0) {
+            return Err(invalid(format!(
+                "options: temperature {} must be >= 0 and top_p {} in (0, 1]",
+                o.temperature, o.top_p
+            )));
+        }
+        let opts = GenerateOptions {
+            max_new_tokens: o.max_new_tokens as usize,
+            sample: SampleOptions {
+                temperature: o.temperature as f32,
+                top_k: o.top_k as usize,
+                top_p: o.top_p as f32,
+            },
+            seed: o.seed,
+            stop_tokens: stops.to_vec(),
+        };
+        let g = m.generate(prompt, &opts).map_err(model_error)?;
+        *reason = match g.stop {
+            StopReason::MaxNewTokens => 0,
+            StopReason::StopToken => 1,
+            StopReason::ContextFull => 2,
+        };
+        copy_out(
+            &g.tokens,
+            slice_out(out_tokens, cap, "out_tokens")?,
+            out_len,
+            "generated tokens",
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> *mut Model {
+        let cfg = ModelConfigC { vocab_size: 11, seq_len: 8, n_layer: 1, n_head: 2, d_model: 8 };
+        let mut m = std::ptr::null_mut();
+        assert_eq!(unsafe { nexa_model_new(&cfg, 7, &mut m) }, NEXA_OK);
+        m
+    }
+
+    #[test]
+    fn train_save_load_round_trip_and_bad_batches_are_statuses() {
+        let m = tiny();
+        let tokens: Vec<u32> = (0..16).map(|i| i % 11).collect();
+        let docs = vec![0u32; 16];
+        let mut targets = vec![0u32; 16];
+        assert_eq!(unsafe { nexa_model_next_token_targets(tokens.as_ptr(), docs.as_ptr(), 16, 8, targets.as_mut_ptr()) }, NEXA_OK);
+        assert_eq!(targets[7], IGNORE);
+        let mut s = StepMetricsC { step: 0, loss: 0.0, ce: 0.0, kl: 0.0, grad_norm: 0.0, lr: 0.0, tokens: 0 };
+        let st = unsafe { nexa_model_train_step(m, tokens.as_ptr(), targets.as_ptr(), docs.as_ptr(), 1, 2, 8, std::ptr::null(), std::ptr::null(), 0, &mut s) };
+        assert_eq!(st, NEXA_OK);
+        assert_eq!((s.step, s.tokens), (1, 14));
+        let mut len = 0usize;
+        assert_eq!(unsafe { nexa_model_save(m, std::ptr::null_mut(), 0, &mut len) }, NEXA_ERR_BUFFER_TOO_SMALL);
+        let mut bytes = vec![0u8; len];
+        assert_eq!(unsafe { nexa_model_save(m, bytes.as_mut_ptr(), len, &mut len) }, NEXA_OK);
+        let mut back = std::ptr::null_mut();
+        assert_eq!(unsafe { nexa_model_load(bytes.as_ptr(), bytes.len(), &mut back) }, NEXA_OK);
+        assert_eq!(unsafe { nexa_model_load(bytes.as_ptr(), 9, &mut back) }, NEXA_ERR_FORMAT);
+        // a token outside the vocabulary and an empty shape are invalid arguments, not panics
+        let bad: Vec<u32> = vec![11; 16];
+        let st = unsafe { nexa_model_train_step(m, bad.as_ptr(), targets.as_ptr(), docs.as_ptr(), 1, 2, 8, std::ptr::null(), std::ptr::null(), 0, &mut s) };
+        assert_eq!(st, NEXA_ERR_INVALID_ARGUMENT);
+        let st = unsafe { nexa_model_train_step(m, tokens.as_ptr(), targets.as_ptr(), docs.as_ptr(), 1, 2, 0, std::ptr::null(), std::ptr::null(), 0, &mut s) };
+        assert_eq!(st, NEXA_ERR_INVALID_ARGUMENT);
+        unsafe {
+            nexa_model_free(m);
+            nexa_model_free(back);
+        }
+    }
+}

@@ -1,0 +1,122 @@
+// The GPT through the FFI: training lowers the loss, save → load keeps the bits, thread counts agree bitwise,
+// seeded generation repeats, and bad input is a KernelError with a message (never a crash).
+
+import { IGNORE_TARGET, KernelError, Model, nextTokenTargets, Status } from "./index";
+import type { ModelConfig, TrainBatch } from "./index";
+
+const CONFIG: ModelConfig = { vocabSize: 32, seqLen: 16, nLayer: 2, nHead: 2, dModel: 16 };
+
+/** Two rows of 16 tokens: row 0 packs two documents, row 1 one document and 3 padding positions. */
+function fixedBatch(): TrainBatch {
+  const t = 16;
+  const tokens = new Uint32Array(2 * t);
+  for (let i = 0; i < tokens.length; i++) tokens[i] = (i * 7 + 3) % CONFIG.vocabSize;
+  const docIds = new Uint32Array(2 * t);
+  for (let i = 0; i < t; i++) docIds[i] = i < 9 ? 0 : 1;
+  for (let i = t; i < 2 * t; i++) docIds[i] = i < 2 * t - 3 ? 0 : 0xffffffff;
+  return { tokens, docIds, targets: nextTokenTargets(tokens, docIds, t), b: 2, t };
+}
+
+function trained(threads: number, steps: number): { model: Model; losses: number[] } {
+  const model = Model.create(CONFIG, 1234, { threads });
+  model.setTrainConfig({ lr: 1e-2, minLr: 1e-3, warmupSteps: 2, totalSteps: steps });
+  const batch = fixedBatch();
+  const losses: number[] = [];
+  for (let s = 0; s < steps; s++) losses.push(model.trainStep(batch).loss);
+  return { model, losses };
+}
+
+function expectKernelError(f: () => unknown, pattern: RegExp, status: number = Status.INVALID_ARGUMENT): void {
+  let err: unknown;
+  try {
+    f();
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(KernelError);
+  expect((err as KernelError).status).toBe(status);
+  expect((err as KernelError).message).toMatch(pattern);
+}
+
+describe("model", () => {
+  test("targets stop at document ends and padding", () => {
+    const b = fixedBatch();
+    expect(b.targets[0]).toBe(b.tokens[1]);
+    expect(b.targets[8]).toBe(IGNORE_TARGET); // last token of document 0
+    expect(b.targets[15]).toBe(IGNORE_TARGET); // end of row
+    expect(Array.from(b.targets.subarray(28))).toEqual([IGNORE_TARGET, IGNORE_TARGET, IGNORE_TARGET, IGNORE_TARGET]);
+  });
+
+  test("training a fixed batch lowers the loss; info tracks steps and tokens", () => {
+    const { model, losses } = trained(1, 12);
+    expect(losses[losses.length - 1]).toBeLessThan(losses[0] - 0.5);
+    const info = model.info();
+    expect(info).toMatchObject({ step: 12, rowsSeen: 24, tokensSeen: 12 * 32, threads: 1 });
+    expect(info.config).toEqual(CONFIG);
+    expect(info.numParams).toBeGreaterThan(1000);
+    model.free();
+  });
+
+  test("1 and 2 threads give bitwise identical losses and checkpoints", () => {
+    const one = trained(1, 5);
+    const two = trained(2, 5);
+    expect(two.losses).toEqual(one.losses);
+    expect(Buffer.from(two.model.save()).equals(Buffer.from(one.model.save()))).toBe(true);
+    one.model.free();
+    two.model.free();
+  });
+
+  test("save → load gives identical evalLoss, logits and metadata (caller keys included)", () => {
+    const { model } = trained(1, 3);
+    model.setTokenizerDigest("sha256:abc");
+    model.setMetadata("nexa_tokenizer_manifest", "sha256:def");
+    const batch = fixedBatch();
+    const bytes = model.save();
+    const back = Model.load(bytes, { threads: 2 });
+    expect(back.evalLoss(batch, { perToken: true })).toEqual(model.evalLoss(batch, { perToken: true }));
+    expect(back.forward(batch)).toEqual(model.forward(batch));
+    expect(back.metadata()).toEqual(model.metadata());
+    expect(back.metadata()).toMatchObject({ "nexa.tokenizer_digest": "sha256:abc", nexa_tokenizer_manifest: "sha256:def", "nexa.step": "3" });
+    expect(Buffer.from(back.save()).equals(Buffer.from(bytes))).toBe(true);
+    const e = back.evalLoss(batch);
+    expect(e.count).toBe(batch.targets.filter((x) => x !== IGNORE_TARGET).length);
+    expect(e.perToken).toBeUndefined();
+    model.free();
+    back.free();
+  });
+
+  test("generation is deterministic for a seed and honours limits", () => {
+    const { model } = trained(1, 8);
+    const prompt = Uint32Array.from([3, 10, 17]);
+    const a = model.generate(prompt, { maxNewTokens: 6, temperature: 1, seed: 7 });
+    expect(model.generate(prompt, { maxNewTokens: 6, temperature: 1, seed: 7 })).toEqual(a);
+    expect(a.tokens.length).toBe(6);
+    expect(a.stop).toBe("max_new_tokens");
+    const full = model.generate(prompt, { maxNewTokens: 100, temperature: 0 });
+    expect(full.stop).toBe("context_full");
+    expect(full.tokens.length).toBe(CONFIG.seqLen - prompt.length + 1);
+    model.free();
+  });
+
+  test("bad input is a KernelError with a message, never a crash", () => {
+    const model = Model.create(CONFIG, 1);
+    const good = fixedBatch();
+    expectKernelError(() => model.trainStep({ ...good, tokens: good.tokens.subarray(1) }), /tokens holds 31 values, expected 32/);
+    const bad = Uint32Array.from(good.tokens);
+    bad[5] = CONFIG.vocabSize;
+    expectKernelError(() => model.trainStep({ ...good, tokens: bad }), /token 32 at index 5 is outside vocab_size 32/);
+    const empty = new Uint32Array(0);
+    expectKernelError(() => model.evalLoss({ tokens: empty, targets: empty, docIds: empty, b: 2, t: 0 }), /b=2 t=0 is empty/);
+    expectKernelError(() => model.forward({ ...good, b: 1, t: 32 }), /T=32 invalid/);
+    expectKernelError(() => model.generate(new Uint32Array(0), { maxNewTokens: 2 }), /prompt length 0/);
+    expectKernelError(() => model.setThreads(0), /threads = 0/);
+    expectKernelError(() => model.setMetadata("nexa.step", "9"), /metadata key "nexa.step" is invalid/);
+    expectKernelError(() => model.setTrainConfig({ lr: 1e-3, minLr: 0, warmupSteps: 0, totalSteps: 10, beta1: 1.5 }), /TrainConfig out of range/);
+    expectKernelError(() => Model.create({ ...CONFIG, nHead: 3 }, 1), /divisible by n_head/);
+    expectKernelError(() => Model.load(new TextEncoder().encode("not a checkpoint")), /./, Status.FORMAT);
+    expectKernelError(() => nextTokenTargets(good.tokens, good.docIds, 0), /row length t = 0/);
+    model.free();
+    expect(() => model.info()).toThrow(/after free/);
+    model.free();
+  });
+});

@@ -1,0 +1,307 @@
+// The CPU GPT (//kernels/model) through the C ABI's nexa_model_* functions: create/load/save, train steps,
+// evaluation, logits and generation on typed arrays. Results are bitwise identical for any thread count (per
+// kernel variant, recorded in the checkpoint metadata "nexa.kernel_variant").
+//
+// Batches are flat [B·T] row-major arrays of packed rows: `docIds` marks each row's documents (contiguous runs;
+// attention and positions restart per document), `targets[i] = IGNORE_TARGET` means no loss at position i.
+
+import { check, growCall, kernels, KernelError, Status } from "./library";
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Types
+// ---------------------------------------------------------------------------------------------------------------------
+
+/** Target value meaning "no loss here" (NEXA_MODEL_IGNORE). */
+export const IGNORE_TARGET = 0xffffffff;
+
+/** Shape of the GPT decoder. */
+export interface ModelConfig {
+  vocabSize: number;
+  /** Maximum tokens per row (the position table). */
+  seqLen: number;
+  nLayer: number;
+  /** Divides dModel. */
+  nHead: number;
+  dModel: number;
+}
+
+/** AdamW + schedule (warm-up 0 → lr, cosine to minLr at totalSteps) + distillation mix. Unset fields keep defaults. */
+export interface TrainSettings {
+  lr: number;
+  minLr: number;
+  warmupSteps: number;
+  totalSteps: number;
+  /** Default 0.9. */
+  beta1?: number;
+  /** Default 0.95. */
+  beta2?: number;
+  /** Default 1e-8. */
+  eps?: number;
+  /** Default 0.1. */
+  weightDecay?: number;
+  /** Global-norm clip; 0 disables. Default 1. */
+  gradClip?: number;
+  /** Also decay LayerNorm weights, biases and embeddings. Default false. */
+  decayAll?: boolean;
+  /** α of the KL term in [0, 1]. Default 0. */
+  distillWeight?: number;
+  /** τ > 0. Default 1. */
+  distillTemperature?: number;
+}
+
+export interface ModelInfo {
+  config: ModelConfig;
+  numParams: number;
+  /** Optimizer steps taken. */
+  step: number;
+  rowsSeen: number;
+  /** B·T per micro-batch, padding included. */
+  tokensSeen: number;
+  threads: number;
+}
+
+/** Teacher top-k next-token distribution per position: ids/probs [microBatches·B·T·k]. */
+export interface TeacherTopK {
+  k: number;
+  ids: Uint32Array;
+  probs: Float32Array;
+}
+
+/** `microBatches` (default 1) micro-batches of [b·t] back to back in each array (gradient accumulation). */
+export interface TrainBatch {
+  tokens: Uint32Array;
+  targets: Uint32Array;
+  docIds: Uint32Array;
+  b: number;
+  t: number;
+  microBatches?: number;
+  teacher?: TeacherTopK;
+}
+
+/** Numbers of one optimizer step (f32 values, exactly representable as JS numbers). */
+export interface StepMetrics {
+  /** Steps completed after this one. */
+  step: number;
+  /** Mean loss over the micro-batches (distillation mix included). */
+  loss: number;
+  ce: number;
+  kl: number;
+  /** Before clipping. */
+  gradNorm: number;
+  lr: number;
+  /** Positions with a target. */
+  tokens: number;
+}
+
+export interface EvalResult {
+  /** Mean cross-entropy (nats/token) over positions with a target. */
+  loss: number;
+  lossSum: number;
+  count: number;
+  /** [b·t] per-position cross-entropy (0 where ignored), when requested. */
+  perToken?: Float32Array;
+}
+
+export interface GenerateOptions {
+  maxNewTokens: number;
+  /** 0 = greedy. Default 1. */
+  temperature?: number;
+  /** 0 = no limit. Default 0. */
+  topK?: number;
+  /** In (0, 1]. Default 1. */
+  topP?: number;
+  /** Sampling seed. Default 0. */
+  seed?: number | bigint;
+  /** Generation ends at any of these (not returned). */
+  stopTokens?: readonly number[];
+}
+
+/** Why generation ended (NEXA_STOP_* in code order). */
+export const STOP_REASONS = ["max_new_tokens", "stop_token", "context_full"] as const;
+export type StopReason = (typeof STOP_REASONS)[number];
+
+export interface Generation {
+  tokens: Uint32Array;
+  stop: StopReason;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------------------------------
+
+function invalid(message: string, hint: string): KernelError {
+  return new KernelError("KERNEL_INVALID_ARGUMENT", Status.INVALID_ARGUMENT, message, hint);
+}
+
+/** Next-token targets of packed rows of `t` tokens: the next token inside the same row and document, else IGNORE. */
+export function nextTokenTargets(tokens: Uint32Array, docIds: Uint32Array, t: number): Uint32Array {
+  if (docIds.length !== tokens.length) {
+    throw invalid(`docIds holds ${docIds.length} values, tokens ${tokens.length}`, "pass one doc id per token");
+  }
+  const out = new Uint32Array(tokens.length);
+  check(kernels().nexa_model_next_token_targets(tokens, docIds, tokens.length, t, out), "nexa_model_next_token_targets");
+  return out;
+}
+
+/** Checks that each array holds `n` values (the C side cannot know a JS array's length). */
+function checkLengths(fn: string, n: number, arrays: Record<string, { length: number }>): void {
+  for (const [name, a] of Object.entries(arrays)) {
+    if (a.length !== n) {
+      throw invalid(`${fn}: ${name} holds ${a.length} values, expected ${n}`, "size every batch array as (micro-batches ×) b × t");
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Model
+// ---------------------------------------------------------------------------------------------------------------------
+
+/** A GPT living in the library; call free() when done. Not for concurrent use. */
+export class Model {
+  private handle: unknown;
+
+  private constructor(handle: unknown) {
+    this.handle = handle;
+  }
+
+  /** A freshly initialised model; `threads` (default 1) never changes results. */
+  static create(config: ModelConfig, seed: number | bigint, opts: { threads?: number } = {}): Model {
+    const out = [null];
+    const c = { vocab_size: config.vocabSize, seq_len: config.seqLen, n_layer: config.nLayer, n_head: config.nHead, d_model: config.dModel };
+    check(kernels().nexa_model_new(c, seed, out), "nexa_model_new");
+    const m = new Model(out[0]);
+    if (opts.threads !== undefined) m.setThreads(opts.threads);
+    return m;
+  }
+
+  /** A model from safetensors checkpoint bytes (as written by save()). */
+  static load(bytes: Uint8Array, opts: { threads?: number } = {}): Model {
+    const out = [null];
+    check(kernels().nexa_model_load(bytes, bytes.length, out), "nexa_model_load");
+    const m = new Model(out[0]);
+    if (opts.threads !== undefined) m.setThreads(opts.threads);
+    return m;
+  }
+
+  private live(): unknown {
+    if (this.handle === null) {
+      throw new KernelError("KERNEL_USE_AFTER_FREE", 0, "model used after free()", "keep the Model until done");
+    }
+    return this.handle;
+  }
+
+  /** Checkpoint bytes (safetensors: parameters, AdamW moments, metadata); deterministic. */
+  save(): Uint8Array {
+    const h = this.live();
+    return growCall((n) => new Uint8Array(n), 12 * this.info().numParams + (1 << 16),
+      (buf, cap, len) => kernels().nexa_model_save(h, buf, cap, len), "nexa_model_save");
+  }
+
+  info(): ModelInfo {
+    const o = {} as {
+      config: { vocab_size: number; seq_len: number; n_layer: number; n_head: number; d_model: number };
+      num_params: number; step: number; rows_seen: number; tokens_seen: number; threads: number;
+    };
+    check(kernels().nexa_model_get_info(this.live(), o), "nexa_model_get_info");
+    const c = o.config;
+    return {
+      config: { vocabSize: c.vocab_size, seqLen: c.seq_len, nLayer: c.n_layer, nHead: c.n_head, dModel: c.d_model },
+      numParams: Number(o.num_params), step: Number(o.step), rowsSeen: Number(o.rows_seen),
+      tokensSeen: Number(o.tokens_seen), threads: o.threads,
+    };
+  }
+
+  /** Worker threads (1..1024); results are bitwise identical for any value. */
+  setThreads(threads: number): void {
+    check(kernels().nexa_model_set_threads(this.live(), threads), "nexa_model_set_threads");
+  }
+
+  setTrainConfig(s: TrainSettings): void {
+    const c = {
+      lr: s.lr, min_lr: s.minLr, warmup_steps: s.warmupSteps, total_steps: s.totalSteps,
+      beta1: s.beta1 ?? 0.9, beta2: s.beta2 ?? 0.95, eps: s.eps ?? 1e-8, weight_decay: s.weightDecay ?? 0.1,
+      grad_clip: s.gradClip ?? 1, distill_weight: s.distillWeight ?? 0, distill_temperature: s.distillTemperature ?? 1,
+      decay_all: s.decayAll ? 1 : 0,
+    };
+    check(kernels().nexa_model_set_train_config(this.live(), c), "nexa_model_set_train_config");
+  }
+
+  /** Sets a checkpoint metadata string; keys must not start with "nexa." or "__". */
+  setMetadata(key: string, value: string): void {
+    const [k, v] = [new TextEncoder().encode(key), new TextEncoder().encode(value)];
+    check(kernels().nexa_model_set_metadata(this.live(), k, k.length, v, v.length), "nexa_model_set_metadata");
+  }
+
+  /** Digest of the tokenizer the model is trained with (checkpoint metadata "nexa.tokenizer_digest"). */
+  setTokenizerDigest(digest: string): void {
+    const [k, v] = [new TextEncoder().encode("nexa.tokenizer_digest"), new TextEncoder().encode(digest)];
+    check(kernels().nexa_model_set_metadata(this.live(), k, k.length, v, v.length), "nexa_model_set_metadata");
+  }
+
+  /** The checkpoint's __metadata__ ("nexa.*" keys and the caller's), as an object with sorted keys. */
+  metadata(): Record<string, string> {
+    const h = this.live();
+    const bytes = growCall((n) => new Uint8Array(n), 4096,
+      (buf, cap, len) => kernels().nexa_model_metadata(h, buf, cap, len), "nexa_model_metadata");
+    const parts = new TextDecoder().decode(bytes).split("\0");
+    const out: Record<string, string> = {};
+    for (let i = 0; i + 1 < parts.length; i += 2) out[parts[i]] = parts[i + 1];
+    return out;
+  }
+
+  /** One optimizer step over `batch.microBatches` micro-batches. */
+  trainStep(batch: TrainBatch): StepMetrics {
+    const micro = batch.microBatches ?? 1;
+    const n = micro * batch.b * batch.t;
+    checkLengths("trainStep", n, { tokens: batch.tokens, targets: batch.targets, docIds: batch.docIds });
+    const tk = batch.teacher;
+    if (tk) checkLengths("trainStep", n * tk.k, { "teacher.ids": tk.ids, "teacher.probs": tk.probs });
+    const o = {} as { step: number; loss: number; ce: number; kl: number; grad_norm: number; lr: number; tokens: number };
+    check(kernels().nexa_model_train_step(this.live(), batch.tokens, batch.targets, batch.docIds, micro, batch.b, batch.t,
+      tk ? tk.ids : null, tk ? tk.probs : null, tk ? tk.k : 0, o), "nexa_model_train_step");
+    return { step: Number(o.step), loss: o.loss, ce: o.ce, kl: o.kl, gradNorm: o.grad_norm, lr: o.lr, tokens: Number(o.tokens) };
+  }
+
+  /** Cross-entropy of one [b·t] batch (no state change); `perToken` adds the per-position losses. */
+  evalLoss(batch: Omit<TrainBatch, "microBatches" | "teacher">, opts: { perToken?: boolean } = {}): EvalResult {
+    const n = batch.b * batch.t;
+    checkLengths("evalLoss", n, { tokens: batch.tokens, targets: batch.targets, docIds: batch.docIds });
+    const perToken = opts.perToken ? new Float32Array(n) : null;
+    const o = {} as { loss: number; loss_sum: number; count: number };
+    check(kernels().nexa_model_eval_loss(this.live(), batch.tokens, batch.targets, batch.docIds, batch.b, batch.t, o,
+      perToken, perToken ? n : 0), "nexa_model_eval_loss");
+    const r: EvalResult = { loss: o.loss, lossSum: o.loss_sum, count: Number(o.count) };
+    if (perToken) r.perToken = perToken;
+    return r;
+  }
+
+  /** Logits [b, t, vocabSize] of one batch. */
+  forward(batch: { tokens: Uint32Array; docIds: Uint32Array; b: number; t: number }): Float32Array {
+    const n = batch.b * batch.t;
+    checkLengths("forward", n, { tokens: batch.tokens, docIds: batch.docIds });
+    const out = new Float32Array(n * this.info().config.vocabSize);
+    check(kernels().nexa_model_forward(this.live(), batch.tokens, batch.docIds, batch.b, batch.t, out, out.length),
+      "nexa_model_forward");
+    return out;
+  }
+
+  /** Continues `prompt` (1..seqLen tokens) by up to maxNewTokens seeded samples (KV cache). */
+  generate(prompt: Uint32Array, opts: GenerateOptions): Generation {
+    const o = {
+      max_new_tokens: opts.maxNewTokens, top_k: opts.topK ?? 0, temperature: opts.temperature ?? 1,
+      top_p: opts.topP ?? 1, seed: opts.seed ?? 0,
+    };
+    const stops = Uint32Array.from(opts.stopTokens ?? []);
+    const out = new Uint32Array(Math.max(1, opts.maxNewTokens));
+    const len = [0];
+    const reason = [0];
+    check(kernels().nexa_model_generate(this.live(), prompt, prompt.length, o, stops, stops.length, out, out.length,
+      len, reason), "nexa_model_generate");
+    return { tokens: out.slice(0, Number(len[0])), stop: STOP_REASONS[reason[0]] ?? "max_new_tokens" };
+  }
+
+  free(): void {
+    if (this.handle !== null) kernels().nexa_model_free(this.handle);
+    this.handle = null;
+  }
+}
