@@ -72,6 +72,7 @@ def _ts_proto_library_impl(ctx):
             npm = npm,
             typecheck = depset(transitive = deps.typecheck),
             runfiles = ctx.runfiles(),
+            native_npm = depset(transitive = deps.native_npm),
         ),
     ]
 

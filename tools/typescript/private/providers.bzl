@@ -8,8 +8,18 @@ TsInfo = provider(
         "npm": "depset[File]: files of every npm package (with dependency closure) this target and its deps use",
         "typecheck": "depset[File]: type-check stamps of this target and its deps (built with it)",
         "runfiles": "runfiles: data files this target and its deps need at run time",
+        "native_npm": "depset[File]: closures of npm packages with native addons used by this target and its deps " +
+                      "(never bundled; loaded from @npm at run time)",
     },
 )
+
+# Packages with native addons (.node files) cannot be bundled; they are loaded from @npm at run time.
+NATIVE_PACKAGES = ["better-sqlite3", "koffi", "@swc/core", "esbuild", "fsevents", "tiktoken"]
+
+def native_npm_files(npm_deps, extra = []):
+    """depset of the closures of the native packages among `npm_deps` (@npm//<name> targets)."""
+    names = NATIVE_PACKAGES + extra
+    return [d.files for d in npm_deps if d.label.package in names]
 
 def collect_ts(deps):
     """Merges TsInfo of `deps` into (transitive_srcs, npm, typecheck, runfiles) lists of depsets."""
@@ -19,4 +29,5 @@ def collect_ts(deps):
         npm = [i.npm for i in infos],
         typecheck = [i.typecheck for i in infos],
         runfiles = [i.runfiles for i in infos],
+        native_npm = [i.native_npm for i in infos],
     )

@@ -1,6 +1,6 @@
 """ts_binary: bundle a TypeScript entry point with esbuild into one .js file run by the pinned node."""
 
-load(":providers.bzl", "TsInfo", "collect_ts")
+load(":providers.bzl", "NATIVE_PACKAGES", "TsInfo", "collect_ts", "native_npm_files")
 load(":tsc.bzl", "TSC_ATTRS", "npm_file", "typecheck_action")
 
 TsBinaryInfo = provider(
@@ -11,9 +11,6 @@ TsBinaryInfo = provider(
         "externals": "depset[File]: npm files of packages left out of the bundle (native addons)",
     },
 )
-
-# Packages with native addons (.node files) cannot be bundled; they are loaded from @npm at run time.
-_NATIVE_PACKAGES = ["better-sqlite3", "koffi", "@swc/core", "esbuild", "fsevents", "tiktoken"]
 
 _LAUNCHER = """#!/usr/bin/env bash
 # Runs the bundled node tool {label}.
@@ -38,8 +35,8 @@ def _ts_binary_impl(ctx):
     transitive_srcs = depset([entry], transitive = deps.transitive_srcs)
     stamp = typecheck_action(ctx, [entry], transitive_srcs, npm, ["node"], "typecheck")
 
-    externals = _NATIVE_PACKAGES + ctx.attr.externals
-    external_files = depset(transitive = [d.files for d in ctx.attr.npm_deps if d.label.package in externals])
+    externals = NATIVE_PACKAGES + ctx.attr.externals
+    external_files = depset(transitive = native_npm_files(ctx.attr.npm_deps, ctx.attr.externals) + deps.native_npm)
 
     # esbuild resolves @nexa/ through a generated tsconfig (source tree first, then generated files).
     tsconfig = ctx.actions.declare_file(ctx.label.name + ".esbuild.tsconfig.json")

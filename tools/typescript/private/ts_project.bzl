@@ -1,6 +1,6 @@
 """ts_project: type-check a TypeScript package with tsc and emit CommonJS JavaScript (esbuild transform)."""
 
-load(":providers.bzl", "TsInfo", "collect_ts")
+load(":providers.bzl", "TsInfo", "collect_ts", "native_npm_files")
 load(":tsc.bzl", "TSC_ATTRS", "npm_file", "typecheck_action")
 
 def _ts_project_impl(ctx):
@@ -52,6 +52,7 @@ def _ts_project_impl(ctx):
             npm = npm,
             typecheck = typecheck,
             runfiles = runfiles,
+            native_npm = depset(transitive = native_npm_files(ctx.attr.npm_deps) + deps.native_npm),
         ),
         OutputGroupInfo(typecheck = typecheck),
     ]
