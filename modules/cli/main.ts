@@ -5,6 +5,7 @@
 //   nexa verify DIGEST                  re-hash a stored blob
 //   nexa rebuild-index                  re-derive the SQLite index from the stored manifests
 import { Command } from "commander";
+import * as path from "path";
 
 import { createLogger, formatError } from "@nexa/modules/monitoring";
 import { Catalog, LocalStore, nexaHome } from "@nexa/modules/registry";
@@ -30,7 +31,9 @@ async function main(argv: string[]): Promise<number> {
     .action(async (opts: { pipelineFile: string; root: string }) => {
       const plan = loadPlan(opts.pipelineFile);
       const name = pipelineName(plan.pipeline);
-      const log = createLogger({ runId: "", stage: "publish" });
+      // Structured lines go to the registry's log directory; stdout carries the summary for the operator.
+      const logFile = path.join(home(), "logs", `publish-${new Date().toISOString().replace(/[:.]/g, "-")}.jsonl`);
+      const log = createLogger({ runId: "", stage: "publish", destination: logFile });
       const result = await publishPipeline(plan, {
         root: opts.root,
         home: home(),
@@ -38,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
         log,
       });
       process.stdout.write(formatSummary(result) + "\n");
+      process.stdout.write(`log: ${logFile}\n`);
       process.stdout.write(`${name}: run_id=${result.runId} rubric=${result.rubric} report=${result.reportPath ?? "-"}\n`);
       if (result.rubric === "fail") exitCode = 1;
     });

@@ -13,7 +13,6 @@ import type { NexaLogger } from "@nexa/modules/monitoring";
 import { Catalog, LocalStore } from "@nexa/modules/registry";
 import { EvalReport } from "@nexa/proto/nexa/v1/eval";
 import { RunManifest, RunStage } from "@nexa/proto/nexa/v1/run";
-import type { StageManifest } from "@nexa/proto/nexa/v1/stage";
 
 /** The plan written by nexa_pipeline: stage outputs as runfiles paths, in pipeline order. */
 export interface PipelinePlan {
@@ -102,10 +101,9 @@ export async function publishPipeline(plan: PipelinePlan, options: PublishOption
   const catalog = new Catalog(store);
   const invocationId = newInvocationId();
   const startedAt = new Date().toISOString();
-  const summaries: StageSummary[] = [];
-  const runStages: RunStage[] = [];
-  const manifests = new Map<string, { manifest: StageManifest; dataDir: string }>();
   try {
+    // 1. Read and verify every stage before storing anything: a bad output publishes nothing.
+    const stages = [];
     for (const s of plan.stages) {
       const manifestPath = resolve(options.root, s.manifest);
       const dataDir = resolve(options.root, s.data);
@@ -114,8 +112,17 @@ export async function publishPipeline(plan: PipelinePlan, options: PublishOption
         throw new NexaError("PUBLISH_STAGE_MISMATCH", `${s.manifest} is the manifest of stage ${manifest.stageName}, not ${s.stage}`);
       }
       await verifyFiles(manifestPath, dataDir, listFiles(manifest).filter((f) => f.jsonPath.startsWith("$.outputs")));
-      const status = catalog.stage(manifest.stageId) ? "cached" : "ran";
-      // Data files first, then the manifests that reference them: a manifest in the store implies its files are.
+      const status: StageSummary["status"] = catalog.stage(manifest.stageId) ? "cached" : "ran";
+      stages.push({ plan: s, manifest, manifestPath, dataDir, status });
+    }
+    const runId = deriveRunId(stages.map((s) => s.manifest.stageId));
+    const log = options.log?.child({ run_id: runId, invocation_id: invocationId });
+    log?.info("publish_start", { pipeline: plan.pipeline, stages: stages.length });
+
+    // 2. Store data files, then the manifests that reference them: a manifest in the store implies its files are.
+    const summaries: StageSummary[] = [];
+    const runStages: RunStage[] = [];
+    for (const { plan: s, manifest, manifestPath, dataDir, status } of stages) {
       for (const o of manifest.outputs) {
         await store.putFile(path.join(dataDir, o.path), o.digest);
         await faultInjectionPause();
@@ -128,10 +135,10 @@ export async function publishPipeline(plan: PipelinePlan, options: PublishOption
         stageId: manifest.stageId,
         manifest: { digest: manifestDigest, sizeBytes: readFileSync(manifestPath).length, mediaType: "application/json", schemaName: CONTRACTS.StageManifest.name, path: "" },
       }));
-      manifests.set(s.stage, { manifest, dataDir });
-      options.log?.info("stage_published", { stage_name: s.stage, stage_id: manifest.stageId, status, manifest_digest: manifestDigest });
+      log?.info("stage_published", { stage_name: s.stage, stage_id: manifest.stageId, status, manifest_digest: manifestDigest });
     }
-    const runId = deriveRunId(summaries.map((s) => s.stageId));
+
+    // 3. The run manifest last: a run in the registry implies all of its stages are.
     const run = RunManifest.fromPartial({
       schemaVersion: 1,
       runId,
@@ -144,7 +151,7 @@ export async function publishPipeline(plan: PipelinePlan, options: PublishOption
     let rubric: PublishResult["rubric"] = "none";
     let reportPath: string | null = null;
     if (plan.report_stage) {
-      const { manifest, dataDir } = manifests.get(plan.report_stage)!;
+      const { manifest, dataDir } = stages.find((s) => s.plan.stage === plan.report_stage)!;
       const product = manifest.outputs.find((o) => o.schemaName === CONTRACTS.EvalReport.name);
       if (!product) {
         throw new NexaError("PUBLISH_NO_REPORT", `stage ${plan.report_stage} has no nexa.v1.EvalReport output`, {
@@ -156,7 +163,7 @@ export async function publishPipeline(plan: PipelinePlan, options: PublishOption
       if (report.htmlReport?.path) reportPath = realpathSync(path.join(dataDir, report.htmlReport.path));
     }
     catalog.recordInvocation({ invocationId, runId, startedAt, status: rubric === "fail" ? "rubric_failed" : "succeeded" });
-    options.log?.child({ run_id: runId }).info("run_published", { run_id: runId, invocation_id: invocationId, rubric });
+    log?.info("run_published", { run_manifest: runManifestDigest, rubric });
     return { runId, runManifestDigest, stages: summaries, rubric, reportPath };
   } finally {
     catalog.close();

@@ -141,6 +141,7 @@ def stage_rule(module, produces, inputs = {}, env_files = {}, doc = ""):
         "env_files": attr.label_keyed_string_dict(
             default = env_files,
             allow_files = True,
+            cfg = "exec",
             doc = "Files the tool loads at run time (e.g. a kernels library), each exposed as an environment variable.",
         ),
     }

@@ -1,0 +1,10 @@
+// Public face of modules/eval: the eval stage and the pieces its tests and README describe.
+export { evalStage, METRICS_FILE, REPORT_FILE, REPORT_HTML_FILE } from "./eval_stage";
+export { availableMetrics, computeMetrics } from "./metrics";
+export { bitsPerByte, tokenByteLengths, unigramNats } from "./measures";
+export { checkRubric, evaluateRubric, meets } from "./rubric";
+export type { RubricOutcome } from "./rubric";
+export { formatNumber, renderReportHtml, summarySentence } from "./html_report";
+export type { ReportView } from "./html_report";
+export { decodeShard, NXPK_MAGIC, NXPK_SUPPORTED_VERSION, readShard } from "./shard_reader";
+export type { ShardRows } from "./shard_reader";

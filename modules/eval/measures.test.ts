@@ -1,0 +1,63 @@
+// Information measures on hand-checked numbers: the add-one unigram, bits per byte, token byte lengths and counts.
+import { IGNORE_TARGET, Tokenizer } from "@nexa/kernels/binding";
+
+import { computeMetrics } from "./metrics";
+import { bitsPerByte, countTargets, tokenByteLengths, totalBytes, unigramNats } from "./measures";
+
+const counts = (xs: number[]) => BigUint64Array.from(xs.map(BigInt));
+const where = { file: "packed.json", stage: "eval" };
+
+describe("measures", () => {
+  it("fits the add-one unigram on train counts and scores eval counts (hand-checked)", () => {
+    // vocab 3, train counts [2, 0, 1]: N = 3, p = [(2+1)/6, (0+1)/6, (1+1)/6] = [1/2, 1/6, 1/3]
+    // eval counts [1, 1, 0]: nats = −ln(1/2) − ln(1/6) = ln 12
+    expect(unigramNats(counts([2, 0, 1]), counts([1, 1, 0]))).toBeCloseTo(Math.log(12), 12);
+    // an id never seen in training still has probability 1/(N+V)
+    expect(unigramNats(counts([0, 0, 0]), counts([0, 2, 0]))).toBeCloseTo(2 * Math.log(3), 12);
+    expect(() => unigramNats(counts([1]), counts([1, 2]))).toThrow(/vocabularies of 1 and 2/);
+  });
+
+  it("computes bits per byte as nats / ln 2 / bytes", () => {
+    expect(bitsPerByte(Math.LN2 * 12, 4)).toBeCloseTo(3, 12);
+    // with byte lengths [1, 2, 3] the eval counts above cover 1·1 + 1·2 = 3 bytes: log2(12) / 3 bits per byte
+    const bytes = totalBytes(counts([1, 1, 0]), Uint32Array.from([1, 2, 3]));
+    expect(bytes).toBe(3);
+    expect(bitsPerByte(unigramNats(counts([2, 0, 1]), counts([1, 1, 0])), bytes)).toBeCloseTo(Math.log2(12) / 3, 12);
+  });
+
+  it("assembles the metrics: gain = baseline − student, gap = student − teacher, agreement = agreeing / tokens", () => {
+    const m = computeMetrics({
+      student: { lossSum: 8 * Math.LN2, count: 4 }, teacher: { lossSum: 4 * Math.LN2, count: 4 }, agreements: 3,
+      baselineNats: 12 * Math.LN2, tokens: 4, bytes: 4, examples: 2, where,
+    });
+    expect(m["student.loss"]).toBeCloseTo(2 * Math.LN2, 12);
+    expect(m["student.bits_per_byte"]).toBeCloseTo(2, 12);
+    expect(m["teacher.bits_per_byte"]).toBeCloseTo(1, 12);
+    expect(m["baseline.bits_per_byte"]).toBeCloseTo(3, 12);
+    expect(m["baseline.loss"]).toBeCloseTo(3 * Math.LN2, 12);
+    expect(m["student.bpb_gain_vs_baseline"]).toBeCloseTo(1, 12);
+    expect(m["student.bpb_gap_to_teacher"]).toBeCloseTo(1, 12);
+    expect(m["teacher.bpb_gain_vs_baseline"]).toBeCloseTo(2, 12);
+    expect(m["agreement.top1"]).toBe(0.75);
+    expect(Object.keys(m)).toEqual([...Object.keys(m)].sort());
+    expect(() => computeMetrics({ student: { lossSum: 0, count: 0 }, baselineNats: 0, tokens: 0, bytes: 0, examples: 1, where }))
+      .toThrow(/packed\.json: the validation bins hold 0 predicted tokens/);
+  });
+
+  it("measures token bytes by decoding each id (special tokens count 0) and counts only real targets", () => {
+    const tok = Tokenizer.train(["the whale the sea the ship", "café naïve"], { vocabSize: 270, minFrequency: 1, specials: ["<|endoftext|>"] });
+    try {
+      const eos = tok.encode("<|endoftext|>", { allowSpecial: true })[0];
+      const lengths = tokenByteLengths(tok, tok.vocabSize, [eos]);
+      expect(Array.from(lengths).filter((n, id) => id !== eos && n === 0)).toEqual([]);
+      expect(lengths[eos]).toBe(0);
+      const ids = tok.encode("the café");
+      const expected = Buffer.byteLength("the café", "utf8");
+      const c = countTargets(Uint32Array.from([...ids, IGNORE_TARGET, eos, IGNORE_TARGET]), tok.vocabSize);
+      expect(Number(c.reduce((a, b) => a + b, 0n))).toBe(ids.length + 1);
+      expect(totalBytes(c, lengths)).toBe(expected);
+    } finally {
+      tok.free();
+    }
+  });
+});

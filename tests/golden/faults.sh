@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Idempotency and fault checks of the golden pipeline, run by CI after `npm test` (bash tests/golden/faults.sh).
+#
+#   1. a second `bazel run //pipelines:golden` has every stage cached, the same run_id, an unchanged registry;
+#   2. `kill -9` of the running train action, then a rerun: completes, every stage manifest equals the lock;
+#   3. `kill -9` of the publisher mid-publish, then a rerun: completes with the same run_id, and every visible
+#      blob in the registry hashes to its name (no partial artifact);
+#   4. changing only the eval rubric reruns only eval; changing a train knob reruns only train and eval.
+#
+# It works on a scratch copy of the workspace with its own Bazel output base (the checkout is never modified).
+set -euo pipefail
+src="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+scratch="$(mktemp -d "${TMPDIR:-/tmp}/nexa-faults.XXXXXX")"
+trap 'cd /; bazel --output_base="$scratch/ob" shutdown >/dev/null 2>&1 || true; rm -rf "$scratch"' EXIT
+ws="$scratch/ws"
+mkdir -p "$ws"
+(cd "$src" && git ls-files -co --exclude-standard -z | grep -zv '^node_modules/' | xargs -0 cp --parents -t "$ws")
+ln -s "$src/node_modules" "$ws/node_modules"
+cd "$ws"
+bz() { bazel --output_base="$scratch/ob" "$@"; }
+say() { printf '\n[faults] %s\n' "$*"; }
+fail() { printf '[faults] FAIL: %s\n' "$*" >&2; exit 1; }
+# Digest of every stage manifest the last build produced.
+manifests() { (cd "$(bz info bazel-bin 2>/dev/null)/pipelines" && sha256sum ./*.manifest.json); }
+# Every blob under cas/sha256 must hash to its own name (no torn or partial files visible).
+check_registry() {
+  local home=$1 n=0 f hex
+  while IFS= read -r f; do
+    hex="$(basename "$(dirname "$f")")$(basename "$f")"
+    [[ "$(sha256sum "$f" | cut -d' ' -f1)" == "$hex" ]] || fail "registry blob $f does not hash to its name"
+    n=$((n + 1))
+  done < <(find "$home/cas/sha256" -type f)
+  echo "$n blobs verified"
+}
+run_id() { grep -oE 'run_id=[0-9a-f]{64}' <<<"$1" | cut -d= -f2; }
+
+# ---- 2. kill -9 of the train action (cold build, no caches) ----------------------------------------------------
+say "cold build with kill -9 of the train action"
+bz build --disk_cache= //pipelines:golden >"$scratch/build1.log" 2>&1 &
+builder=$!
+for _ in $(seq 1 900); do
+  if pid=$(pgrep -f -- 'stage.js run --stage=train ' | head -n1) && [[ -n "$pid" ]]; then break; fi
+  kill -0 "$builder" 2>/dev/null || fail "build ended before the train action started (see $scratch/build1.log)"
+  sleep 0.5
+done
+[[ -n "${pid:-}" ]] || fail "the train action never started"
+sleep 2
+kill -9 "$pid"
+if wait "$builder"; then fail "the build succeeded although its train action was killed"; fi
+echo "train action $pid killed; build failed as expected"
+bz build --disk_cache= //pipelines:golden >"$scratch/build2.log" 2>&1 || { tail -30 "$scratch/build2.log"; fail "rerun after kill failed"; }
+bz run //tests/golden:update_lock >/dev/null 2>&1
+git -C "$src" show HEAD:pipelines/golden.lock.json >"$scratch/lock.committed" 2>/dev/null || cp "$src/pipelines/golden.lock.json" "$scratch/lock.committed"
+cmp -s "$scratch/lock.committed" pipelines/golden.lock.json || { diff "$scratch/lock.committed" pipelines/golden.lock.json | head -20; fail "outputs after the rerun differ from the lock"; }
+echo "rerun completed; every stage output equals pipelines/golden.lock.json"
+
+# ---- 1. idempotent publish -------------------------------------------------------------------------------------
+say "publish twice"
+export NEXA_HOME="$scratch/home1"
+out1=$(bz run //pipelines:golden 2>/dev/null)
+out2=$(bz run //pipelines:golden 2>/dev/null)
+echo "$out2"
+[[ -n "$(run_id "$out1")" && "$(run_id "$out1")" == "$(run_id "$out2")" ]] || fail "run_id changed between two runs"
+grep -qE '^(data|teacher_pack|teacher|distill|pack|train|eval) +ran' <<<"$out2" && fail "a stage ran again on the second run"
+before=$(find "$NEXA_HOME/cas" "$NEXA_HOME/roots" -type f | sort | xargs sha256sum)
+bz run //pipelines:golden >/dev/null 2>&1
+after=$(find "$NEXA_HOME/cas" "$NEXA_HOME/roots" -type f | sort | xargs sha256sum)
+[[ "$before" == "$after" ]] || fail "the registry changed on a rerun"
+check_registry "$NEXA_HOME"
+echo "second run: all stages cached, same run_id, registry unchanged"
+
+# ---- 3. kill -9 of the publisher ---------------------------------------------------------------------------------
+say "kill -9 of the publisher mid-publish"
+export NEXA_HOME="$scratch/home2"
+NEXA_PUBLISH_PAUSE_MS=200 bz run //pipelines:golden >"$scratch/publish.log" 2>&1 &
+runner=$!
+for _ in $(seq 1 600); do
+  [[ $(find "$NEXA_HOME/cas/sha256" -type f 2>/dev/null | wc -l) -ge 3 ]] && break
+  sleep 0.1
+done
+ppid_publisher=$(pgrep -f -- 'nexa.js publish' | head -n1) || fail "publisher not running"
+kill -9 "$ppid_publisher"
+wait "$runner" || true
+grep -q 'run_id=' "$scratch/publish.log" && fail "the publisher finished before it was killed"
+check_registry "$NEXA_HOME"
+out3=$(bz run //pipelines:golden 2>/dev/null)
+[[ "$(run_id "$out3")" == "$(run_id "$out1")" ]] || fail "rerun after a killed publish gave another run_id"
+check_registry "$NEXA_HOME"
+echo "publisher killed; rerun completed with the same run_id; no partial blob"
+
+# ---- 4. what reruns after a change ---------------------------------------------------------------------------------
+executed() { # stage names whose actions ran in the last build (from --explain)
+  grep -oE "Executing action 'Stage [a-z_]+" "$scratch/explain.txt" | awk '{print $4}' | sort -u | tr '\n' ' '
+}
+say "changing only the rubric"
+sed -i 's/"revision": 1/"revision": 2/' pipelines/golden/rubric.json
+bz build //pipelines:golden --explain="$scratch/explain.txt" --verbose_explanations >/dev/null 2>&1
+ran=$(executed)
+[[ "$ran" == "eval " ]] || fail "rubric change reran: '$ran' (expected only eval)"
+echo "reran: $ran"
+say "changing a train knob"
+node -e 'const fs=require("fs"),f=process.argv[1];fs.writeFileSync(f,fs.readFileSync(f,"utf8").replace(/"steps": (\d+)/,(m,n)=>`"steps": ${+n+1}`))' pipelines/golden/student_train.json
+bz build //pipelines:golden --explain="$scratch/explain.txt" --verbose_explanations >/dev/null 2>&1
+ran=$(executed)
+[[ "$ran" == "eval train " ]] || fail "train knob change reran: '$ran' (expected train and eval)"
+echo "reran: $ran"
+say "all fault checks passed"
