@@ -309,7 +309,7 @@ describe("eval stage", () => {
       packKnobs.shardVersion = 1;
     }
     const e = await failure(runEval(w, "badshard", RUBRIC, { checkpoint: "student", packed: "badpack" }));
-    expect(e.code).toBe("EVAL_SHARD_VERSION");
+    expect(e.code).toBe("SHARD_UNSUPPORTED_VERSION");
     expect(e.message).toBe("validation-00000.nxpk: packed shard format version 2 is not supported; this reader supports version 1");
   });
 

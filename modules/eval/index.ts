@@ -6,5 +6,3 @@ export { checkRubric, evaluateRubric, meets } from "./rubric";
 export type { RubricOutcome } from "./rubric";
 export { formatNumber, renderReportHtml, summarySentence } from "./html_report";
 export type { ReportView } from "./html_report";
-export { decodeShard, NXPK_MAGIC, NXPK_SUPPORTED_VERSION, readShard } from "./shard_reader";
-export type { ShardRows } from "./shard_reader";

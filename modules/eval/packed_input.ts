@@ -13,8 +13,7 @@ import type { TokenizerManifest } from "@nexa/proto/nexa/v1/tokenizer";
 
 import { readProduct, readVerified } from "./artifact_io";
 import type { Product } from "./artifact_io";
-import { decodeShard } from "./shard_reader";
-import type { ShardRows } from "./shard_reader";
+import { decodePackedShard } from "@nexa/modules/packed_shards";
 
 export const TOKENIZER_HF_FILE = "tokenizer.json";
 
@@ -58,12 +57,22 @@ export function splitBins(packed: PackedData, split: string): SplitBin[] {
   return packed.product.message.bins.map((bin, index) => ({ bin, index })).filter((b) => b.bin.split === split);
 }
 
+/** One verified shard: header fields and [bins × seqLen] row-major arrays. */
+export interface ShardRows {
+  seqLen: number;
+  bins: number;
+  padId: number;
+  tokens: Uint32Array;
+  docIds: Uint32Array;
+}
+
 /** Reads one bin file and checks it against the manifest (digest, seq_len, pad_id, sequence count). */
 export async function readBin(packed: PackedData, entry: SplitBin): Promise<ShardRows> {
   const m = packed.product.message;
   const jsonPath = `$.bins[${entry.index}]`;
   const bytes = await readVerified(packed.product.dir, entry.bin.file!, { file: packed.product.display, jsonPath: `${jsonPath}.file` });
-  const rows = decodeShard(bytes, entry.bin.file!.path);
+  const shard = decodePackedShard(bytes, entry.bin.file!.path);
+  const rows: ShardRows = { ...shard.header, tokens: shard.tokens, docIds: shard.docIds };
   const mismatch = (field: string, header: number, manifest: number): never => {
     throw new IntegrityError("EVAL_SHARD_MANIFEST_MISMATCH",
       `${entry.bin.file!.path}: header ${field} ${header} differs from the manifest's ${manifest}`, {

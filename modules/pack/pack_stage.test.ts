@@ -7,12 +7,13 @@ import * as path from "path";
 
 import { Tokenizer } from "@nexa/kernels/binding";
 import { CONTRACTS, decodeManifest, digestBytes, encodeMessage } from "@nexa/modules/manifest";
+import { PACKED_PAD_DOC_ID, readPackedShard } from "@nexa/modules/packed_shards";
 import { listDataFiles, runStage } from "@nexa/modules/stage";
 import type { StageDefinition, StageOutcome } from "@nexa/modules/stage";
 import { DatasetManifest, DatasetShard } from "@nexa/proto/nexa/v1/dataset";
 import { EvalRubric } from "@nexa/proto/nexa/v1/eval";
 
-import { END_OF_TEXT, packStage, PACKED_PAD_DOC_ID, readPackedShard } from "./index";
+import { END_OF_TEXT, packStage } from "./index";
 
 // ----------------------------------------------------------------------------------------------------------
 // fixture: a deterministic corpus and a fake upstream data stage writing DatasetManifest + JSONL shards

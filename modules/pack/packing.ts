@@ -17,7 +17,7 @@ import type { PackStats, Tokenizer } from "@nexa/kernels/binding";
 import { digestBytes } from "@nexa/modules/manifest";
 import { ArtifactRef } from "@nexa/proto/nexa/v1/artifact";
 
-import { encodePackedShard } from "./shard_format";
+import { encodePackedShard } from "@nexa/modules/packed_shards";
 
 /** Upper bound of one shard file's payload (tokens + doc ids + positions); a split larger than this gets several. */
 export const MAX_SHARD_PAYLOAD_BYTES = 64 << 20;

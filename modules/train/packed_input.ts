@@ -12,7 +12,7 @@ import { ArtifactRef } from "@nexa/proto/nexa/v1/artifact";
 import { PackedDatasetManifest } from "@nexa/proto/nexa/v1/packed_dataset";
 import { TokenizerManifest } from "@nexa/proto/nexa/v1/tokenizer";
 
-import { decodeShard, SHARD_PAD_DOC_ID } from "./shard_reader";
+import { decodePackedShard, PACKED_PAD_DOC_ID } from "@nexa/modules/packed_shards";
 
 /** All rows of one split, shards concatenated in manifest order: [rows × seqLen] each. */
 export interface SplitRows {
@@ -96,6 +96,24 @@ export async function copyTokenizer(input: StageInput, packed: PackedInput, outD
   await copyFile(manifestPath, path.join(outDir, packed.tokenizerRef.path));
 }
 
+/** What the manifest says a shard holds (checked against its header). */
+export interface ShardExpectation {
+  seqLen: number;
+  bins: number;
+}
+
+/** Decodes and verifies one shard (modules/packed_shards) and checks it against the manifest's bin entry. */
+export function decodeShard(bytes: Uint8Array, file: string, expect: ShardExpectation): { tokens: Uint32Array; docIds: Uint32Array } {
+  const shard = decodePackedShard(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), file);
+  if (shard.header.seqLen !== expect.seqLen || shard.header.bins !== expect.bins) {
+    throw new IntegrityError("TRAIN_SHARD_MANIFEST_MISMATCH",
+      `header says seq_len ${shard.header.seqLen} and ${shard.header.bins} bins, the manifest says seq_len ${expect.seqLen} and ${expect.bins} sequences`, {
+        context: { file }, hint: "the shard and packed.json come from different pack runs; rebuild the packed dataset",
+      });
+  }
+  return shard;
+}
+
 /** Loads every shard of `split` (verified) into one array; undefined when the split has no shards. */
 export async function loadSplit(input: StageInput, packed: PackedInput, split: string): Promise<SplitRows | undefined> {
   const bins = packed.manifest.bins.filter((b) => b.split === split);
@@ -116,7 +134,7 @@ export async function loadSplit(input: StageInput, packed: PackedInput, split: s
   const rowTokens = new Uint32Array(rows);
   for (let r = 0; r < rows; r++) {
     let n = 0;
-    for (let i = r * seqLen; i < (r + 1) * seqLen; i++) if (docIds[i] !== SHARD_PAD_DOC_ID) n++;
+    for (let i = r * seqLen; i < (r + 1) * seqLen; i++) if (docIds[i] !== PACKED_PAD_DOC_ID) n++;
     rowTokens[r] = n;
   }
   return { rows, tokens, docIds, rowTokens };

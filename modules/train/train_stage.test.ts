@@ -16,7 +16,7 @@ import { PackedDatasetManifest, PackedDatasetManifest_TokenDtype } from "@nexa/p
 import { TokenizerManifest, TokenizerManifest_Kind } from "@nexa/proto/nexa/v1/tokenizer";
 import { TrainConfig } from "@nexa/proto/nexa/v1/train";
 
-import { decodeShard } from "./shard_reader";
+import { decodeShard } from "./packed_input";
 import { createTrainStage } from "./train_stage";
 
 // ----------------------------------------------------------------------------------------------------------
@@ -166,7 +166,7 @@ describe("train stage", () => {
   test("a bad shard names the file and the versions", async () => {
     const version = await workspace(CONFIG, (buf) => { buf.writeUInt32LE(2, 8); return buf; });
     await expect(runStage(createTrainStage(), argv(version), version.bundle))
-      .rejects.toThrow(/train-00000\.nxpk: packed shard format version 2 is not supported \(this reader supports version 1\)/);
+      .rejects.toThrow(/train-00000\.nxpk: packed shard format version 2 is not supported; this reader supports version 1/);
     const magic = await workspace(CONFIG, (buf) => { buf.write("BADMAGIC", 0, "latin1"); return buf; });
     await expect(runStage(createTrainStage(), argv(magic), magic.bundle)).rejects.toThrow(/train-00000\.nxpk: bad magic "BADMAGIC"/);
     const good = encodeShard(rows(2, 3));

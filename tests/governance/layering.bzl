@@ -8,7 +8,7 @@ names any that is missing), so the graph the tests check is the whole module gra
 CORE_MODULES = ["data", "distill", "pack", "train", "eval", "inference"]
 
 # Cross-cutting modules: used by core modules and the CLI; never use core modules or the CLI.
-CROSS_CUTTING_MODULES = ["manifest", "registry", "monitoring", "stage"]
+CROSS_CUTTING_MODULES = ["manifest", "registry", "monitoring", "stage", "packed_shards"]
 
 # The composition layer: may use everything; nothing uses it.
 CLI_MODULES = ["cli"]
@@ -45,6 +45,8 @@ MODULE_TARGETS = [
     "//modules/pack",
     "//modules/pack:pack_test",
     "//modules/pack:stage",
+    "//modules/packed_shards",
+    "//modules/packed_shards:packed_shards_test",
     "//kernels:bench",
     "//kernels/abi:abi_test",
     "//kernels/abi:nexa_kernels",

@@ -57,7 +57,7 @@ describe("packed shard format", () => {
     const bytes = encodePackedShard(4, 7, rows);
     bytes[64 + 5] ^= 0xff;
     const file = writeShard("corrupt.nxpk", bytes);
-    await expect(readPackedShard(file)).rejects.toMatchObject({ code: "PACK_SHARD_DIGEST_MISMATCH", context: { file } });
+    await expect(readPackedShard(file)).rejects.toMatchObject({ code: "SHARD_DIGEST_MISMATCH", context: { file } });
     await expect(readPackedShard(file)).rejects.toThrow(/corrupt\.nxpk: payload sha256/);
   });
 
@@ -67,7 +67,7 @@ describe("packed shard format", () => {
     const file = writeShard("future.nxpk", bytes);
     const err = await readPackedShard(file).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NexaError);
-    expect(err).toMatchObject({ code: "PACK_SHARD_UNSUPPORTED_VERSION", context: { file, found: 2, supported: 1 } });
+    expect(err).toMatchObject({ code: "SHARD_UNSUPPORTED_VERSION", context: { file, found: 2, supported: 1 } });
     expect((err as Error).message).toMatch(/future\.nxpk: packed shard format version 2 is not supported; this reader supports version 1/);
     expect((err as NexaError).hint).toMatch(/newer/);
   });
@@ -76,8 +76,8 @@ describe("packed shard format", () => {
     const bytes = encodePackedShard(4, 7, rows);
     const bad = Buffer.from(bytes);
     bad.write("NOTAPACK", 0, "latin1");
-    await expect(readPackedShard(writeShard("magic.nxpk", bad))).rejects.toMatchObject({ code: "PACK_SHARD_BAD_MAGIC" });
-    await expect(readPackedShard(writeShard("short.nxpk", bytes.subarray(0, bytes.length - 4)))).rejects.toMatchObject({ code: "PACK_SHARD_BAD_HEADER" });
-    await expect(readPackedShard(writeShard("tiny.nxpk", bytes.subarray(0, 10)))).rejects.toMatchObject({ code: "PACK_SHARD_TRUNCATED" });
+    await expect(readPackedShard(writeShard("magic.nxpk", bad))).rejects.toMatchObject({ code: "SHARD_BAD_MAGIC" });
+    await expect(readPackedShard(writeShard("short.nxpk", bytes.subarray(0, bytes.length - 4)))).rejects.toMatchObject({ code: "SHARD_BAD_HEADER" });
+    await expect(readPackedShard(writeShard("tiny.nxpk", bytes.subarray(0, 10)))).rejects.toMatchObject({ code: "SHARD_TRUNCATED" });
   });
 });

@@ -51,7 +51,7 @@ export interface PackedShard {
 /** Typed arrays are host-endian; the format is little-endian. Every supported host is LE: say so if not. */
 function requireLittleEndian(): void {
   if (endianness() !== "LE") {
-    throw new NexaError("PACK_BIG_ENDIAN_HOST", "the .nxpk writer and reader assume a little-endian host", {
+    throw new NexaError("SHARD_BIG_ENDIAN_HOST", "the .nxpk writer and reader assume a little-endian host", {
       hint: "run the pack stage (and readers) on a little-endian machine (x86-64, aarch64)",
     });
   }
@@ -62,8 +62,8 @@ export function encodePackedShard(seqLen: number, padId: number, rows: { tokens:
   requireLittleEndian();
   const n = rows.tokens.length;
   if (seqLen <= 0 || n % seqLen !== 0 || rows.docIds.length !== n || rows.positions.length !== n) {
-    throw new NexaError("PACK_INTERNAL", `shard rows of ${n}/${rows.docIds.length}/${rows.positions.length} entries do not form bins of seq_len ${seqLen}`, {
-      hint: "this is a bug in modules/pack",
+    throw new NexaError("SHARD_INTERNAL", `shard rows of ${n}/${rows.docIds.length}/${rows.positions.length} entries do not form bins of seq_len ${seqLen}`, {
+      hint: "rows must hold bins × seq_len entries each",
     });
   }
   const bins = n / seqLen;
@@ -97,19 +97,19 @@ export function decodePackedShard(bytes: Buffer, file: string): PackedShard {
   requireLittleEndian();
   const context = { file };
   if (bytes.length < PACKED_HEADER_BYTES) {
-    throw new IntegrityError("PACK_SHARD_TRUNCATED", `file has ${bytes.length} bytes, shorter than the ${PACKED_HEADER_BYTES}-byte header`, {
+    throw new IntegrityError("SHARD_TRUNCATED", `file has ${bytes.length} bytes, shorter than the ${PACKED_HEADER_BYTES}-byte header`, {
       context, hint: "the file is truncated or not a packed shard; re-run the pack stage that produced it",
     });
   }
   const magic = bytes.subarray(0, 8).toString("latin1");
   if (magic !== PACKED_MAGIC) {
-    throw new IntegrityError("PACK_SHARD_BAD_MAGIC", `bad magic ${JSON.stringify(magic)}, expected "${PACKED_MAGIC}"`, {
+    throw new IntegrityError("SHARD_BAD_MAGIC", `bad magic ${JSON.stringify(magic)}, expected "${PACKED_MAGIC}"`, {
       context, hint: "the file is not a NexaCompute packed shard (.nxpk, docs/formats.md)",
     });
   }
   const version = bytes.readUInt32LE(8);
   if (version !== PACKED_FORMAT_VERSION) {
-    throw new NexaError("PACK_SHARD_UNSUPPORTED_VERSION",
+    throw new NexaError("SHARD_UNSUPPORTED_VERSION",
       `packed shard format version ${version} is not supported; this reader supports version ${PACKED_FORMAT_VERSION}`, {
         context: { file, found: version, supported: PACKED_FORMAT_VERSION },
         hint: version > PACKED_FORMAT_VERSION
@@ -123,7 +123,7 @@ export function decodePackedShard(bytes: Buffer, file: string): PackedShard {
   const reserved = bytes.readUInt32LE(28);
   const expectedSize = BigInt(PACKED_HEADER_BYTES) + 12n * bins * BigInt(seqLen);
   if (seqLen === 0 || reserved !== 0 || BigInt(bytes.length) !== expectedSize) {
-    throw new IntegrityError("PACK_SHARD_BAD_HEADER",
+    throw new IntegrityError("SHARD_BAD_HEADER",
       `header says seq_len ${seqLen}, bins ${bins}, reserved ${reserved} (expected file size ${expectedSize}), file has ${bytes.length} bytes`, {
         context, hint: "the file is truncated or corrupted; re-run the pack stage that produced it",
       });
@@ -131,7 +131,7 @@ export function decodePackedShard(bytes: Buffer, file: string): PackedShard {
   const recorded = bytes.subarray(32, 64).toString("hex");
   const actual = createHash("sha256").update(bytes.subarray(PACKED_HEADER_BYTES)).digest("hex");
   if (recorded !== actual) {
-    throw new IntegrityError("PACK_SHARD_DIGEST_MISMATCH", `payload sha256 ${actual} does not match the header's ${recorded}`, {
+    throw new IntegrityError("SHARD_DIGEST_MISMATCH", `payload sha256 ${actual} does not match the header's ${recorded}`, {
       context: { file, expected: recorded, actual }, hint: "the file is corrupted; re-run the pack stage that produced it",
     });
   }

@@ -1,0 +1,11 @@
+// Public face of modules/packed_shards: the .nxpk packed shard format (writer and verifying reader).
+export {
+  decodePackedShard,
+  encodePackedShard,
+  PACKED_FORMAT_VERSION,
+  PACKED_HEADER_BYTES,
+  PACKED_MAGIC,
+  PACKED_PAD_DOC_ID,
+  readPackedShard,
+} from "./shard_format";
+export type { PackedShard, PackedShardHeader } from "./shard_format";
