@@ -10,6 +10,7 @@
 mod boundary;
 mod gate_abi;
 mod model_abi;
+mod model_train_abi;
 mod pack_abi;
 mod shuffle_abi;
 mod stats_abi;
@@ -18,7 +19,7 @@ mod tokenize_abi;
 use boundary::{guard, Status};
 
 /// Must equal NEXA_ABI_VERSION in nexa_kernels.h.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 #[no_mangle]
 pub extern "C" fn nexa_abi_version() -> u32 {

@@ -2,13 +2,13 @@
 //!
 //! One function per public crate operation: create/free (`Model::new`), load/save
 //! (`from_safetensors` / `to_safetensors`, as bytes in caller buffers), settings (threads,
-//! training config, checkpoint metadata), `train_step`, `eval_loss`, `forward`, `generate`,
-//! and the packed-row target helper `Batch::next_token_targets`. Batches are flat `[B·T]`
-//! arrays; a training step takes `n_micro` micro-batches of `[B·T]` back to back.
+//! training config, checkpoint metadata), `eval_loss`, `forward`, `generate`, and the
+//! packed-row target helper `Batch::next_token_targets`. Batches are flat `[B·T]` arrays.
+//! Training steps (`train_step`, `train_steps`) live in model_train_abi.rs.
 
 use nexa_model::{
     Batch, Distill, ErrorKind, GenerateOptions, GptConfig, Model, ModelError, SampleOptions,
-    StopReason, TeacherTopK, TrainConfig, IGNORE,
+    StopReason, TrainConfig, IGNORE,
 };
 
 use crate::boundary::*;
@@ -20,11 +20,11 @@ use crate::boundary::*;
 /// Mirrors `nexa_model_config`.
 #[repr(C)]
 pub struct ModelConfigC {
-    vocab_size: u32,
-    seq_len: u32,
-    n_layer: u32,
-    n_head: u32,
-    d_model: u32,
+    pub(crate) vocab_size: u32,
+    pub(crate) seq_len: u32,
+    pub(crate) n_layer: u32,
+    pub(crate) n_head: u32,
+    pub(crate) d_model: u32,
 }
 
 /// Mirrors `nexa_train_config`.
@@ -55,18 +55,6 @@ pub struct ModelInfoC {
     threads: u32,
 }
 
-/// Mirrors `nexa_step_metrics`.
-#[repr(C)]
-pub struct StepMetricsC {
-    step: u64,
-    loss: f64,
-    ce: f64,
-    kl: f64,
-    grad_norm: f64,
-    lr: f64,
-    tokens: u64,
-}
-
 /// Mirrors `nexa_eval_result`.
 #[repr(C)]
 pub struct EvalResultC {
@@ -91,7 +79,7 @@ pub struct GenerateOptionsC {
 
 /// Crate errors → ABI status: bad configs and batches are invalid arguments,
 /// malformed or mismatched checkpoints are format errors.
-fn model_error(e: ModelError) -> AbiError {
+pub(crate) fn model_error(e: ModelError) -> AbiError {
     match e.kind {
         ErrorKind::InvalidConfig | ErrorKind::InvalidBatch | ErrorKind::Io => invalid(e.message),
         ErrorKind::Format | ErrorKind::Mismatch => format_error(e.message),
@@ -104,7 +92,7 @@ fn str_in<'a>(ptr: *const u8, len: usize, name: &str) -> Result<&'a str, AbiErro
 }
 
 /// Checks a batch shape before any slice is formed from it (`B·T` must not overflow).
-fn batch_len(b: usize, t: usize) -> Result<usize, AbiError> {
+pub(crate) fn batch_len(b: usize, t: usize) -> Result<usize, AbiError> {
     if b == 0 || t == 0 {
         return Err(invalid(format!(
             "batch shape b={b} t={t} is empty; need b >= 1 and 1 <= t <= seq_len"
@@ -316,7 +304,7 @@ pub unsafe extern "C" fn nexa_model_metadata(
 }
 
 // ---------------------------------------------------------------------------
-// Batches: targets, train, eval, forward
+// Batches: targets, eval, forward
 // ---------------------------------------------------------------------------
 
 #[no_mangle]
@@ -337,77 +325,6 @@ pub unsafe extern "C" fn nexa_model_next_token_targets(
         let doc_ids = slice_in(doc_ids, n, "doc_ids")?;
         slice_out(out_targets, n, "out_targets")?
             .copy_from_slice(&Batch::next_token_targets(t, tokens, doc_ids));
-        Ok(())
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn nexa_model_train_step(
-    model: *mut Model,
-    tokens: *const u32,
-    targets: *const u32,
-    doc_ids: *const u32,
-    n_micro: usize,
-    b: usize,
-    t: usize,
-    teacher_ids: *const u32,
-    teacher_probs: *const f32,
-    teacher_k: usize,
-    out: *mut StepMetricsC,
-) -> Status {
-    guard("nexa_model_train_step", || {
-        let m = handle_mut(model, "model")?;
-        let out = out_ref(out, "out")?;
-        if n_micro == 0 {
-            return Err(invalid("n_micro must be >= 1"));
-        }
-        let n = batch_len(b, t)?;
-        let total = n
-            .checked_mul(n_micro)
-            .ok_or_else(|| invalid("n_micro * b * t overflows"))?;
-        if targets.is_null() {
-            return Err(AbiError {
-                status: NEXA_ERR_NULL_POINTER,
-                message: "targets is NULL (training needs targets)".into(),
-            });
-        }
-        // all micro-batches as one flat [n_micro·B·T] read; split below
-        let all = batch_in(tokens, targets, doc_ids, total, 1)?;
-        let teacher = if teacher_k == 0 {
-            None
-        } else {
-            let kn = total
-                .checked_mul(teacher_k)
-                .ok_or_else(|| invalid("n_micro * b * t * teacher_k overflows"))?;
-            Some((
-                slice_in(teacher_ids, kn, "teacher_ids")?,
-                slice_in(teacher_probs, kn, "teacher_probs")?,
-            ))
-        };
-        let micro: Vec<Batch> = (0..n_micro)
-            .map(|i| Batch {
-                b,
-                t,
-                tokens: all.tokens[i * n..(i + 1) * n].to_vec(),
-                targets: all.targets[i * n..(i + 1) * n].to_vec(),
-                doc_ids: all.doc_ids[i * n..(i + 1) * n].to_vec(),
-                teacher: teacher.map(|(ids, probs)| TeacherTopK {
-                    k: teacher_k,
-                    ids: ids[i * n * teacher_k..(i + 1) * n * teacher_k].to_vec(),
-                    probs: probs[i * n * teacher_k..(i + 1) * n * teacher_k].to_vec(),
-                }),
-            })
-            .collect();
-        let s = m.train_step(&micro).map_err(model_error)?;
-        *out = StepMetricsC {
-            step: s.step,
-            loss: s.loss as f64,
-            ce: s.ce as f64,
-            kl: s.kl as f64,
-            grad_norm: s.grad_norm as f64,
-            lr: s.lr as f64,
-            tokens: s.tokens,
-        };
         Ok(())
     })
 }
@@ -540,6 +457,7 @@ pub unsafe extern "C" fn nexa_model_generate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model_train_abi::{nexa_model_train_step, StepMetricsC};
 
     fn tiny() -> *mut Model {
         let cfg = ModelConfigC { vocab_size: 11, seq_len: 8, n_layer: 1, n_head: 2, d_model: 8 };
@@ -556,7 +474,7 @@ mod tests {
         let mut targets = vec![0u32; 16];
         assert_eq!(unsafe { nexa_model_next_token_targets(tokens.as_ptr(), docs.as_ptr(), 16, 8, targets.as_mut_ptr()) }, NEXA_OK);
         assert_eq!(targets[7], IGNORE);
-        let mut s = StepMetricsC { step: 0, loss: 0.0, ce: 0.0, kl: 0.0, grad_norm: 0.0, lr: 0.0, tokens: 0 };
+        let mut s = StepMetricsC::default();
         let st = unsafe { nexa_model_train_step(m, tokens.as_ptr(), targets.as_ptr(), docs.as_ptr(), 1, 2, 8, std::ptr::null(), std::ptr::null(), 0, &mut s) };
         assert_eq!(st, NEXA_OK);
         assert_eq!((s.step, s.tokens), (1, 14));

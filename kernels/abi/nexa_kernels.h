@@ -14,6 +14,8 @@
  *    matching *_free (NULL is ignored). A handle must not be used by two threads
  *    at once.
  *  - A (pointer, length) pair with length 0 may pass NULL.
+ *  - Callbacks (nexa_progress_fn) carry numbers only, run on the calling thread
+ *    inside the call that takes them, and must return normally.
  *  - Bump NEXA_ABI_VERSION on any change to a signature, struct or constant;
  *    bindings refuse a library whose nexa_abi_version() differs.
  */
@@ -27,7 +29,7 @@
 extern "C" {
 #endif
 
-#define NEXA_ABI_VERSION 2u
+#define NEXA_ABI_VERSION 3u
 
 /* ---------------------------------------------------------------- status */
 
@@ -356,6 +358,28 @@ nexa_status nexa_model_train_step(nexa_model *model, const uint32_t *tokens, con
                                   const uint32_t *doc_ids, size_t n_micro, size_t b, size_t t,
                                   const uint32_t *teacher_ids, const float *teacher_probs, size_t teacher_k,
                                   nexa_step_metrics *out);
+
+/* Progress of nexa_model_train_steps, numbers only: the fields of that step's nexa_step_metrics
+ * (step = steps completed after it, tokens = positions with a target) and the caller's user pointer.
+ * Called on the calling thread between steps (no step is running). It must return normally (no
+ * longjmp, no C++ exception: the library would abort) and must not pass the model being trained to
+ * any nexa_* function; it has no way to stop the run. */
+typedef void (*nexa_progress_fn)(void *user, uint64_t step, double loss, double lr, double grad_norm,
+                                 uint64_t tokens);
+
+/* n_steps consecutive optimizer steps: exactly what n_steps calls of nexa_model_train_step would run
+ * (bitwise identical parameters, optimizer state and metrics). Step s reads n_micro*b*t values at
+ * s*n_micro*b*t of tokens/targets/doc_ids (each n_steps*n_micro*b*t values, back to back) and, when
+ * teacher_k > 0, n_micro*b*t*teacher_k values at s*n_micro*b*t*teacher_k of teacher_ids/probs.
+ * Every micro-batch of every step is validated first: on NEXA_ERR_INVALID_ARGUMENT or
+ * NEXA_ERR_NULL_POINTER no step has run. After each step, progress (unless NULL) is called with
+ * that step's numbers. *out = the metrics of the last step. (NEXA_ERR_INTERNAL, a caught panic,
+ * may come after some steps: nexa_model_get_info's step says how many.) */
+nexa_status nexa_model_train_steps(nexa_model *model, const uint32_t *tokens, const uint32_t *targets,
+                                   const uint32_t *doc_ids, size_t n_micro, size_t b, size_t t,
+                                   const uint32_t *teacher_ids, const float *teacher_probs, size_t teacher_k,
+                                   size_t n_steps, nexa_progress_fn progress, void *user,
+                                   nexa_step_metrics *out);
 
 /* Cross-entropy of a [b*t] batch (no state change). out_per_token: NULL with
  * per_token_len 0, or b*t values (0 where the target is ignored). */

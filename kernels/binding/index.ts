@@ -15,8 +15,8 @@ export {
 } from "./library";
 export { IGNORE_TARGET, Model, nextTokenTargets, STOP_REASONS } from "./model";
 export type {
-  EvalResult, GenerateOptions, Generation, ModelConfig, ModelInfo, StepMetrics, StopReason, TeacherTopK, TrainBatch,
-  TrainSettings,
+  EvalResult, GenerateOptions, Generation, ModelConfig, ModelInfo, StepMetrics, StepProgress, StopReason, TeacherTopK,
+  TrainBatch, TrainSettings,
 } from "./model";
 
 // ---------------------------------------------------------------------------------------------------------------------

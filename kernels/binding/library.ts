@@ -65,7 +65,7 @@ export class KernelError extends Error {
 // ---------------------------------------------------------------------------------------------------------------------
 
 /** The ABI version this binding was written against (NEXA_ABI_VERSION). */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 const LIB_NAME = "libnexa_kernels.so";
 const RUNFILES_REL = path.join("kernels", "abi", LIB_NAME);
@@ -206,6 +206,10 @@ defineType("nexa_generate_options", () => koffi.struct("nexa_generate_options", 
   seed: "uint64_t",
 }));
 
+// nexa_progress_fn: numbers only (the `user` pointer is unused by this binding and arrives as null).
+defineType("nexa_progress_fn", () => koffi.proto(
+  "void nexa_progress_fn(void *user, uint64_t step, double loss, double lr, double grad_norm, uint64_t tokens)"));
+
 /** C prototypes, one per exported function (a test checks them against the header and the .so). */
 const PROTOTYPES = {
   nexa_abi_version: "uint32_t nexa_abi_version(void)",
@@ -271,6 +275,8 @@ const PROTOTYPES = {
     "int32_t nexa_model_next_token_targets(const uint32_t *tokens, const uint32_t *doc_ids, size_t n, size_t t, uint32_t *out_targets)",
   nexa_model_train_step:
     "int32_t nexa_model_train_step(nexa_model *model, const uint32_t *tokens, const uint32_t *targets, const uint32_t *doc_ids, size_t n_micro, size_t b, size_t t, const uint32_t *teacher_ids, const float *teacher_probs, size_t teacher_k, _Out_ nexa_step_metrics *out)",
+  nexa_model_train_steps:
+    "int32_t nexa_model_train_steps(nexa_model *model, const uint32_t *tokens, const uint32_t *targets, const uint32_t *doc_ids, size_t n_micro, size_t b, size_t t, const uint32_t *teacher_ids, const float *teacher_probs, size_t teacher_k, size_t n_steps, nexa_progress_fn *progress, void *user, _Out_ nexa_step_metrics *out)",
   nexa_model_eval_loss:
     "int32_t nexa_model_eval_loss(const nexa_model *model, const uint32_t *tokens, const uint32_t *targets, const uint32_t *doc_ids, size_t b, size_t t, _Out_ nexa_eval_result *out, float *out_per_token, size_t per_token_len)",
   nexa_model_forward:
@@ -324,6 +330,28 @@ export function abiVersion(): number {
 /** Calls nexa_selftest_panic (a deliberate Rust panic) — proves panics surface as KernelError. */
 export function selftestPanic(): void {
   check(kernels().nexa_selftest_panic(), "nexa_selftest_panic");
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Callbacks
+// ---------------------------------------------------------------------------------------------------------------------
+
+/** A nexa_progress_fn in JS: uint64 arguments arrive as numbers (bigint past 2^53). */
+export type ProgressCallback = (user: unknown, step: number | bigint, loss: number, lr: number, gradNorm: number,
+  tokens: number | bigint) => void;
+
+/**
+ * Runs `call` with `fn` registered as a nexa_progress_fn (koffi.register), and unregisters it when `call` returns or
+ * throws. `fn` should catch its own errors: koffi leaves an exception from a callback pending (later calls of the
+ * callback are skipped) and throws it when the native call returns, which is an implementation detail to not rely on.
+ */
+export function withProgressCallback<T>(fn: ProgressCallback, call: (callback: unknown) => T): T {
+  const registered = koffi.register(fn, "nexa_progress_fn *");
+  try {
+    return call(registered);
+  } finally {
+    koffi.unregister(registered);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------------

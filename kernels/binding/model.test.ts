@@ -1,8 +1,9 @@
 // The GPT through the FFI: training lowers the loss, save → load keeps the bits, thread counts agree bitwise,
-// seeded generation repeats, and bad input is a KernelError with a message (never a crash).
+// trainSteps is trainStep repeated (bit for bit) with a progress callback, seeded generation repeats, and bad input
+// is a KernelError with a message (never a crash).
 
 import { IGNORE_TARGET, KernelError, Model, nextTokenTargets, Status } from "./index";
-import type { ModelConfig, TrainBatch } from "./index";
+import type { ModelConfig, StepMetrics, StepProgress, TrainBatch } from "./index";
 
 const CONFIG: ModelConfig = { vocabSize: 32, seqLen: 16, nLayer: 2, nHead: 2, dModel: 16 };
 
@@ -25,6 +26,38 @@ function trained(threads: number, steps: number): { model: Model; losses: number
   for (let s = 0; s < steps; s++) losses.push(model.trainStep(batch).loss);
   return { model, losses };
 }
+
+/** Step i's batch: the fixed batch with its tokens rotated by i (so every step differs); `micro` micro-batches. */
+function stepBatch(i: number, micro = 1, teacherK = 0): TrainBatch {
+  const one = fixedBatch();
+  const n = one.tokens.length;
+  const tokens = new Uint32Array(micro * n);
+  const docIds = new Uint32Array(micro * n);
+  for (let m = 0; m < micro; m++) {
+    for (let j = 0; j < n; j++) tokens[m * n + j] = (one.tokens[j] + i + 5 * m) % CONFIG.vocabSize;
+    docIds.set(one.docIds, m * n);
+  }
+  const batch: TrainBatch = { tokens, docIds, targets: nextTokenTargets(tokens, docIds, one.t), b: one.b, t: one.t, microBatches: micro };
+  if (teacherK > 0) {
+    const ids = new Uint32Array(micro * n * teacherK);
+    const probs = new Float32Array(micro * n * teacherK);
+    for (let j = 0; j < ids.length; j++) {
+      ids[j] = (j * 3 + i) % CONFIG.vocabSize;
+      probs[j] = j % teacherK === 0 ? 0.75 : 0.25 / (teacherK - 1);
+    }
+    batch.teacher = { k: teacherK, ids, probs };
+  }
+  return batch;
+}
+
+/** A fresh model with a schedule long enough for the tests' steps (distillation on when `distill`). */
+function fresh(distill = false): Model {
+  const model = Model.create(CONFIG, 99, { threads: 2 });
+  model.setTrainConfig({ lr: 1e-2, minLr: 1e-3, warmupSteps: 2, totalSteps: 10, distillWeight: distill ? 0.5 : 0, distillTemperature: 2 });
+  return model;
+}
+
+const progressOf = (m: StepMetrics): StepProgress => ({ step: m.step, loss: m.loss, lr: m.lr, gradNorm: m.gradNorm, tokens: m.tokens });
 
 function expectKernelError(f: () => unknown, pattern: RegExp, status: number = Status.INVALID_ARGUMENT): void {
   let err: unknown;
@@ -95,6 +128,80 @@ describe("model", () => {
     const full = model.generate(prompt, { maxNewTokens: 100, temperature: 0 });
     expect(full.stop).toBe("context_full");
     expect(full.tokens.length).toBe(CONFIG.seqLen - prompt.length + 1);
+    model.free();
+  });
+
+  test("trainSteps(n) is n trainStep calls bit for bit and reports every step (micro-batches, teacher top-k)", () => {
+    for (const [micro, k] of [[1, 0], [2, 3]]) {
+      const batches = [0, 1, 2, 3, 4].map((i) => stepBatch(i, micro, k));
+      const single = fresh(k > 0);
+      const expected = batches.map((b) => single.trainStep(b));
+      const multi = fresh(k > 0);
+      const seen: StepProgress[] = [];
+      const last = multi.trainSteps(batches, (p) => seen.push(p));
+      expect(last).toEqual(expected[4]);
+      expect(seen).toEqual(expected.map(progressOf));
+      expect(seen.map((p) => p.step)).toEqual([1, 2, 3, 4, 5]);
+      for (const p of seen) for (const v of Object.values(p)) expect(Number.isFinite(v)).toBe(true);
+      expect(Buffer.from(multi.save()).equals(Buffer.from(single.save()))).toBe(true);
+      // chunks continue where the model stands: 2 + 3 steps, the second without a callback
+      const chunked = fresh(k > 0);
+      chunked.trainSteps(batches.slice(0, 2));
+      expect(chunked.trainSteps(batches.slice(2))).toEqual(expected[4]);
+      expect(Buffer.from(chunked.save()).equals(Buffer.from(single.save()))).toBe(true);
+      for (const m of [single, multi, chunked]) m.free();
+    }
+  });
+
+  test("a throwing onProgress is rethrown after the native call; every step has run and the model stays usable", () => {
+    const batches = [0, 1, 2, 3].map((i) => stepBatch(i));
+    const reference = fresh();
+    reference.trainSteps(batches);
+    const model = fresh();
+    const boom = new Error("progress sink failed");
+    const calls: number[] = [];
+    expect(() => model.trainSteps(batches, (p) => {
+      calls.push(p.step);
+      if (p.step === 2) throw boom;
+    })).toThrow(boom);
+    expect(calls).toEqual([1, 2]); // not called again after the first error
+    expect(model.info().step).toBe(4);
+    expect(Buffer.from(model.save()).equals(Buffer.from(reference.save()))).toBe(true);
+    // using the model from its own callback is refused (and surfaces the same way); the callback slot is released
+    let busy: unknown;
+    try {
+      model.trainSteps([stepBatch(4)], () => model.info());
+    } catch (e) {
+      busy = e;
+    }
+    expect(busy).toBeInstanceOf(KernelError);
+    expect((busy as KernelError).code).toBe("KERNEL_MODEL_BUSY");
+    for (let i = 0; i < 3; i++) expect(model.trainSteps([stepBatch(5 + i)], () => undefined).step).toBe(6 + i);
+    reference.free();
+    model.free();
+  });
+
+  test("trainSteps refuses bad sizes and shapes with a KernelError before any step", () => {
+    const model = fresh();
+    const before = Buffer.from(model.save());
+    const good = [stepBatch(0), stepBatch(1), stepBatch(2)];
+    const calls: number[] = [];
+    const onProgress = (p: StepProgress) => calls.push(p.step);
+    expectKernelError(() => model.trainSteps([], onProgress), /trainSteps: no batches/);
+    expectKernelError(() => model.trainSteps([good[0], { ...good[1], tokens: good[1].tokens.subarray(1) }], onProgress),
+      /trainSteps: batch 1: tokens holds 31 values, expected 32/);
+    expectKernelError(() => model.trainSteps([good[0], stepBatch(1, 2)], onProgress), /batch 1 has b=2 t=16 microBatches=2/);
+    expectKernelError(() => model.trainSteps([good[0], stepBatch(1, 1, 2)], onProgress), /teacher k=2, batch 0 has .* teacher k=0/);
+    expectKernelError(() => model.trainSteps([{ ...good[0], t: -1 }], onProgress), /t = -1 is not a non-negative integer/);
+    const bad = Uint32Array.from(good[2].tokens);
+    bad[5] = CONFIG.vocabSize;
+    expectKernelError(() => model.trainSteps([good[0], good[1], { ...good[2], tokens: bad }], onProgress),
+      /step 2 micro-batch 0: token 32 at index 5 is outside vocab_size 32/);
+    const empty = new Uint32Array(0);
+    expectKernelError(() => model.trainSteps([{ tokens: empty, targets: empty, docIds: empty, b: 2, t: 0 }], onProgress), /b=2 t=0 is empty/);
+    expect(calls).toEqual([]);
+    expect(model.info().step).toBe(0);
+    expect(Buffer.from(model.save()).equals(before)).toBe(true);
     model.free();
   });
 

@@ -1,11 +1,13 @@
-// The CPU GPT (//kernels/model) through the C ABI's nexa_model_* functions: create/load/save, train steps,
-// evaluation, logits and generation on typed arrays. Results are bitwise identical for any thread count (per
-// kernel variant, recorded in the checkpoint metadata "nexa.kernel_variant").
+// The CPU GPT (//kernels/model) through the C ABI's nexa_model_* functions: create/load/save, train steps (one, or
+// many in one call with a numbers-only progress callback), evaluation, logits and generation on typed arrays.
+// Results are bitwise identical for any thread count (per kernel variant, recorded in the checkpoint metadata
+// "nexa.kernel_variant").
 //
 // Batches are flat [B·T] row-major arrays of packed rows: `docIds` marks each row's documents (contiguous runs;
 // attention and positions restart per document), `targets[i] = IGNORE_TARGET` means no loss at position i.
 
-import { check, growCall, kernels, KernelError, Status } from "./library";
+import { check, growCall, kernels, KernelError, Status, withProgressCallback } from "./library";
+import type { ProgressCallback } from "./library";
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Types
@@ -93,6 +95,18 @@ export interface StepMetrics {
   tokens: number;
 }
 
+/** What trainSteps reports after each step: numbers only (the fields of that step's StepMetrics). */
+export interface StepProgress {
+  /** Steps completed after this one. */
+  step: number;
+  loss: number;
+  lr: number;
+  /** Before clipping. */
+  gradNorm: number;
+  /** Positions with a target. */
+  tokens: number;
+}
+
 export interface EvalResult {
   /** Mean cross-entropy (nats/token) over positions with a target. */
   loss: number;
@@ -152,6 +166,48 @@ function checkLengths(fn: string, n: number, arrays: Record<string, { length: nu
   }
 }
 
+/** nexa_step_metrics as koffi decodes it. */
+interface StepMetricsOut { step: number; loss: number; ce: number; kl: number; grad_norm: number; lr: number; tokens: number }
+
+function stepMetrics(o: StepMetricsOut): StepMetrics {
+  return { step: Number(o.step), loss: o.loss, ce: o.ce, kl: o.kl, gradNorm: o.grad_norm, lr: o.lr, tokens: Number(o.tokens) };
+}
+
+/** The shape every batch of a trainSteps call shares: n = microBatches·b·t values per array, n·k per teacher array. */
+interface StepShape { b: number; t: number; micro: number; k: number; n: number }
+
+/** Checks that `batches` share one shape and hold the values it needs; returns the shape. */
+function stepShape(batches: readonly TrainBatch[]): StepShape {
+  if (batches.length === 0) throw invalid("trainSteps: no batches", "pass one TrainBatch per step (at least one)");
+  const first = batches[0];
+  const shape = { b: first.b, t: first.t, micro: first.microBatches ?? 1, k: first.teacher ? first.teacher.k : 0, n: 0 };
+  for (const [name, v] of Object.entries({ b: shape.b, t: shape.t, microBatches: shape.micro, "teacher.k": shape.k })) {
+    if (!Number.isSafeInteger(v) || v < 0) {
+      throw invalid(`trainSteps: ${name} = ${v} is not a non-negative integer`, "give b, t, microBatches and teacher.k as integers");
+    }
+  }
+  shape.n = shape.micro * shape.b * shape.t;
+  batches.forEach((batch, i) => {
+    const k = batch.teacher ? batch.teacher.k : 0;
+    if (batch.b !== shape.b || batch.t !== shape.t || (batch.microBatches ?? 1) !== shape.micro || k !== shape.k) {
+      throw invalid(`trainSteps: batch ${i} has b=${batch.b} t=${batch.t} microBatches=${batch.microBatches ?? 1} teacher k=${k}, ` +
+        `batch 0 has b=${shape.b} t=${shape.t} microBatches=${shape.micro} teacher k=${shape.k}`,
+      "give every step's batch the same shape (or call trainSteps once per shape)");
+    }
+    const fn = `trainSteps: batch ${i}`;
+    checkLengths(fn, shape.n, { tokens: batch.tokens, targets: batch.targets, docIds: batch.docIds });
+    if (batch.teacher) checkLengths(fn, shape.n * k, { "teacher.ids": batch.teacher.ids, "teacher.probs": batch.teacher.probs });
+  });
+  return shape;
+}
+
+/** The arrays of every batch back to back (the layout nexa_model_train_steps reads). */
+function concatSteps<T extends Uint32Array | Float32Array>(parts: readonly T[], make: (n: number) => T, each: number): T {
+  const out = make(parts.length * each);
+  parts.forEach((p, i) => out.set(p, i * each));
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------------------------------
 // Model
 // ---------------------------------------------------------------------------------------------------------------------
@@ -159,6 +215,8 @@ function checkLengths(fn: string, n: number, arrays: Record<string, { length: nu
 /** A GPT living in the library; call free() when done. Not for concurrent use. */
 export class Model {
   private handle: unknown;
+  /** True while trainSteps runs: the model's own progress callback must not use it. */
+  private busy = false;
 
   private constructor(handle: unknown) {
     this.handle = handle;
@@ -184,6 +242,10 @@ export class Model {
   }
 
   private live(): unknown {
+    if (this.busy) {
+      throw new KernelError("KERNEL_MODEL_BUSY", 0, "model used from its own trainSteps progress callback",
+        "record the numbers in onProgress and use the model after trainSteps returns");
+    }
     if (this.handle === null) {
       throw new KernelError("KERNEL_USE_AFTER_FREE", 0, "model used after free()", "keep the Model until done");
     }
@@ -256,10 +318,54 @@ export class Model {
     checkLengths("trainStep", n, { tokens: batch.tokens, targets: batch.targets, docIds: batch.docIds });
     const tk = batch.teacher;
     if (tk) checkLengths("trainStep", n * tk.k, { "teacher.ids": tk.ids, "teacher.probs": tk.probs });
-    const o = {} as { step: number; loss: number; ce: number; kl: number; grad_norm: number; lr: number; tokens: number };
+    const o = {} as StepMetricsOut;
     check(kernels().nexa_model_train_step(this.live(), batch.tokens, batch.targets, batch.docIds, micro, batch.b, batch.t,
       tk ? tk.ids : null, tk ? tk.probs : null, tk ? tk.k : 0, o), "nexa_model_train_step");
-    return { step: Number(o.step), loss: o.loss, ce: o.ce, kl: o.kl, gradNorm: o.grad_norm, lr: o.lr, tokens: Number(o.tokens) };
+    return stepMetrics(o);
+  }
+
+  /**
+   * One optimizer step per batch in a single native call (nexa_model_train_steps): bit for bit what as many trainStep
+   * calls would do. Every batch must have the shape of the first (b, t, microBatches, teacher k); all are checked
+   * before the first step, so a KernelError for bad input means no step ran. `onProgress` gets each step's numbers
+   * right after it (on this thread, between steps); returns the last step's metrics.
+   *
+   * A throwing `onProgress` cannot stop the native run: the remaining steps still run, `onProgress` is not called
+   * again, and its first error is rethrown (as is) once the call returns — the model then holds all
+   * `batches.length` steps, exactly as if nothing had thrown (a KernelError of the call itself takes precedence).
+   * Using this model inside `onProgress` throws KernelError KERNEL_MODEL_BUSY (which is captured the same way).
+   */
+  trainSteps(batches: readonly TrainBatch[], onProgress?: (p: StepProgress) => void): StepMetrics {
+    const h = this.live();
+    const s = stepShape(batches);
+    const tokens = concatSteps(batches.map((x) => x.tokens), (n) => new Uint32Array(n), s.n);
+    const targets = concatSteps(batches.map((x) => x.targets), (n) => new Uint32Array(n), s.n);
+    const docIds = concatSteps(batches.map((x) => x.docIds), (n) => new Uint32Array(n), s.n);
+    const teacherIds = s.k > 0 ? concatSteps(batches.map((x) => x.teacher!.ids), (n) => new Uint32Array(n), s.n * s.k) : null;
+    const teacherProbs = s.k > 0 ? concatSteps(batches.map((x) => x.teacher!.probs), (n) => new Float32Array(n), s.n * s.k) : null;
+    const o = {} as StepMetricsOut;
+    const run = (callback: unknown): number => kernels().nexa_model_train_steps(h, tokens, targets, docIds, s.micro, s.b, s.t,
+      teacherIds, teacherProbs, s.k, batches.length, callback, null, o);
+    const caught: { failed: boolean; error?: unknown } = { failed: false };
+    const report: ProgressCallback = (_user, step, loss, lr, gradNorm, tok) => {
+      if (caught.failed || !onProgress) return;
+      try {
+        onProgress({ step: Number(step), loss, lr, gradNorm, tokens: Number(tok) });
+      } catch (error) {
+        caught.failed = true;
+        caught.error = error;
+      }
+    };
+    let status: number;
+    this.busy = true;
+    try {
+      status = onProgress ? withProgressCallback(report, run) : run(null);
+    } finally {
+      this.busy = false;
+    }
+    check(status, "nexa_model_train_steps");
+    if (caught.failed) throw caught.error;
+    return stepMetrics(o);
   }
 
   /** Cross-entropy of one [b·t] batch (no state change); `perToken` adds the per-position losses. */
@@ -301,6 +407,7 @@ export class Model {
   }
 
   free(): void {
+    if (this.busy) this.live(); // throws KERNEL_MODEL_BUSY: never free a model mid-call
     if (this.handle !== null) kernels().nexa_model_free(this.handle);
     this.handle = null;
   }

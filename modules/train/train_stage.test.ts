@@ -1,5 +1,5 @@
 // The train stage end to end on a tiny packed dataset written here in the .nxpk format of docs/formats.md:
-// happy path, byte-identical outputs across runs and thread counts, bad shards, bad configs.
+// happy path, byte-identical outputs across runs, thread counts and step chunking, bad shards, bad configs.
 
 import { createHash } from "crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "fs";
@@ -17,7 +17,7 @@ import { TokenizerManifest, TokenizerManifest_Kind } from "@nexa/proto/nexa/v1/t
 import { TrainConfig } from "@nexa/proto/nexa/v1/train";
 
 import { decodeShard } from "./packed_input";
-import { createTrainStage } from "./train_stage";
+import { chunkEnd, createTrainStage } from "./train_stage";
 
 // ----------------------------------------------------------------------------------------------------------
 // fixture: a packed dataset (tokenizer files, shards, packed.json) produced by a fake upstream stage
@@ -161,6 +161,23 @@ describe("train stage", () => {
     await runStage(createTrainStage({ threads: 1 }), argv(a), a.bundle);
     await runStage(createTrainStage({ threads: 2 }), argv(b), b.bundle);
     for (const f of ["model.safetensors", "metrics.jsonl", "checkpoint.json"]) expect(read(b, f).equals(read(a, f))).toBe(true);
+  });
+
+  test("identical bytes whatever the chunking of steps into trainSteps calls", async () => {
+    const [a, b] = [await workspace(), await workspace()];
+    await runStage(createTrainStage({ threads: 2 }), argv(a), a.bundle);
+    await runStage(createTrainStage({ threads: 2, chunkMaxTokens: 1 }), argv(b), b.bundle); // one step per call
+    for (const f of ["model.safetensors", "metrics.jsonl", "checkpoint.json"]) expect(read(b, f).equals(read(a, f))).toBe(true);
+    // chunks end at every evaluation step (5, 10) and at the last (12); maxSteps caps them
+    const ends = (steps: number, every: number, max: number): number[] => {
+      const out: number[] = [];
+      for (let done = 0; done < steps; done = chunkEnd(done, steps, every, max)) out.push(chunkEnd(done, steps, every, max));
+      return out;
+    };
+    expect(ends(12, 5, 100)).toEqual([5, 10, 12]);
+    expect(ends(12, 5, 3)).toEqual([3, 5, 8, 10, 12]);
+    expect(ends(7, 0, 100)).toEqual([7]);
+    expect(ends(3, 0, 0)).toEqual([1, 2, 3]);
   });
 
   test("a bad shard names the file and the versions", async () => {

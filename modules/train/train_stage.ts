@@ -13,6 +13,7 @@ import * as path from "path";
 import { performance } from "perf_hooks";
 
 import { ABI_VERSION, libraryPath, Model } from "@nexa/kernels/binding";
+import type { TrainBatch } from "@nexa/kernels/binding";
 import { CONTRACTS, digestBytes, digestFile, encodeMessage } from "@nexa/modules/manifest";
 import { ConfigError, createProgress } from "@nexa/modules/monitoring";
 import type { StageContext, StageDefinition, StageResult } from "@nexa/modules/stage";
@@ -34,10 +35,14 @@ export const VALIDATION_SPLIT = "validation";
 export const FINAL_LOSS_WINDOW = 10;
 /** Worker threads of the model math by default (results never depend on it). */
 export const DEFAULT_THREADS = 2;
+/** Most tokens (steps × batch rows × seq_len) one Model.trainSteps call holds; never changes an output byte. */
+export const CHUNK_MAX_TOKENS = 1 << 22;
 
 export interface TrainStageOptions {
   /** Model worker threads; default $NEXA_TRAIN_THREADS or DEFAULT_THREADS. Never changes an output byte. */
   threads?: number;
+  /** Most tokens per trainSteps call; default CHUNK_MAX_TOKENS. Never changes an output byte. */
+  chunkMaxTokens?: number;
 }
 
 /** Token-weighted mean validation loss over the batches. */
@@ -52,12 +57,22 @@ function validationLoss(model: Model, batches: readonly RowBatch[]): number {
   return count > 0 ? sum / count : 0;
 }
 
+/**
+ * End (exclusive, in steps) of the chunk of steps trained in one call after `done` steps: the next evaluation step (a
+ * multiple of `evalInterval`, when evaluating), the last step, or `done + maxSteps`, whichever comes first.
+ */
+export function chunkEnd(done: number, steps: number, evalInterval: number, maxSteps: number): number {
+  let end = Math.min(steps, done + Math.max(1, maxSteps));
+  if (evalInterval > 0) end = Math.min(end, (Math.floor(done / evalInterval) + 1) * evalInterval);
+  return end;
+}
+
 function defaultThreads(): number {
   const env = Number(process.env.NEXA_TRAIN_THREADS);
   return Number.isInteger(env) && env >= 1 ? env : DEFAULT_THREADS;
 }
 
-async function runTrain(ctx: StageContext<TrainConfig>, threads: number): Promise<StageResult> {
+async function runTrain(ctx: StageContext<TrainConfig>, threads: number, chunkMaxTokens: number): Promise<StageResult> {
   if (ctx.shard.count > 1) {
     throw new ConfigError("TRAIN_NOT_SHARDABLE", `the train stage runs as one action (got num_shards = ${ctx.shard.count})`, {
       context: { stage: ctx.stage }, hint: "set num_shards = 1 on the train_stage target",
@@ -96,27 +111,35 @@ async function runTrain(ctx: StageContext<TrainConfig>, threads: number): Promis
       seq_len: seqLen, train_rows: train.rows, validation_batches: valBatches.length, threads,
     });
 
-    const lines: string[] = [];
+    const lines: Record<string, number>[] = [];
     const losses: number[] = [];
     let tokensSeen = 0;
     let finalVal = 0;
     const started = performance.now();
     const progress = createProgress({ logger: ctx.log, label: "train", total: plan.steps, unit: "steps" });
+    // Steps run in chunks, one native call each (Model.trainSteps, bit for bit the same as one call per step); a
+    // chunk ends at every evaluation step, and the progress callback (numbers only) writes each step's metrics line.
+    const maxChunk = Math.floor(chunkMaxTokens / (plan.microBatch * plan.gradAccum * seqLen));
     try {
-      for (let step = 0; step < plan.steps; step++) {
-        const batch = trainStepBatch(train, seqLen, plan.seed, step, plan.microBatch, plan.gradAccum);
-        const m = model.trainStep({ ...batch, b: plan.microBatch, microBatches: plan.gradAccum });
-        tokensSeen += batch.realTokens;
-        losses.push(m.loss);
-        const line: Record<string, number> = { step: m.step, loss: m.loss, lr: m.lr, grad_norm: m.gradNorm };
-        const last = step + 1 === plan.steps;
-        if (valBatches.length > 0 && (m.step % plan.evalInterval === 0 || last)) {
-          finalVal = validationLoss(model, valBatches);
-          line.val_loss = finalVal;
-          ctx.log.info("validation", { step: m.step, val_loss: finalVal });
+      for (let done = 0; done < plan.steps;) {
+        const end = chunkEnd(done, plan.steps, plan.evalInterval, maxChunk);
+        const batches: TrainBatch[] = [];
+        for (let step = done; step < end; step++) {
+          const batch = trainStepBatch(train, seqLen, plan.seed, step, plan.microBatch, plan.gradAccum);
+          tokensSeen += batch.realTokens;
+          batches.push({ ...batch, b: plan.microBatch, microBatches: plan.gradAccum });
         }
-        lines.push(JSON.stringify(line));
-        progress.tick();
+        model.trainSteps(batches, (p) => {
+          losses.push(p.loss);
+          lines.push({ step: p.step, loss: p.loss, lr: p.lr, grad_norm: p.gradNorm });
+          progress.tick();
+        });
+        done = end;
+        if (valBatches.length > 0 && (done % plan.evalInterval === 0 || done === plan.steps)) {
+          finalVal = validationLoss(model, valBatches);
+          lines[lines.length - 1].val_loss = finalVal;
+          ctx.log.info("validation", { step: done, val_loss: finalVal });
+        }
       }
     } finally {
       progress.stop();
@@ -127,7 +150,7 @@ async function runTrain(ctx: StageContext<TrainConfig>, threads: number): Promis
 
     const weights = model.save();
     await writeFile(path.join(ctx.outDir, WEIGHTS_FILE), weights);
-    await writeFile(path.join(ctx.outDir, METRICS_FILE), lines.join("\n") + "\n");
+    await writeFile(path.join(ctx.outDir, METRICS_FILE), lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
     await copyTokenizer(input, packed, ctx.outDir);
 
     const window = losses.slice(-FINAL_LOSS_WINDOW);
@@ -160,14 +183,14 @@ async function runTrain(ctx: StageContext<TrainConfig>, threads: number): Promis
   }
 }
 
-/** A train stage definition; `threads` is for tests (outputs are identical for any value). */
+/** A train stage definition; the options are for tests (outputs are identical for any values). */
 export function createTrainStage(options: TrainStageOptions = {}): StageDefinition<TrainConfig> {
   return {
     module: "modules/train",
     config: CONTRACTS.TrainConfig,
     // The kernels do the model math, so the library's bytes are part of the stage's identity.
     tools: async () => [{ name: "nexa_kernels", version: `abi ${ABI_VERSION}`, digest: (await digestFile(libraryPath())).digest }],
-    run: (ctx) => runTrain(ctx, options.threads ?? defaultThreads()),
+    run: (ctx) => runTrain(ctx, options.threads ?? defaultThreads(), options.chunkMaxTokens ?? CHUNK_MAX_TOKENS),
   };
 }
 
