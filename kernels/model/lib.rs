@@ -15,7 +15,6 @@ mod exp;
 mod gelu;
 mod generate;
 mod gpt;
-mod json;
 mod layernorm;
 mod loss;
 mod matmul;

@@ -6,7 +6,7 @@
 //! every length, offset, dtype and shape is checked before any data is touched.
 
 use crate::error::{err, ErrorKind, Result};
-use crate::json::{json_parse, json_write, Json};
+use nexa_json::{json_parse, json_write, Json};
 
 /// Upper bound on the JSON header (hostile files may claim anything).
 pub const MAX_HEADER_BYTES: u64 = 100 << 20;

@@ -10,7 +10,7 @@
 //! rank order, so writing then reading a model gives identical ids.
 
 use crate::bpe::{model_new, pair_key, FastMap, Model};
-use crate::json::{json_parse, json_write, Json};
+use nexa_json::{json_parse, json_write_lines, Json};
 
 // ---------------------------------------------------------------------------
 // GPT-2 byte <-> unicode alphabet
@@ -57,7 +57,7 @@ fn field<'a>(v: &'a Json, path: &str) -> Result<&'a Json, String> {
 
 /// Parses a tokenizer.json document.
 pub fn hf_read(text: &str) -> Result<Model, String> {
-    let root = json_parse(text)?;
+    let root = json_parse(text).map_err(|e| format!("tokenizer.json is not valid JSON: {e}"))?;
     if let Some(t) = root
         .get("model")
         .and_then(|m| m.get("type"))
@@ -271,8 +271,7 @@ pub fn hf_write(model: &Model) -> String {
             ]),
         ),
     ]);
-    let mut out = String::new();
-    json_write(&root, &mut out, true);
+    let mut out = json_write_lines(&root);
     out.push('\n');
     out
 }

@@ -8,7 +8,6 @@
 
 mod bpe;
 mod hf;
-mod json;
 mod native;
 mod pretokenize;
 mod tiktoken;
