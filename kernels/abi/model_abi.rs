@@ -8,7 +8,7 @@
 
 use nexa_model::{
     Batch, Distill, ErrorKind, GenerateOptions, GptConfig, Model, ModelError, SampleOptions,
-    StopReason, TrainConfig, IGNORE,
+    StopReason, TrainConfig, Variant, IGNORE,
 };
 
 use crate::boundary::*;
@@ -229,6 +229,37 @@ pub unsafe extern "C" fn nexa_model_set_threads(model: *mut Model, threads: u32)
         }
         handle_mut(model, "model")?.set_threads(threads as usize);
         Ok(())
+    })
+}
+
+/// name: "auto" (the widest this CPU has), "portable", "avx2_fma" or "avx512f". Speed only:
+/// every variant computes the same bits.
+#[no_mangle]
+pub unsafe extern "C" fn nexa_model_set_variant(model: *mut Model, name: *const u8, name_len: usize) -> Status {
+    guard("nexa_model_set_variant", || {
+        let m = handle_mut(model, "model")?;
+        let v = Variant::resolve(str_in(name, name_len, "name")?).map_err(invalid)?;
+        m.set_variant(v).map_err(model_error)
+    })
+}
+
+/// The model's current kernel variant name.
+#[no_mangle]
+pub unsafe extern "C" fn nexa_model_variant(model: *const Model, out: *mut u8, cap: usize, out_len: *mut usize) -> Status {
+    guard("nexa_model_variant", || {
+        let m = handle(model, "model")?;
+        let out_len = out_ref(out_len, "out_len")?;
+        copy_out(m.variant().name().as_bytes(), slice_out(out, cap, "out")?, out_len, "variant name bytes")
+    })
+}
+
+/// The kernel variants this CPU supports, comma-separated, narrowest first ("portable,avx2_fma").
+#[no_mangle]
+pub unsafe extern "C" fn nexa_kernel_variants(out: *mut u8, cap: usize, out_len: *mut usize) -> Status {
+    guard("nexa_kernel_variants", || {
+        let out_len = out_ref(out_len, "out_len")?;
+        let names = Variant::supported().iter().map(|v| v.name()).collect::<Vec<_>>().join(",");
+        copy_out(names.as_bytes(), slice_out(out, cap, "out")?, out_len, "variant list bytes")
     })
 }
 

@@ -29,7 +29,7 @@
 extern "C" {
 #endif
 
-#define NEXA_ABI_VERSION 3u
+#define NEXA_ABI_VERSION 4u
 
 /* ---------------------------------------------------------------- status */
 
@@ -247,8 +247,9 @@ nexa_status nexa_stats_merge_counts(uint64_t *total, const uint64_t *shard, size
 
 /* ----------------------------------------------------------------- model */
 
-/* The CPU GPT of //kernels/model: bitwise deterministic for any thread count
- * (per kernel variant, recorded in checkpoint metadata "nexa.kernel_variant").
+/* The CPU GPT of //kernels/model: bitwise deterministic for any thread count and
+ * any kernel variant (portable, avx2_fma, avx512f: same bits on every x86-64 CPU
+ * and C library; checkpoints hold no host facts).
  * Batches are flat [B*T] arrays of rows; doc_ids mark the packed documents of
  * each row (contiguous runs; attention and positions restart per document);
  * targets[i] = NEXA_MODEL_IGNORE means no loss at position i. */
@@ -334,6 +335,18 @@ nexa_status nexa_model_get_info(const nexa_model *model, nexa_model_info *out);
 
 /* Worker threads (1..=1024); results are bitwise identical for any value. */
 nexa_status nexa_model_set_threads(nexa_model *model, uint32_t threads);
+
+/* Kernel variant by name: "auto" (widest this CPU has), "portable", "avx2_fma",
+ * "avx512f"; NEXA_ERR_INVALID_ARGUMENT for an unknown or unsupported one. Speed
+ * only: results are bitwise identical for every variant. New models start with
+ * $NEXA_KERNEL_VARIANT when set (same names), else "auto". */
+nexa_status nexa_model_set_variant(nexa_model *model, const uint8_t *name, size_t name_len);
+
+/* The model's kernel variant name (not NUL-terminated) into out[0..cap). */
+nexa_status nexa_model_variant(const nexa_model *model, uint8_t *out, size_t cap, size_t *out_len);
+
+/* The variants this CPU supports, comma-separated, narrowest first. */
+nexa_status nexa_kernel_variants(uint8_t *out, size_t cap, size_t *out_len);
 
 nexa_status nexa_model_set_train_config(nexa_model *model, const nexa_train_config *config);
 

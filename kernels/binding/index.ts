@@ -13,10 +13,10 @@ import { check, concatDocs, growCall, kernels, KernelError, Status, toBytes } fr
 export {
   ABI_VERSION, abiVersion, concatDocs, DECLARED_FUNCTIONS, KernelError, kernels, libraryPath, selftestPanic, Status, toBytes,
 } from "./library";
-export { IGNORE_TARGET, Model, nextTokenTargets, STOP_REASONS } from "./model";
+export { IGNORE_TARGET, KERNEL_VARIANTS, Model, nextTokenTargets, STOP_REASONS, supportedVariants } from "./model";
 export type {
-  EvalResult, GenerateOptions, Generation, ModelConfig, ModelInfo, StepMetrics, StepProgress, StopReason, TeacherTopK,
-  TrainBatch, TrainSettings,
+  EvalResult, GenerateOptions, Generation, KernelVariant, ModelConfig, ModelInfo, ModelOptions, StepMetrics, StepProgress,
+  StopReason, TeacherTopK, TrainBatch, TrainSettings,
 } from "./model";
 
 // ---------------------------------------------------------------------------------------------------------------------

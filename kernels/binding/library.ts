@@ -65,7 +65,7 @@ export class KernelError extends Error {
 // ---------------------------------------------------------------------------------------------------------------------
 
 /** The ABI version this binding was written against (NEXA_ABI_VERSION). */
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 const LIB_NAME = "libnexa_kernels.so";
 const RUNFILES_REL = path.join("kernels", "abi", LIB_NAME);
@@ -267,6 +267,9 @@ const PROTOTYPES = {
   nexa_model_save: "int32_t nexa_model_save(const nexa_model *model, uint8_t *out, size_t cap, _Out_ size_t *out_len)",
   nexa_model_get_info: "int32_t nexa_model_get_info(const nexa_model *model, _Out_ nexa_model_info *out)",
   nexa_model_set_threads: "int32_t nexa_model_set_threads(nexa_model *model, uint32_t threads)",
+  nexa_model_set_variant: "int32_t nexa_model_set_variant(nexa_model *model, const uint8_t *name, size_t name_len)",
+  nexa_model_variant: "int32_t nexa_model_variant(const nexa_model *model, uint8_t *out, size_t cap, _Out_ size_t *out_len)",
+  nexa_kernel_variants: "int32_t nexa_kernel_variants(uint8_t *out, size_t cap, _Out_ size_t *out_len)",
   nexa_model_set_train_config: "int32_t nexa_model_set_train_config(nexa_model *model, const nexa_train_config *config)",
   nexa_model_set_metadata:
     "int32_t nexa_model_set_metadata(nexa_model *model, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len)",

@@ -2,7 +2,7 @@
 // trainSteps is trainStep repeated (bit for bit) with a progress callback, seeded generation repeats, and bad input
 // is a KernelError with a message (never a crash).
 
-import { IGNORE_TARGET, KernelError, Model, nextTokenTargets, Status } from "./index";
+import { IGNORE_TARGET, KERNEL_VARIANTS, KernelError, Model, nextTokenTargets, Status, supportedVariants } from "./index";
 import type { ModelConfig, StepMetrics, StepProgress, TrainBatch } from "./index";
 
 const CONFIG: ModelConfig = { vocabSize: 32, seqLen: 16, nLayer: 2, nHead: 2, dModel: 16 };
@@ -224,6 +224,50 @@ describe("model", () => {
     expectKernelError(() => nextTokenTargets(good.tokens, good.docIds, 0), /row length t = 0/);
     model.free();
     expect(() => model.info()).toThrow(/after free/);
+    model.free();
+  });
+
+  test("every kernel variant and thread count gives the same checkpoint bytes, logits and generations", () => {
+    const variants = supportedVariants();
+    expect(variants[0]).toBe("portable");
+    expect(variants.every((v) => (KERNEL_VARIANTS as readonly string[]).includes(v))).toBe(true);
+    const run = (variant: (typeof variants)[number], threads: number) => {
+      const model = Model.create(CONFIG, 7, { threads, variant });
+      expect(model.variant()).toBe(variant);
+      model.setTrainConfig({ lr: 1e-2, minLr: 1e-3, warmupSteps: 2, totalSteps: 6, distillWeight: 0.5, distillTemperature: 2 });
+      for (let s = 0; s < 6; s++) model.trainStep(stepBatch(s, 2, 3));
+      const batch = fixedBatch();
+      const out = {
+        checkpoint: Buffer.from(model.save()).toString("base64"),
+        logits: Buffer.from(model.forward(batch).buffer).toString("base64"),
+        evalLoss: model.evalLoss(batch).lossSum,
+        tokens: Array.from(model.generate(batch.tokens.subarray(0, 4), { maxNewTokens: 8, temperature: 0.9, topK: 8, seed: 3 }).tokens),
+      };
+      model.free();
+      return out;
+    };
+    const reference = run("portable", 1);
+    for (const v of variants) for (const threads of [1, 3]) expect(run(v, threads)).toEqual(reference);
+    const text = Buffer.from(reference.checkpoint, "base64").toString("latin1");
+    expect(text).not.toMatch(/variant|avx|portable|thread/i);
+  });
+
+  // $NEXA_KERNEL_VARIANT (read by the library from the real process environment) is tested in kernels/model.
+  test("the variant option selects a kernel variant; unknown or unsupported names are errors", () => {
+    const widest = supportedVariants().at(-1);
+    const model = Model.create(CONFIG, 1, { variant: "auto" });
+    expect(model.variant()).toBe(widest);
+    model.setVariant("portable");
+    expect(model.variant()).toBe("portable");
+    const loaded = Model.load(model.save(), { variant: "auto", threads: 2 });
+    expect(loaded.variant()).toBe(widest);
+    expect(loaded.info().threads).toBe(2);
+    loaded.free();
+    expectKernelError(() => model.setVariant("sse9" as "auto"), /"sse9" is not a kernel variant: use auto, portable, avx2_fma or avx512f/);
+    for (const v of KERNEL_VARIANTS.filter((x) => !supportedVariants().includes(x))) {
+      expectKernelError(() => model.setVariant(v), /is not supported by this CPU/);
+    }
+    expectKernelError(() => Model.create(CONFIG, 1, { variant: "avx9" as "auto" }), /"avx9" is not a kernel variant/);
     model.free();
   });
 });

@@ -1,7 +1,7 @@
 // The CPU GPT (//kernels/model) through the C ABI's nexa_model_* functions: create/load/save, train steps (one, or
 // many in one call with a numbers-only progress callback), evaluation, logits and generation on typed arrays.
-// Results are bitwise identical for any thread count (per kernel variant, recorded in the checkpoint metadata
-// "nexa.kernel_variant").
+// Results are bitwise identical for any thread count and any kernel variant (only speed differs), on every x86-64
+// CPU; checkpoints carry no host facts.
 //
 // Batches are flat [B·T] row-major arrays of packed rows: `docIds` marks each row's documents (contiguous runs;
 // attention and positions restart per document), `targets[i] = IGNORE_TARGET` means no loss at position i.
@@ -12,6 +12,24 @@ import type { ProgressCallback } from "./library";
 // ---------------------------------------------------------------------------------------------------------------------
 // Types
 // ---------------------------------------------------------------------------------------------------------------------
+
+/** GEMM micro-kernel variants, narrowest first; "auto" picks the widest this CPU supports. Speed only. */
+export const KERNEL_VARIANTS = ["portable", "avx2_fma", "avx512f"] as const;
+export type KernelVariant = (typeof KERNEL_VARIANTS)[number];
+
+/** Options of Model.create / Model.load; neither ever changes a result. */
+export interface ModelOptions {
+  /** Worker threads (default 1). */
+  threads?: number;
+  /** Kernel variant (default: $NEXA_KERNEL_VARIANT, else "auto"). */
+  variant?: KernelVariant | "auto";
+}
+
+/** The kernel variants this CPU supports, narrowest first (always starts with "portable"). */
+export function supportedVariants(): KernelVariant[] {
+  const bytes = growCall((n) => new Uint8Array(n), 64, (buf, cap, len) => kernels().nexa_kernel_variants(buf, cap, len), "nexa_kernel_variants");
+  return new TextDecoder().decode(bytes).split(",") as KernelVariant[];
+}
 
 /** Target value meaning "no loss here" (NEXA_MODEL_IGNORE). */
 export const IGNORE_TARGET = 0xffffffff;
@@ -222,23 +240,30 @@ export class Model {
     this.handle = handle;
   }
 
-  /** A freshly initialised model; `threads` (default 1) never changes results. */
-  static create(config: ModelConfig, seed: number | bigint, opts: { threads?: number } = {}): Model {
+  /** A freshly initialised model; `threads` and `variant` never change results. */
+  static create(config: ModelConfig, seed: number | bigint, opts: ModelOptions = {}): Model {
     const out = [null];
     const c = { vocab_size: config.vocabSize, seq_len: config.seqLen, n_layer: config.nLayer, n_head: config.nHead, d_model: config.dModel };
     check(kernels().nexa_model_new(c, seed, out), "nexa_model_new");
-    const m = new Model(out[0]);
-    if (opts.threads !== undefined) m.setThreads(opts.threads);
-    return m;
+    return new Model(out[0]).applyOptions(opts);
   }
 
   /** A model from safetensors checkpoint bytes (as written by save()). */
-  static load(bytes: Uint8Array, opts: { threads?: number } = {}): Model {
+  static load(bytes: Uint8Array, opts: ModelOptions = {}): Model {
     const out = [null];
     check(kernels().nexa_model_load(bytes, bytes.length, out), "nexa_model_load");
-    const m = new Model(out[0]);
-    if (opts.threads !== undefined) m.setThreads(opts.threads);
-    return m;
+    return new Model(out[0]).applyOptions(opts);
+  }
+
+  private applyOptions(opts: ModelOptions): Model {
+    try {
+      if (opts.threads !== undefined) this.setThreads(opts.threads);
+      if (opts.variant !== undefined) this.setVariant(opts.variant);
+    } catch (e) {
+      this.free();
+      throw e;
+    }
+    return this;
   }
 
   private live(): unknown {
@@ -276,6 +301,19 @@ export class Model {
   /** Worker threads (1..1024); results are bitwise identical for any value. */
   setThreads(threads: number): void {
     check(kernels().nexa_model_set_threads(this.live(), threads), "nexa_model_set_threads");
+  }
+
+  /** Kernel variant ("auto" = widest this CPU has); results are bitwise identical for every variant. */
+  setVariant(variant: KernelVariant | "auto"): void {
+    const name = new TextEncoder().encode(variant);
+    check(kernels().nexa_model_set_variant(this.live(), name, name.length), "nexa_model_set_variant");
+  }
+
+  /** The kernel variant the model computes with (for logs: never part of an artifact). */
+  variant(): KernelVariant {
+    const h = this.live();
+    const bytes = growCall((n) => new Uint8Array(n), 32, (buf, cap, len) => kernels().nexa_model_variant(h, buf, cap, len), "nexa_model_variant");
+    return new TextDecoder().decode(bytes) as KernelVariant;
   }
 
   setTrainConfig(s: TrainSettings): void {

@@ -2,6 +2,7 @@
 //! All loops are serial over the flat buffers: one fixed order, bitwise reproducible.
 
 use crate::config::TrainConfig;
+use crate::elementary::{cos_pi, powi_f32};
 use crate::params::{ParamLayout, TensorKind};
 
 /// Learning rate at optimizer step `step` (0-based): linear warm-up, then cosine to min_lr.
@@ -13,7 +14,7 @@ pub fn lr_at(cfg: &TrainConfig, step: u64) -> f32 {
         return cfg.min_lr;
     }
     let progress = (step - cfg.warmup_steps) as f64 / (cfg.total_steps - cfg.warmup_steps) as f64;
-    let cosine = 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());
+    let cosine = 0.5 * (1.0 + cos_pi(progress));
     (cfg.min_lr as f64 + (cfg.lr - cfg.min_lr) as f64 * cosine) as f32
 }
 
@@ -35,8 +36,8 @@ pub fn grad_clip(grads: &mut [f32], max_norm: f32) -> f32 {
 /// One AdamW update (step `t` is 1-based for bias correction).
 /// θ ← θ − lr·( m̂/(√v̂ + ε) + λ·θ ), with λ = 0 for norms/biases/embeddings unless `decay_all`.
 pub fn adamw_update(cfg: &TrainConfig, layout: &ParamLayout, params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], lr: f32, t: u64) {
-    let bc1 = 1.0 - cfg.beta1.powi(t.min(i32::MAX as u64) as i32);
-    let bc2 = 1.0 - cfg.beta2.powi(t.min(i32::MAX as u64) as i32);
+    let bc1 = 1.0 - powi_f32(cfg.beta1, t);
+    let bc2 = 1.0 - powi_f32(cfg.beta2, t);
     for spec in &layout.tensors {
         let decay = if cfg.decay_all || spec.kind == TensorKind::Matrix { cfg.weight_decay } else { 0.0 };
         for i in spec.range() {

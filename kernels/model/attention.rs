@@ -8,7 +8,7 @@
 //! Shapes: qkv [B,T,3C] (q | k | v, head h at channels h·hs..(h+1)·hs of each third),
 //! doc [B,T], out [B,T,C], att [B,H,T,T] (softmax probabilities, kept for backward).
 
-use crate::exp::exp_f32;
+use crate::elementary::exp_f32;
 use crate::scratch::{scratch_give, scratch_take};
 use crate::threads::{threads_run, Ctx};
 

@@ -1,6 +1,7 @@
 //! Model checkpoints as safetensors: parameters, AdamW moments, and in `__metadata__`
 //! (strings only) the format version, model config, training config, step, RNG state,
-//! data position, tokenizer digest and kernel variant, so training resumes bit for bit.
+//! data position and tokenizer digest, so training resumes bit for bit (on any CPU: no host fact
+//! such as the kernel variant or thread count is stored).
 //!
 //! Tensor names: parameters as in `ParamLayout` ("wte.weight", "h.0.attn.qkv.weight", …);
 //! optimizer moments as "optimizer.adam_m.<name>" and "optimizer.adam_v.<name>".
@@ -11,7 +12,6 @@ use crate::loss::Distill;
 use crate::model::Model;
 use crate::rng::Rng;
 use crate::safetensors::{safetensors_parse, safetensors_write};
-use crate::threads::Variant;
 use std::io::Write;
 
 pub const FORMAT: &str = "nexa.gpt";
@@ -48,7 +48,6 @@ impl Model {
             ("n_head", c.n_head.to_string()),
             ("d_model", c.d_model.to_string()),
             ("tokenizer_digest", self.tokenizer_digest.clone()),
-            ("kernel_variant", self.ctx.variant.name().into()),
             ("step", self.step.to_string()),
             ("rng_state", self.rng.state.to_string()),
             ("rows_seen", self.rows_seen.to_string()),
@@ -134,13 +133,8 @@ impl Model {
         model.tokenizer_digest = meta_get(&meta, "tokenizer_digest")?.to_string();
         model.metadata = st.metadata.iter().filter(|(k, _)| !k.starts_with("nexa.")).cloned().collect();
         model.metadata.sort();
-        // keep the variant the run was trained with when this CPU has it (bitwise resume)
-        let name = meta_get(&meta, "kernel_variant")?;
-        match Variant::from_name(name) {
-            Some(v) if v.is_supported() => model.ctx.variant = v,
-            Some(_) => {} // falls back to the detected variant; results match within tolerance only
-            None => return err(ErrorKind::Mismatch, format!("unknown kernel_variant \"{name}\" in checkpoint")),
-        }
+        // "nexa.kernel_variant" of earlier checkpoints is a host fact that never changed a result:
+        // it is ignored and not written again (the loading process keeps its own variant)
         Ok(model)
     }
 

@@ -78,7 +78,7 @@ fn written_file_follows_the_safetensors_spec_field_by_field() {
     assert_eq!(n % 8, 0, "header padded to 8 bytes");
     let header = std::str::from_utf8(&bytes[8..8 + n]).unwrap().trim_end_matches(' ');
     assert!(header.starts_with("{\"__metadata__\":{") && header.ends_with('}'));
-    for key in ["format", "format_version", "vocab_size", "seq_len", "n_layer", "n_head", "d_model", "tokenizer_digest", "kernel_variant", "step", "rng_state", "rows_seen"] {
+    for key in ["format", "format_version", "vocab_size", "seq_len", "n_layer", "n_head", "d_model", "tokenizer_digest", "step", "rng_state", "rows_seen"] {
         assert!(header.contains(&format!("\"nexa.{key}\":\"")), "metadata {key} missing or not a string");
     }
     assert!(header.contains("\"nexa.d_model\":\"8\""));

@@ -1,6 +1,6 @@
 //! GELU (tanh approximation, as in GPT-2) forward and backward, elementwise.
 
-use crate::exp::tanh_f32;
+use crate::elementary::tanh_f32;
 use crate::threads::{threads_run, Ctx};
 
 const SQRT_2_OVER_PI: f32 = 0.797_884_6;

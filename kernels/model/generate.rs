@@ -2,7 +2,7 @@
 //! values cached for a single sequence (one document, positions 0, 1, 2, …).
 
 use crate::attention::dot;
-use crate::exp::exp_f32;
+use crate::elementary::exp_f32;
 use crate::error::{err, ErrorKind, Result};
 use crate::gelu::gelu_forward;
 use crate::layernorm::layernorm_forward;

@@ -11,7 +11,7 @@ mod batch;
 mod checkpoint;
 mod config;
 mod error;
-mod exp;
+mod elementary;
 mod gelu;
 mod generate;
 mod gpt;
@@ -34,6 +34,8 @@ mod checkpoint_test;
 mod generate_test;
 #[cfg(test)]
 mod model_test;
+#[cfg(test)]
+mod variant_test;
 
 pub use adamw::lr_at;
 pub use batch::{Batch, PAD_DOC_ID};

@@ -42,7 +42,7 @@ pub struct LossSums {
     pub per_token_ce: Vec<f32>,
 }
 
-use crate::exp::exp_f32;
+use crate::elementary::{exp_f32, ln_f32};
 use crate::threads::{threads_run, Ctx};
 
 fn softmax_into(out: &mut [f32], z: &[f32], inv_temp: f32) {
@@ -58,7 +58,7 @@ fn softmax_into(out: &mut [f32], z: &[f32], inv_temp: f32) {
 
 /// Teacher distribution after temperature: p̃ ∝ p^(1/τ) over the k entries.
 fn teacher_sharpen(probs: &[f32], temperature: f32) -> Vec<f32> {
-    let logs: Vec<f32> = probs.iter().map(|p| p.max(1e-30).ln() / temperature).collect();
+    let logs: Vec<f32> = probs.iter().map(|p| ln_f32(p.max(1e-30)) / temperature).collect();
     let mut out = vec![0f32; probs.len()];
     softmax_into(&mut out, &logs, 1.0);
     out
@@ -122,7 +122,7 @@ fn loss_row(
     let alpha = if teacher.is_some() { distill.weight } else { 0.0 };
     let tau = distill.temperature;
     softmax_into(probs, z, 1.0);
-    let ce = -(probs[y as usize].max(1e-30)).ln();
+    let ce = -ln_f32(probs[y as usize].max(1e-30));
     let mut kl = 0f32;
     let mut p_teacher = Vec::new();
     let mut ids: &[u32] = &[];
@@ -134,7 +134,7 @@ fn loss_row(
         for (j, &id) in ids.iter().enumerate() {
             let p = p_teacher[j];
             if p > 0.0 {
-                kl += p * (p.ln() - probs_t[id as usize].max(1e-30).ln());
+                kl += p * (ln_f32(p) - ln_f32(probs_t[id as usize].max(1e-30)));
             }
         }
     }

@@ -5,9 +5,14 @@
 //!   1. pack B once into column panels `[n/NR][k][NR]` (zero-padded), shared read-only;
 //!   2. cut C into row blocks of `MB` rows: these are the tasks (fixed by m, not by threads);
 //!   3. each task packs its A rows into `[MB/MR][k][MR]` and runs an MR×NR micro-kernel over
-//!      the full k range, summing k in ascending order. Every C element therefore has one
-//!      fixed summation order per variant, whatever the thread count.
+//!      the full k range.
+//!
+//! Every C element is one chain c ← fma(a_k, b_k, c), k ascending from c = 0, in every variant:
+//! the vector variants vectorise across independent C columns (8 or 16 lanes), never inside one
+//! sum, and the portable one computes the same fused operation in software (`fma_f32`). So the
+//! bits of C depend neither on the thread count nor on the variant; only the speed does.
 
+use crate::elementary::{fma_f32_needs_exact, fma_f32_slow};
 use crate::scratch::{scratch_give, scratch_take};
 use crate::threads::{threads_run, Ctx, Variant};
 
@@ -160,8 +165,23 @@ fn microkernel_portable(ap: &[f32], bp: &[f32], k: usize, acc: &mut [f32]) {
         let b: &[f32; NR] = bp[kk * NR..kk * NR + NR].try_into().unwrap();
         let a: &[f32; MR] = ap[kk * MR..kk * MR + MR].try_into().unwrap();
         for r in 0..MR {
+            // `fma_f32`'s common case for a whole row at once (vectorizable), its exact path
+            // for the rare row that needs it; either way each element is fma(a, b, t)
+            let ar = a[r] as f64;
+            let mut s = [0f64; NR];
+            let mut rare = false;
             for j in 0..NR {
-                t[r][j] += a[r] * b[j];
+                s[j] = ar * b[j] as f64 + t[r][j] as f64;
+                rare |= fma_f32_needs_exact(s[j].to_bits());
+            }
+            if rare {
+                for j in 0..NR {
+                    t[r][j] = if fma_f32_needs_exact(s[j].to_bits()) { fma_f32_slow(a[r], b[j], t[r][j]) } else { s[j] as f32 };
+                }
+            } else {
+                for j in 0..NR {
+                    t[r][j] = s[j] as f32;
+                }
             }
         }
     }

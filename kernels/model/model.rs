@@ -5,7 +5,7 @@
 use crate::adamw::{adamw_update, grad_clip, lr_at};
 use crate::batch::Batch;
 use crate::config::{GptConfig, TrainConfig};
-use crate::error::{err, ErrorKind, Result};
+use crate::error::{err, ErrorKind, ModelError, Result};
 use crate::gpt::{gpt_backward, gpt_forward, Acts};
 use crate::loss::{loss_forward_backward, Distill};
 use crate::params::ParamLayout;
@@ -74,9 +74,11 @@ pub struct Model {
 }
 
 impl Model {
-    /// A freshly initialised model (single-threaded, fastest kernel variant of this CPU).
+    /// A freshly initialised model (single-threaded; kernel variant from `Variant::from_env`,
+    /// i.e. `$NEXA_KERNEL_VARIANT` or the widest this CPU has).
     pub fn new(config: GptConfig, seed: u64) -> Result<Model> {
         config.validate()?;
+        let variant = Variant::from_env().map_err(|e| ModelError::new(ErrorKind::InvalidConfig, e))?;
         let layout = ParamLayout::new(&config);
         let mut rng = Rng::new(seed);
         let params = layout.init(&config, &mut rng);
@@ -95,7 +97,7 @@ impl Model {
             tokens_seen: 0,
             tokenizer_digest: String::new(),
             metadata: Vec::new(),
-            ctx: Ctx::new(1, Variant::detect()),
+            ctx: Ctx::new(1, variant),
             acts: std::sync::Mutex::new(None),
         })
     }
@@ -133,7 +135,7 @@ impl Model {
         self.ctx.threads
     }
 
-    /// Selects the kernel variant (results are reproducible per variant).
+    /// Selects the kernel variant: only the speed changes, every result is bitwise the same.
     pub fn set_variant(&mut self, variant: Variant) -> Result<()> {
         if !variant.is_supported() {
             return err(ErrorKind::InvalidConfig, format!("kernel variant {} is not supported by this CPU", variant.name()));

@@ -1,6 +1,8 @@
 //! Seeded random numbers (SplitMix64): weight init and sampling. The whole state is one
 //! u64, so checkpoints can store it and a resumed run continues the same stream.
 
+use crate::elementary::ln_f64;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rng {
     pub state: u64,
@@ -24,11 +26,18 @@ impl Rng {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
-    /// Standard normal (Box–Muller; one value per call, deterministic).
+    /// Standard normal (Marsaglia's polar method, one value per call): a point uniform in the
+    /// unit disc by rejection, then x·√(−2 ln s / s). Only +, ×, ÷, √ and the crate's own `ln_f64`,
+    /// so the same seed gives the same values on every CPU and C library.
     pub fn normal(&mut self) -> f64 {
-        let u1 = self.uniform().max(1e-300);
-        let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+        loop {
+            let x = 2.0 * self.uniform() - 1.0;
+            let y = 2.0 * self.uniform() - 1.0;
+            let s = x * x + y * y;
+            if s > 0.0 && s < 1.0 {
+                return x * (-2.0 * ln_f64(s) / s).sqrt();
+            }
+        }
     }
 
     pub fn normal_vec(&mut self, n: usize, std: f32) -> Vec<f32> {

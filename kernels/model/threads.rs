@@ -8,11 +8,11 @@
 
 // ---------------------------------------------------------------- execution context
 
-/// Which inner-loop implementation the math kernels use. Results are bitwise
-/// reproducible per variant; different variants agree within float tolerance.
+/// Which inner-loop implementation the GEMM micro-kernels use. It changes the speed, never a
+/// result: every variant performs the same IEEE-754 operations per output element.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Variant {
-    /// Plain Rust loops (the compiler may use SSE2; no fused multiply-add).
+    /// Plain Rust loops; the fused multiply-add is computed in software (`fma_f32`).
     Portable,
     /// 256-bit AVX2 with fused multiply-add.
     Avx2Fma,
@@ -35,7 +35,39 @@ impl Variant {
         Variant::Portable
     }
 
-    /// Stable name recorded in checkpoint metadata.
+    /// Every variant, narrowest first.
+    pub const ALL: [Variant; 3] = [Variant::Portable, Variant::Avx2Fma, Variant::Avx512];
+
+    /// The variants this CPU can run, narrowest first (always starts with `Portable`).
+    pub fn supported() -> Vec<Variant> {
+        Variant::ALL.into_iter().filter(|v| v.is_supported()).collect()
+    }
+
+    /// Parses a requested variant: "auto" (or "") is `detect()`, else a name from `name()`.
+    /// The error names the accepted values and what this CPU supports.
+    pub fn resolve(request: &str) -> Result<Variant, String> {
+        let supported = || Variant::supported().iter().map(|v| v.name()).collect::<Vec<_>>().join(", ");
+        match request.trim() {
+            "" | "auto" => Ok(Variant::detect()),
+            name => match Variant::from_name(name) {
+                Some(v) if v.is_supported() => Ok(v),
+                Some(v) => Err(format!("kernel variant \"{}\" is not supported by this CPU (it supports: {})", v.name(), supported())),
+                None => Err(format!("\"{name}\" is not a kernel variant: use auto, portable, avx2_fma or avx512f (this CPU supports: {})", supported())),
+            },
+        }
+    }
+
+    /// The process default: `$NEXA_KERNEL_VARIANT` when set (see `resolve`), else `detect()`.
+    /// Only speed depends on it, so it is an operator's knob, like a thread count.
+    pub fn from_env() -> Result<Variant, String> {
+        match std::env::var(VARIANT_ENV) {
+            Ok(v) => Variant::resolve(&v).map_err(|e| format!("{VARIANT_ENV}: {e}")),
+            Err(std::env::VarError::NotPresent) => Ok(Variant::detect()),
+            Err(std::env::VarError::NotUnicode(_)) => Err(format!("{VARIANT_ENV} is not valid UTF-8")),
+        }
+    }
+
+    /// Stable name (logs, benchmarks, `NEXA_KERNEL_VARIANT`).
     pub fn name(self) -> &'static str {
         match self {
             Variant::Portable => "portable",
@@ -69,6 +101,9 @@ impl Variant {
         }
     }
 }
+
+/// Environment variable that forces a kernel variant for a process (`auto` = widest).
+pub const VARIANT_ENV: &str = "NEXA_KERNEL_VARIANT";
 
 /// Thread count and kernel variant, passed to every math routine.
 #[derive(Clone, Copy, Debug)]
@@ -133,5 +168,13 @@ mod tests {
             assert_eq!(Variant::from_name(v.name()), Some(v));
         }
         assert!(Variant::detect().is_supported());
+        assert_eq!(Variant::supported()[0], Variant::Portable);
+        assert_eq!(Variant::resolve("auto"), Ok(Variant::detect()));
+        assert_eq!(Variant::resolve("portable"), Ok(Variant::Portable));
+        let e = Variant::resolve("sse9").unwrap_err();
+        assert!(e.contains("\"sse9\" is not a kernel variant") && e.contains("avx2_fma"), "{e}");
+        for v in Variant::ALL.into_iter().filter(|v| !v.is_supported()) {
+            assert!(Variant::resolve(v.name()).unwrap_err().contains("not supported by this CPU"));
+        }
     }
 }

@@ -108,6 +108,7 @@ async function runDistill(ctx: StageContext<DistillConfig>): Promise<StageResult
     ctx.log.info("generated", {
       generations: gen.generations, tokens: gen.tokens, stopped_at_eos: gen.stoppedAtEos, kept: gen.records.length,
       generate_ms: Math.round(ms), tokens_per_s: Math.round(gen.tokens / Math.max(ms / 1000, 1e-3)), threads: TEACHER_THREADS,
+      kernel_variant: teacher.model.variant(),
     });
 
     const drops: Record<string, number> = { ...gen.drops, ...(drawn.emptyPrompts > 0 ? { empty_prompt: drawn.emptyPrompts } : {}) };

@@ -157,7 +157,7 @@ async function runEval(ctx: StageContext<EvalRubric>): Promise<StageResult> {
     const tokens = scorer.positions();
     const bytes = totalBytes(scorer.targetCounts, byteLengths);
     const baselineNats = unigramNats(await trainTokenCounts(packed, ctx.stage), scorer.targetCounts);
-    ctx.log.info("scored", { bins: scorer.bins, tokens, bytes, teacher: hasTeacher });
+    ctx.log.info("scored", { bins: scorer.bins, tokens, bytes, teacher: hasTeacher, kernel_variant: studentModel.variant() });
 
     const metrics = computeMetrics({
       student: scorer.student, teacher: scorer.teacher, agreements: teacher ? scorer.agreements : undefined,

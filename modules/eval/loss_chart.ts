@@ -33,7 +33,10 @@ interface Axis {
 /** A nice tick step (1, 2 or 5 times a power of ten) giving about TICKS intervals over `span`. */
 function niceStep(span: number, integer: boolean): number {
   const raw = span / TICKS;
-  const power = Math.pow(10, Math.floor(Math.log10(raw)));
+  // the power of ten at or below `raw` by exact scaling steps (no transcendental: the same bits everywhere)
+  let power = 1;
+  while (power * 10 <= raw) power *= 10;
+  while (power > raw) power /= 10;
   const step = [1, 2, 5, 10].find((m) => m * power >= raw * (1 - 1e-9))! * power;
   return integer ? Math.max(1, Math.round(step)) : step;
 }
@@ -53,7 +56,10 @@ function axisOf(values: number[], integer: boolean, extend: boolean): Axis {
   }
   const ticks: number[] = [];
   for (let k = Math.ceil(min / step - 1e-9); k * step <= max + step * 1e-9; k++) ticks.push(k * step);
-  return { min, max, ticks, decimals: Math.max(0, -Math.floor(Math.log10(step) + 1e-9)) };
+  // steps are 1, 2 or 5 times a power of ten: print as many decimals as that power needs
+  let decimals = 0;
+  for (let v = step; v < 1 - 1e-9 && decimals < 20; v *= 10) decimals++;
+  return { min, max, ticks, decimals };
 }
 
 function strided(points: CurvePoint[]): CurvePoint[] {

@@ -2,12 +2,26 @@
 import { IGNORE_TARGET, Tokenizer } from "@nexa/kernels/binding";
 
 import { computeMetrics } from "./metrics";
-import { bitsPerByte, countTargets, tokenByteLengths, totalBytes, unigramNats } from "./measures";
+import { bitsPerByte, countTargets, ln, tokenByteLengths, totalBytes, unigramNats } from "./measures";
 
 const counts = (xs: number[]) => BigUint64Array.from(xs.map(BigInt));
 const where = { file: "packed.json", stage: "eval" };
 
 describe("measures", () => {
+  it("computes ln with its own double arithmetic, within 3e-16 of the engine's Math.log", () => {
+    expect(ln(1)).toBe(0);
+    expect(ln(0)).toBe(-Infinity);
+    expect(ln(Infinity)).toBe(Infinity);
+    expect(ln(-1)).toBeNaN();
+    expect(ln(Math.E)).toBeCloseTo(1, 15);
+    let worst = 0;
+    for (const x of [5e-324, 1e-310, 2.2250738585072014e-308, 1e-5, 0.5, Math.SQRT2, 2, 3, 12, 1023, 1e6 + 7, 1.7976931348623157e308]) {
+      worst = Math.max(worst, Math.abs(ln(x) - Math.log(x)) / Math.max(1, Math.abs(Math.log(x))));
+    }
+    for (let i = 1; i < 200000; i += 7) worst = Math.max(worst, Math.abs(ln(i) - Math.log(i)) / Math.max(1, Math.log(i)));
+    expect(worst).toBeLessThanOrEqual(3e-16);
+  });
+
   it("fits the add-one unigram on train counts and scores eval counts (hand-checked)", () => {
     // vocab 3, train counts [2, 0, 1]: N = 3, p = [(2+1)/6, (0+1)/6, (1+1)/6] = [1/2, 1/6, 1/3]
     // eval counts [1, 1, 0]: nats = −ln(1/2) − ln(1/6) = ln 12

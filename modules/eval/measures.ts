@@ -10,6 +10,44 @@ import { IGNORE_TARGET, mergeCounts, vocabUsage } from "@nexa/kernels/binding";
 import type { Tokenizer } from "@nexa/kernels/binding";
 import { NexaError } from "@nexa/modules/monitoring";
 
+// ln 2 split so that e·LN2_HI is exact for every binary exponent e (42-bit significand); LN2_HI + LN2_LO = ln 2.
+const LN2_HI = 0.6931471805598903;
+const LN2_LO = 5.497923018708371e-14;
+const bitsView = new DataView(new ArrayBuffer(8));
+
+/**
+ * Natural logarithm computed by a fixed sequence of IEEE-754 double operations (relative error ≤ 3e-16), so a metric
+ * is the same bits on every CPU and JavaScript engine build; `Math.log` is left to the engine's implementation.
+ * x = 2^e·m with m in [√½, √2); ln m = 2·atanh(s), s = (m − 1)/(m + 1), an odd series in s to s²³ (the same
+ * algorithm as the kernels' ln_f64).
+ */
+export function ln(x: number): number {
+  if (Number.isNaN(x) || x < 0) return NaN;
+  if (x === 0) return -Infinity;
+  if (x === Infinity) return x;
+  let e = 0;
+  bitsView.setFloat64(0, x);
+  if (bitsView.getUint32(0) >>> 20 === 0) {
+    bitsView.setFloat64(0, x * 18014398509481984); // subnormal: scale by 2^54 first
+    e = -54;
+  }
+  const hi = bitsView.getUint32(0);
+  e += (hi >>> 20) - 1023;
+  bitsView.setUint32(0, (hi & 0x000fffff) | 0x3ff00000); // significand in [1, 2)
+  let m = bitsView.getFloat64(0);
+  if (m > Math.SQRT2) {
+    m *= 0.5;
+    e += 1;
+  }
+  const f = m - 1; // exact
+  const s = f / (2 + f);
+  const z = s * s;
+  let q = 1 / 23;
+  for (let k = 21; k > 1; k -= 2) q = q * z + 1 / k;
+  const lnM = 2 * s + 2 * s * (z * q);
+  return e * LN2_HI + (lnM + e * LN2_LO);
+}
+
 /**
  * UTF-8 byte length of each id in [0, vocabSize). Special tokens (e.g. "<|endoftext|>") count 0 bytes: they mark
  * document structure and are not text, so predicting them costs nats but adds no bytes (as in the usual
@@ -60,11 +98,11 @@ export function unigramNats(trainCounts: BigUint64Array, evalCounts: BigUint64Ar
       hint: "this is a bug in modules/eval",
     });
   }
-  const logDenominator = Math.log(totalCount(trainCounts) + trainCounts.length);
+  const logDenominator = ln(totalCount(trainCounts) + trainCounts.length);
   let nats = 0;
   for (let id = 0; id < evalCounts.length; id++) {
     const c = Number(evalCounts[id]);
-    if (c > 0) nats += c * (logDenominator - Math.log(Number(trainCounts[id]) + 1));
+    if (c > 0) nats += c * (logDenominator - ln(Number(trainCounts[id]) + 1));
   }
   return nats;
 }

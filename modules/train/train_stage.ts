@@ -108,7 +108,7 @@ async function runTrain(ctx: StageContext<TrainConfig>, threads: number, chunkMa
     const info = model.info();
     ctx.log.info("train_start", {
       params: info.numParams, steps: plan.steps, micro_batch: plan.microBatch, grad_accum: plan.gradAccum,
-      seq_len: seqLen, train_rows: train.rows, validation_batches: valBatches.length, threads,
+      seq_len: seqLen, train_rows: train.rows, validation_batches: valBatches.length, threads, kernel_variant: model.variant(),
     });
 
     const lines: Record<string, number>[] = [];
