@@ -11,6 +11,15 @@ KERNEL_RUSTC_FLAGS = [
     "codegen-units=1",
 ]
 
+# Kernel unit tests are optimised like the crates but keep `debug_assert!` and integer-overflow checks on, so the
+# invariants the code states are checked under `bazel test` (benchmarks and the ABI library stay without them).
+KERNEL_TEST_RUSTC_FLAGS = [
+    "-C",
+    "debug-assertions=on",
+    "-C",
+    "overflow-checks=on",
+]
+
 def kernel_crate(name, srcs = None, crate_name = None, deps = []):
     """Declares rust_library `name` (visible inside //kernels) and rust_test `<name>_test` of its sources.
 
@@ -35,4 +44,5 @@ def kernel_crate(name, srcs = None, crate_name = None, deps = []):
         name = name + "_test",
         size = "small",
         crate = ":" + name,
+        rustc_flags = KERNEL_TEST_RUSTC_FLAGS,
     )

@@ -2,6 +2,17 @@
 
 import { ABI_VERSION, KernelError, Status, abiVersion, selftestPanic, shuffleFill, PackPlan, Tokenizer } from "./index";
 
+/** The KernelError `f` throws; fails the test when `f` returns normally or throws something else. */
+function thrown(f: () => unknown): KernelError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(KernelError);
+    return e as KernelError;
+  }
+  throw new Error("expected a KernelError, but the call returned normally");
+}
+
 describe("binding", () => {
   test("library ABI version matches the binding", () => {
     expect(abiVersion()).toBe(ABI_VERSION);
@@ -24,23 +35,16 @@ describe("binding", () => {
 
   test("invalid arguments give a status and a message naming the argument", () => {
     expect(() => shuffleFill(10, 1, 5, 6)).toThrow(/exceed n = 10/);
-    try {
-      PackPlan.create(new Uint32Array([1, 2]), 0);
-      throw new Error("unreachable");
-    } catch (e) {
-      expect((e as KernelError).status).toBe(Status.INVALID_ARGUMENT);
-      expect((e as KernelError).message).toContain("seq_len must be > 0");
-    }
+    const e = thrown(() => PackPlan.create(new Uint32Array([1, 2]), 0));
+    expect(e.status).toBe(Status.INVALID_ARGUMENT);
+    expect(e.message).toContain("seq_len must be > 0");
   });
 
   test("malformed tokenizer files are FORMAT errors", () => {
     expect(() => Tokenizer.load(new TextEncoder().encode("not a tokenizer"), "native")).toThrow(KernelError);
-    try {
-      Tokenizer.load(new TextEncoder().encode("{}"), "hf_json");
-    } catch (e) {
-      expect((e as KernelError).status).toBe(Status.FORMAT);
-      expect((e as KernelError).message).toContain("pre_tokenizer");
-    }
+    const e = thrown(() => Tokenizer.load(new TextEncoder().encode("{}"), "hf_json"));
+    expect(e.status).toBe(Status.FORMAT);
+    expect(e.message).toContain("pre_tokenizer");
   });
 
   test("use after free is caught in TypeScript", () => {

@@ -93,11 +93,15 @@ describe("pack", () => {
     expect(() => plan.materialize(new Uint32Array(5), new BigUint64Array([0n, 3n, 5n]), 0)).toThrow(/document 0 has 3 tokens/);
     expect(() => plan.materialize(new Uint32Array(5), new BigUint64Array([0n, 2n]), 0)).toThrow(KernelError);
     expect(() => plan.materialize(new Uint32Array(5), new BigUint64Array([0n, 2n, 5n]), 0, 1, 5)).toThrow(/outside the plan/);
+    let err: unknown;
     try {
       plan.shardBins(2, 2);
     } catch (e) {
-      expect((e as KernelError).status).toBe(Status.INVALID_ARGUMENT);
+      err = e;
     }
+    expect(err).toBeInstanceOf(KernelError);
+    expect((err as KernelError).status).toBe(Status.INVALID_ARGUMENT);
+    expect((err as KernelError).message).toMatch(/shard 2/);
     plan.free();
   });
 

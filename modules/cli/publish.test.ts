@@ -5,7 +5,8 @@ import { writeFile } from "fs/promises";
 import { tmpdir } from "os";
 import * as path from "path";
 
-import { CONTRACTS, encodeMessage } from "@nexa/modules/manifest";
+import { CONTRACTS, encodeMessage, readManifest } from "@nexa/modules/manifest";
+import { NexaError } from "@nexa/modules/monitoring";
 import { Catalog, LocalStore } from "@nexa/modules/registry";
 import { runStage } from "@nexa/modules/stage";
 import type { StageDefinition } from "@nexa/modules/stage";
@@ -76,15 +77,24 @@ describe("publishPipeline", () => {
 
     const catalog = new Catalog(new LocalStore(home));
     expect(catalog.runs().map((r) => r.run_id)).toEqual([first.runId]);
-    const evalOutput = catalog.descendants(first.stages[0].manifestDigest);
-    expect(evalOutput.length).toBeGreaterThan(0);
+    // lineage: every file eval wrote (its report.json differs from the first stage's) descends from the first stage
+    const evalManifest = readManifest(CONTRACTS.StageManifest, path.join(dir, "eval.manifest.json"));
+    const firstManifest = readManifest(CONTRACTS.StageManifest, path.join(dir, "first.manifest.json"));
+    expect(evalManifest.outputs.map((o) => o.path)).toEqual(["report.html", "report.json"]);
+    expect(evalManifest.outputs[1].digest).not.toBe(firstManifest.outputs[1].digest);
+    const down = catalog.descendants(first.stages[0].manifestDigest);
+    for (const o of evalManifest.outputs) expect(down).toContain(o.digest);
     catalog.close();
     expect(formatSummary(second)).toMatch(/^stage\s+ran\/cached\s+duration\s+metrics\s+manifest\nfirst\s+cached/);
   });
 
   it("reports a failed rubric", async () => {
-    const result = await publishPipeline(await build(tmp("pipe-"), false), { root: "", home: tmp("home-") }).catch((e) => e);
-    expect(result).toBeInstanceOf(Error); // root "" cannot resolve the plan: explicit error, nothing half-published
+    // root "" cannot resolve the plan's paths: a coded error naming the manifest, and nothing is published
+    const home = tmp("home-");
+    const err = await publishPipeline(await build(tmp("pipe-"), false), { root: "", home }).then(() => undefined, (e) => e);
+    expect(err).toBeInstanceOf(NexaError);
+    expect(err).toMatchObject({ code: "MANIFEST_READ", context: { file: "first.manifest.json" } });
+    expect(await new LocalStore(home).list()).toEqual([]);
     const dir = tmp("pipe-");
     const failed = await publishPipeline(await build(dir, false), { root: dir, home: tmp("home-") });
     expect(failed.rubric).toBe("fail");
@@ -93,7 +103,13 @@ describe("publishPipeline", () => {
   it("refuses outputs that no longer match their manifest", async () => {
     const dir = tmp("pipe-");
     const plan = await build(dir, true);
+    // the last stage is tampered with: the first stage is valid but must not be stored either (nothing half-published)
     writeFileSync(path.join(dir, "eval", "report.html"), "tampered");
-    await expect(publishPipeline(plan, { root: dir, home: tmp("home-") })).rejects.toThrow(/report\.html/);
+    const home = tmp("home-");
+    await expect(publishPipeline(plan, { root: dir, home })).rejects.toThrow(/report\.html/);
+    expect(await new LocalStore(home).list()).toEqual([]);
+    const catalog = new Catalog(new LocalStore(home));
+    expect(catalog.runs()).toEqual([]);
+    catalog.close();
   });
 });

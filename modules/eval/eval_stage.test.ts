@@ -187,6 +187,34 @@ const runEval = (w: Workspace, name: string, rubric: object, inputs: Record<stri
   runStage(evalStage, argv(w, name, rubric, inputs), w.bundle);
 const read = (w: Workspace, stage: string, file: string) => readFileSync(path.join(w.dir, stage, file));
 
+/**
+ * Scores a checkpoint on every validation bin without modules/eval: Model.evalLoss per shard, and UTF-8 bytes of
+ * the predicted tokens from the tokenizer's own decode (the end-of-text special counts no bytes).
+ */
+function independentScore(w: Workspace, checkpoint: string): { lossSum: number; count: number; bytes: number } {
+  const packed = decodeManifest(CONTRACTS.PackedDatasetManifest, read(w, "pack", "packed.json"), "packed.json");
+  const tok = Tokenizer.load(read(w, "pack", "tokenizer.json"), "hf_json");
+  const eos = tok.encode(EOT, { allowSpecial: true })[0];
+  const model = Model.load(read(w, checkpoint, "model.safetensors"));
+  let lossSum = 0;
+  let count = 0;
+  let bytes = 0;
+  for (const bin of packed.bins.filter((b) => b.split === "validation")) {
+    const shard = read(w, "pack", bin.file!.path);
+    const n = (shard.length - 64) / 12;
+    const tokens = new Uint32Array(Uint8Array.from(shard.subarray(64, 64 + 4 * n)).buffer);
+    const docIds = new Uint32Array(Uint8Array.from(shard.subarray(64 + 4 * n, 64 + 8 * n)).buffer);
+    const targets = nextTokenTargets(tokens, docIds, SEQ_LEN);
+    const r = model.evalLoss({ tokens, docIds, targets, b: n / SEQ_LEN, t: SEQ_LEN });
+    lossSum += r.lossSum;
+    count += r.count;
+    for (const t of targets) if (t !== 0xffffffff && t !== eos) bytes += Buffer.byteLength(tok.decode(Uint32Array.of(t)));
+  }
+  model.free();
+  tok.free();
+  return { lossSum, count, bytes };
+}
+
 async function failure(p: Promise<unknown>): Promise<NexaError> {
   try {
     await p;
@@ -229,8 +257,12 @@ describe("eval stage", () => {
     const html = read(w, "eval", "report.html");
     expect(report.htmlReport).toMatchObject({ digest: digestBytes(html), sizeBytes: html.length, path: "report.html", mediaType: "text/html" });
     expect(report.producer).toEqual({ stageName: "eval", stageId: out.stageId, module: "modules/eval" });
-    // bits per byte and loss describe the same nats: loss · tokens = bpb · ln 2 · bytes
-    expect(metrics["student.loss"] * metrics["eval.tokens"]).toBeCloseTo(metrics["student.bits_per_byte"] * Math.LN2 * metrics["eval.bytes"], 6);
+    // the numbers agree with an independent scoring of the same checkpoint (Model.evalLoss, tokenizer decode)
+    const mine = independentScore(w, "student");
+    expect(metrics["eval.tokens"]).toBe(mine.count);
+    expect(metrics["eval.bytes"]).toBe(mine.bytes);
+    expect(metrics["student.loss"]).toBeCloseTo(mine.lossSum / mine.count, 10);
+    expect(metrics["student.bits_per_byte"]).toBeCloseTo(mine.lossSum / Math.LN2 / mine.bytes, 10);
     expect(metrics["eval.bytes"]).toBeGreaterThan(metrics["eval.tokens"]); // BPE tokens average more than one byte
     expect(report.exampleCount).toBe(metrics["eval.examples"]);
     expect(html.toString()).toMatch(/<title>Eval report: golden-smoke r1 — PASS<\/title>/);
@@ -255,7 +287,10 @@ describe("eval stage", () => {
     expect(Object.keys(m)).toEqual(availableMetrics(true));
     expect(m["agreement.top1"]).toBeGreaterThan(0);
     expect(m["agreement.top1"]).toBeLessThanOrEqual(1);
-    expect(m["student.bpb_gap_to_teacher"]).toBeCloseTo(m["student.bits_per_byte"] - m["teacher.bits_per_byte"], 12);
+    const student = independentScore(w, "student");
+    const teacher = independentScore(w, "teacher");
+    expect(m["teacher.bits_per_byte"]).toBeCloseTo(teacher.lossSum / Math.LN2 / teacher.bytes, 10);
+    expect(m["student.bpb_gap_to_teacher"]).toBeCloseTo((student.lossSum - teacher.lossSum) / Math.LN2 / student.bytes, 10);
     expect(read(w, "teach", "report.html").toString()).toMatch(/bits per byte (behind|ahead of) the teacher/);
 
     await runEval(w, "self", RUBRIC, { checkpoint: "student", teacher: "student", packed: "pack" });
