@@ -19,7 +19,7 @@ export interface Layering {
 }
 
 export interface Violation {
-  rule: "layering" | "cycle" | "package-name" | "readme" | "coverage" | "unknown-module";
+  rule: "layering" | "cycle" | "package-name" | "readme" | "coverage" | "unknown-module" | "tests";
   message: string;
 }
 
@@ -193,23 +193,100 @@ export function checkReadme(file: string, text: string | null): Violation[] {
   }));
 }
 
-// ---- coverage ----------------------------------------------------------------------------------------------------
+// ---- package records (governed_package) -----------------------------------------------------------------------
 
-/** Names of targets declared in a BUILD file (`name = "..."` arguments of rule calls). */
-export function declaredTargets(buildText: string): string[] {
-  const names: string[] = [];
-  const re = /^\s+name\s*=\s*"([^"]+)"/gm;
-  for (let m = re.exec(buildText); m; m = re.exec(buildText)) names.push(m[1]);
-  return names;
+/** One rule as Bazel declared it (tests/governance/package.bzl). */
+export interface RuleRecord {
+  name: string;
+  kind: string;
+  tags: string[];
+  /** The macro that made the rule ("" when declared directly in the BUILD file). */
+  generator: string;
+  /** rust_test: the crate under test, as written (":model", "//kernels/model:model"). */
+  crate: string;
+  rustc_flags: string[];
 }
 
-/** Targets declared in `pkg`'s BUILD file that the analysed graph does not start from. */
-export function checkCoverage(pkg: string, buildText: string, roots: string[]): Violation[] {
-  const rootSet = new Set(roots.map((r) => r.replace(/^@@?\/\//, "//")));
-  return declaredTargets(buildText)
-    .filter((n) => !rootSet.has(`//${pkg}:${n}`) && !(pkg.endsWith(`/${n}`) && rootSet.has(`//${pkg}`)))
-    .map((n) => ({
+/** `<package>/governance.json`: every rule of a package and the build edges below them. */
+export interface PackageRecord {
+  package: string;
+  rules: RuleRecord[];
+  roots: string[];
+  edges: [string, string][];
+}
+
+/** The union build graph of some package records. */
+export function graphOf(records: PackageRecord[]): Graph {
+  const edges = new Map<string, [string, string]>();
+  for (const r of records) for (const e of r.edges) edges.set(e.join(" "), e);
+  return { roots: records.flatMap((r) => r.roots).sort(), edges: [...edges.values()].sort() };
+}
+
+const ruleLabel = (record: PackageRecord, name: string) => `//${record.package}:${name}`;
+
+/** Rules the layering checks do not start from: allowed only in a package exempted in layering.bzl. */
+export function checkCoverage(record: PackageRecord, exempt: Record<string, string>): Violation[] {
+  if (record.package in exempt) return [];
+  const roots = new Set(record.roots.map((r) => r.replace(/^@@?\/\//, "//")));
+  return record.rules
+    .filter((r) => !roots.has(ruleLabel(record, r.name)))
+    .map((r) => ({
       rule: "coverage" as const,
-      message: `//${pkg}:${n} is not in MODULE_TARGETS (tests/governance/layering.bzl): add it so the layering checks see its edges`,
+      message: `${ruleLabel(record, r.name)} is not analysed by the layering checks: call governed_package() without graph = False (only packages in GRAPH_EXEMPT_PACKAGES of tests/governance/layering.bzl may)`,
     }));
+}
+
+/** Flags every Rust test of a kernel crate keeps (KERNEL_TEST_RUSTC_FLAGS in kernels/kernel_crate.bzl). */
+export const RUST_TEST_FLAGS = ["debug-assertions=on", "overflow-checks=on"];
+
+function hasCodegenFlag(flags: string[], flag: string): boolean {
+  return flags.some((f, i) => f === `-C${flag}` || (f === "-C" && flags[i + 1] === flag));
+}
+
+/**
+ * A kernel package: every rust_library has a rust_test of its crate (`crate = ":<library>"`, as kernel_crate()
+ * makes it), and every rust_test keeps debug assertions and integer-overflow checks on.
+ */
+export function checkKernelTests(record: PackageRecord): Violation[] {
+  const out: Violation[] = [];
+  const tests = record.rules.filter((r) => r.kind === "rust_test");
+  const crateName = (crate: string) => (crate.includes(":") ? crate.slice(crate.lastIndexOf(":") + 1) : crate.split("/").pop() ?? crate);
+  for (const lib of record.rules.filter((r) => r.kind === "rust_library")) {
+    if (!tests.some((t) => t.crate !== "" && crateName(t.crate) === lib.name)) {
+      out.push({
+        rule: "tests",
+        message: `${ruleLabel(record, lib.name)} has no unit tests: declare it with kernel_crate() (kernels/kernel_crate.bzl), or add rust_test(crate = ":${lib.name}")`,
+      });
+    }
+  }
+  for (const t of tests) {
+    const missing = RUST_TEST_FLAGS.filter((f) => !hasCodegenFlag(t.rustc_flags, f));
+    if (missing.length > 0) {
+      out.push({
+        rule: "tests",
+        message: `${ruleLabel(record, t.name)} builds without ${missing.map((f) => `-C ${f}`).join(" and ")}: debug_assert! and overflow checks would never run; add rustc_flags = KERNEL_TEST_RUSTC_FLAGS`,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * A module package with any code has both kinds of tests (seed §7): unit tests in `<module>_test` (the module's
+ * own functions, *.test.ts) and integration tests in `<module>_integration_test` (the module with real files,
+ * processes or other modules, *.integration.test.ts).
+ */
+export function checkModuleTests(record: PackageRecord, module: string): Violation[] {
+  const code = record.rules.filter((r) => !/_test$/.test(r.kind) && r.kind !== "package_record");
+  if (code.length === 0) return []; // a declared module without code yet (e.g. inference) has nothing to test
+  const out: Violation[] = [];
+  for (const [name, kind] of [[`${module}_test`, "unit"], [`${module}_integration_test`, "integration"]]) {
+    if (!record.rules.some((r) => r.name === name && /_test$/.test(r.kind))) {
+      out.push({
+        rule: "tests",
+        message: `//${record.package} has no ${kind} tests: add a test target named ${name} (${kind === "unit" ? "*.test.ts, the module's own functions" : "*.integration.test.ts, the module with real files, processes or other modules"})`,
+      });
+    }
+  }
+  return out;
 }

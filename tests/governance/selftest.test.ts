@@ -2,7 +2,10 @@
 // the same aspect as the real graph, a fixture README, and BUILD text with an unlisted target.
 import * as fs from "fs";
 import * as path from "path";
-import { checkCoverage, checkLayering, checkPackageNames, checkReadme, findCycles, Graph, Layering, packageOf } from "./policy";
+import {
+  checkCoverage, checkKernelTests, checkLayering, checkModuleTests, checkPackageNames, checkReadme, findCycles, Graph, Layering, packageOf,
+} from "./policy";
+import type { PackageRecord } from "./policy";
 
 const ws = path.join(process.env.RUNFILES_DIR ?? process.env.TEST_SRCDIR ?? "", process.env.TEST_WORKSPACE ?? "nexacompute");
 const read = (rel: string): string => fs.readFileSync(path.join(ws, rel), "utf8");
@@ -91,11 +94,51 @@ describe("README check", () => {
   });
 });
 
-describe("coverage check", () => {
-  it("names a target missing from MODULE_TARGETS", () => {
-    const build = 'ts_project(\n    name = "data",\n)\n\njest_test(\n    name = "data_test",\n)\n';
-    expect(checkCoverage("modules/data", build, ["//modules/data:data"]).map((v) => v.message)).toEqual([
-      "//modules/data:data_test is not in MODULE_TARGETS (tests/governance/layering.bzl): add it so the layering checks see its edges",
+const record = (pkg: string) => JSON.parse(read(`${pkg}/governance.json`)) as PackageRecord;
+const CRATES = "tests/governance/fixtures/bad_tests/kernels/crates";
+const MODULE = "tests/governance/fixtures/bad_tests/modules/data";
+
+describe("package records", () => {
+  it("list the targets a one-line macro call makes (read from Bazel, not from BUILD text)", () => {
+    const r = record(CRATES);
+    expect(r.rules.map((x) => [x.name, x.kind, x.generator])).toEqual([
+      ["lax", "rust_library", "fixture_crate"], ["lax_test", "rust_test", "fixture_crate"],
+      ["tested", "rust_library", "fixture_crate"], ["tested_test", "rust_test", "fixture_crate"],
+      ["untested", "rust_library", "fixture_crate"],
     ]);
+    expect(r.roots).toEqual(r.rules.map((x) => `//${CRATES}:${x.name}`));
+  });
+
+  it("coverage flags rules the graph does not start from, outside exempt packages", () => {
+    const r = { ...record(CRATES), roots: [`//${CRATES}:tested`] };
+    expect(checkCoverage(r, {}).map((v) => v.message)).toEqual(["lax", "lax_test", "tested_test", "untested"].map((n) =>
+      `//${CRATES}:${n} is not analysed by the layering checks: call governed_package() without graph = False (only packages in GRAPH_EXEMPT_PACKAGES of tests/governance/layering.bzl may)`));
+    expect(checkCoverage(r, { [CRATES]: "reason" })).toEqual([]);
+  });
+});
+
+describe("tests check", () => {
+  it("names a kernel crate whose macro made no test, and a test built without the debug checks", () => {
+    expect(checkKernelTests(record(CRATES)).map((v) => v.message)).toEqual([
+      `//${CRATES}:untested has no unit tests: declare it with kernel_crate() (kernels/kernel_crate.bzl), or add rust_test(crate = ":untested")`,
+      `//${CRATES}:lax_test builds without -C debug-assertions=on and -C overflow-checks=on: debug_assert! and overflow checks would never run; add rustc_flags = KERNEL_TEST_RUSTC_FLAGS`,
+    ]);
+  });
+
+  it("fails when a macro-made test target disappears", () => {
+    const r = record(CRATES);
+    const withoutTest = { ...r, rules: r.rules.filter((x) => x.name !== "tested_test") };
+    expect(checkKernelTests(withoutTest).map((v) => v.message)).toContain(
+      `//${CRATES}:tested has no unit tests: declare it with kernel_crate() (kernels/kernel_crate.bzl), or add rust_test(crate = ":tested")`);
+  });
+
+  it("names a module without integration tests, and accepts one with both", () => {
+    expect(checkModuleTests(record(MODULE), "data").map((v) => v.message)).toEqual([
+      `//${MODULE} has no integration tests: add a test target named data_integration_test (*.integration.test.ts, the module with real files, processes or other modules)`,
+    ]);
+    const both = record(MODULE);
+    both.rules = [...both.rules, { ...both.rules.find((x) => x.name === "data_test")!, name: "data_integration_test" }];
+    expect(checkModuleTests(both, "data")).toEqual([]);
+    expect(checkModuleTests({ ...both, rules: [] }, "data")).toEqual([]); // no code yet: nothing to test
   });
 });
