@@ -13,8 +13,11 @@ function headerFunctions(): string[] {
   return [...new Set(names)].sort();
 }
 
-/** Defined, global FUNC symbols of an ELF64 little-endian shared object's .dynsym (like `nm -D --defined-only`). */
-function exportedFunctions(file: string): string[] {
+/**
+ * Global FUNC symbols of an ELF64 little-endian shared object's .dynsym: the defined ones (like
+ * `nm -D --defined-only`) or, with `undefined`, the ones it imports (like `nm -D --undefined-only`).
+ */
+function dynamicFunctions(file: string, undefinedOnly = false): string[] {
   const b = fs.readFileSync(file);
   if (b.readUInt32BE(0) !== 0x7f454c46 || b[4] !== 2 || b[5] !== 1) throw new Error(`${file}: not an ELF64 LE file`);
   const shoff = Number(b.readBigUInt64LE(0x28));
@@ -36,19 +39,31 @@ function exportedFunctions(file: string): string[] {
       const shndx = b.readUInt16LE(o + 6);
       const isFunc = (info & 0xf) === 2;
       const isGlobal = info >> 4 === 1 || info >> 4 === 2;
-      if (!isFunc || !isGlobal || shndx === 0) continue;
+      if (!isFunc || !isGlobal || (shndx === 0) !== undefinedOnly) continue;
       const start = strtab.offset + nameOff;
       names.push(b.toString("latin1", start, b.indexOf(0, start)));
     }
   }
-  return names.filter((n) => n.startsWith("nexa_")).sort();
+  return names.sort();
 }
+
+const exportedFunctions = (file: string) => dynamicFunctions(file).filter((n) => n.startsWith("nexa_"));
+
+/** Math functions of the C library whose last bits differ between implementations (glibc, musl, …). */
+const LIBM = ["exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "pow", "cos", "sin", "tan", "tanh", "sinh", "cosh",
+  "atan", "atan2", "asin", "acos", "erf", "erfc", "cbrt", "hypot", "fma", "lgamma", "tgamma"].flatMap((f) => [f, `${f}f`]);
 
 describe("ABI surface", () => {
   test("header and library export the same functions", () => {
     const header = headerFunctions();
     expect(header.length).toBeGreaterThan(20);
     expect(exportedFunctions(libraryPath())).toEqual(header);
+  });
+
+  test("the library imports no libm math function (results never depend on the C library)", () => {
+    const imports = dynamicFunctions(libraryPath(), true);
+    expect(imports).toContain("malloc"); // the reader sees the imports at all
+    expect(imports.filter((n) => LIBM.includes(n.replace(/@.*$/, "")))).toEqual([]);
   });
 
   test("the binding declares exactly the header's functions", () => {
