@@ -17,6 +17,7 @@
 /// subnormal range, where midpoints have other bit patterns); those rare cases take the exact
 /// path: the sum's rounding error (TwoSum) decides, by rounding to odd, which side it was on.
 #[inline(always)]
+#[allow(dead_code)] // the scalar form; the portable micro-kernel inlines its steps row by row (matmul.rs)
 pub fn fma_f32(a: f32, b: f32, c: f32) -> f32 {
     let p = a as f64 * b as f64;
     let s = p + c as f64;

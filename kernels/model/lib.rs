@@ -53,7 +53,6 @@ pub use threads::Variant;
 
 /// Reference and fast kernels, public for benchmarks and parity tests (not part of the ABI).
 pub mod kernels {
-    pub use crate::elementary::fma_f32;
     pub use crate::matmul::{gemm, matmul_forward, matmul_forward_reference, Layout};
     pub use crate::threads::Ctx;
 }
