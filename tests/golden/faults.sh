@@ -38,7 +38,8 @@ check_registry() {
 }
 run_id() { grep -oE 'run_id=[0-9a-f]{64}' <<<"$1" | cut -d= -f2; }
 executed() { # stage names whose actions Bazel executed in the last build that wrote $scratch/explain.txt
-  grep -oE "Executing action 'Stage [a-z_]+" "$scratch/explain.txt" | awk '{print $4}' | sort -u | tr '\n' ' '
+  [[ -s "$scratch/explain.txt" ]] || fail "Bazel wrote no --explain log ($scratch/explain.txt)"
+  { grep -oE "Executing action 'Stage [a-z_]+" "$scratch/explain.txt" || true; } | awk '{print $4}' | sort -u | tr '\n' ' '
 }
 passed=0
 failed=0
@@ -81,6 +82,7 @@ echo "rerun completed; every stage output equals pipelines/golden.lock.json"
 publish_twice() {
 export NEXA_HOME="$scratch/home1"
 out1=$(bz run //pipelines:golden 2>/dev/null)
+rm -f "$scratch/explain.txt"
 out2=$(bz run //pipelines:golden --explain="$scratch/explain.txt" --verbose_explanations 2>/dev/null)
 echo "$out2"
 [[ -n "$(run_id "$out1")" && "$(run_id "$out1")" == "$(run_id "$out2")" ]] || fail "run_id changed between two runs"
