@@ -15,8 +15,8 @@ use crate::rng::Rng;
 use crate::sample::SampleOptions;
 use crate::threads::Variant;
 
-const STEPS: u64 = 24;
-const RESUME_AT: u64 = 12;
+const STEPS: u64 = 36;
+const RESUME_AT: u64 = 18;
 
 fn golden_student() -> GptConfig {
     GptConfig { vocab_size: 1024, seq_len: 128, n_layer: 2, n_head: 4, d_model: 64 }
