@@ -21,8 +21,7 @@ module.exports = {
       { jsc: { parser: { syntax: "typescript" }, target: "es2022" }, module: { type: "commonjs" }, sourceMaps: "inline" },
     ],
   },
-  // npm packages are used as published, except the ESM-only ones (commander >= 13), which swc turns into CommonJS
-  transformIgnorePatterns: ["/node_modules/(?!commander/)"],
+  transformIgnorePatterns: ["/node_modules/"],
   moduleNameMapper: { "^@nexa/(.*)$": path.join(ws, "$1") },
   modulePaths: [npm],
   moduleFileExtensions: ["ts", "js", "json", "node"],
