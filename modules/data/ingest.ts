@@ -13,10 +13,10 @@
 import { readFileSync } from "fs";
 import * as path from "path";
 
+import { describeOffset, jsonErrorOffset, lineColumn } from "@nexa/modules/manifest";
 import { ConfigError } from "@nexa/modules/monitoring";
 import { DataSource_Format } from "@nexa/proto/nexa/v1/data_config";
 
-import { describeOffset, jsonErrorOffset, lineColumn } from "./json_position";
 import type { SelectedFile } from "./select";
 
 /** One document read from a raw file. */

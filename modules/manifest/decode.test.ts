@@ -85,11 +85,14 @@ describe("decodeManifest", () => {
     expect(decodeError(dataset({ shards: [shard("md5:abc")] })).message).toBe('dataset.json: $.shards[0].file.digest: invalid digest "md5:abc"');
   });
 
-  it("invalid JSON reports the line (when the parser gives a position)", () => {
+  it("invalid JSON reports line and column, also where V8's message has no position", () => {
     const err = decodeError('{\n  "schemaVersion": 1,\n}');
     expect(err.code).toBe("MANIFEST_PARSE");
-    expect(err.context.line).toBe(3);
-    expect(err.message).toMatch(/^dataset\.json:3: invalid JSON/);
+    expect(err.context).toMatchObject({ line: 3, column: 1 });
+    expect(err.message).toBe('dataset.json:3:1: invalid JSON: unexpected "}"');
+    // `{"a":}`: Node 20 says only "Unexpected token '}', ... is not valid JSON"
+    expect(decodeError('{"schemaVersion": 1,\n "name": }').message).toBe('dataset.json:2:10: invalid JSON: unexpected "}"');
+    expect(decodeError('{"schemaVersion": 1').message).toBe("dataset.json:1:20: invalid JSON: unexpected end of input");
   });
 
   it("configs raise ConfigError with CONFIG_ codes; a oneof takes one member", () => {

@@ -18,6 +18,7 @@ import { ConfigError, ManifestError, NexaError } from "@nexa/modules/monitoring"
 
 import type { Contract } from "./contracts";
 import { isDigest } from "./digest";
+import { describeOffset, jsonErrorOffset, lineColumn } from "./json_position";
 
 // ----------------------------------------------------------------------------------------------------------
 // error construction
@@ -62,13 +63,13 @@ function parseJson(ctx: DecodeContext, text: string): Json {
   try {
     return JSON.parse(text) as Json;
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    const position = /position (\d+)/.exec(message);
-    const line = position ? text.slice(0, Number(position[1])).split("\n").length : undefined;
+    // V8's message has a position for some errors only, so the project's own scanner locates it (error path only)
+    const offset = jsonErrorOffset(text);
+    const { line, column } = lineColumn(text, offset < 0 ? 0 : offset);
     const ErrorClass = ctx.contract.kind === "config" ? ConfigError : ManifestError;
     const prefix = ctx.contract.kind === "config" ? "CONFIG_" : "MANIFEST_";
-    throw new ErrorClass(prefix + "PARSE", `invalid JSON: ${message}`, {
-      context: { file: ctx.file, line, schema: ctx.contract.name },
+    throw new ErrorClass(prefix + "PARSE", `invalid JSON: ${describeOffset(text, offset)}`, {
+      context: { file: ctx.file, line, column, schema: ctx.contract.name },
       hint: `the file must hold one proto3 JSON object of ${ctx.contract.name}`,
       cause: err,
     });

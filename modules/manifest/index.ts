@@ -3,6 +3,7 @@ export { canonicalBytes, canonicalJson, encodeMessage, encodeMessageBytes } from
 export { contractByName, CONTRACTS } from "./contracts";
 export type { Contract, MessageCodec } from "./contracts";
 export { decodeManifest, readManifest, validateMessage } from "./decode";
+export { describeOffset, jsonErrorOffset, lineColumn } from "./json_position";
 export { DIGEST_PREFIX, digestBytes, digestFile, digestHex, digestMessage, isDigest, sha256Hex, toDigest } from "./digest";
 export type { FileDigest } from "./digest";
 export { deriveRunId, deriveStageId, isId, newInvocationId } from "./ids";
