@@ -28,8 +28,6 @@ function summaryCounts(line) {
     return x ? Number(x[1]) : 0;
   };
   return {
-    executed: Number(m[1]),
-    total: Number(m[2]),
     pass: count(/(\d+) tests? pass/),
     failToBuild: count(/(\d+) fails? to build/),
     failLocally: count(/(\d+) fails? locally/),

@@ -15,3 +15,28 @@ ts_project = _ts_project
 ts_binary = _ts_binary
 TsBinaryInfo = _TsBinaryInfo
 jest_test = _jest_test
+
+def module_tests(name, deps = [], npm_deps = [], data = [], size = None, integration_deps = [], integration_data = []):
+    """A module's two test targets, the pair governance requires of every module with code.
+
+    `<name>_test` runs the unit tests (`*.test.ts`: the module's own functions); `<name>_integration_test`, tagged
+    `integration`, runs `*.integration.test.ts` (the module with real files, processes or other modules). Both
+    share `deps`, `npm_deps`, `data` and `size`; `integration_deps` / `integration_data` are for the second only.
+    """
+    _jest_test(
+        name = name + "_test",
+        size = size,
+        srcs = native.glob(["*.test.ts"], exclude = ["*.integration.test.ts"]),
+        data = data,
+        npm_deps = npm_deps,
+        deps = deps,
+    )
+    _jest_test(
+        name = name + "_integration_test",
+        size = size,
+        srcs = native.glob(["*.integration.test.ts"]),
+        data = data + integration_data,
+        npm_deps = npm_deps,
+        tags = ["integration"],
+        deps = deps + integration_deps,
+    )
