@@ -1,10 +1,11 @@
 """The stage kinds of NexaCompute pipelines: one rule per core module, with typed inputs (tools/stage).
 
 Every stage action can load the kernels library (`NEXA_KERNELS_LIB`), which is an input of the action, so a
-kernel change reruns exactly the stages that use the kernels.
+kernel change reruns exactly the stages that use the kernels. Each rule runs its module's `//modules/<m>:stage`
+entry point unless `tool` says otherwise.
 """
 
-load("//tools/stage:defs.bzl", "stage_rule")
+load("//tools/stage:defs.bzl", "slot", "stage_rule")
 
 _KERNELS = {"//kernels/abi:nexa_kernels": "NEXA_KERNELS_LIB"}
 
@@ -19,8 +20,8 @@ distill_stage = stage_rule(
     module = "modules/distill",
     produces = "dataset",
     inputs = {
-        "dataset": (False, "dataset"),
-        "teacher": (False, "checkpoint"),
+        "dataset": slot("dataset"),
+        "teacher": slot("checkpoint"),
     },
     env_files = _KERNELS,
     doc = "Prompts from `dataset`'s train split + the `teacher` checkpoint -> a distilled dataset with provenance.",
@@ -30,8 +31,8 @@ pack_stage = stage_rule(
     module = "modules/pack",
     produces = "packed_dataset",
     inputs = {
-        "dataset": (False, "dataset"),
-        "tokenizer_from": (False, "packed_dataset"),
+        "dataset": slot("dataset"),
+        "tokenizer_from": slot("packed_dataset"),
     },
     env_files = _KERNELS,
     doc = "A text dataset -> tokenizer (trained, or reused from `tokenizer_from`) + shuffled packed shards.",
@@ -41,8 +42,8 @@ train_stage = stage_rule(
     module = "modules/train",
     produces = "checkpoint",
     inputs = {
-        "packed": (False, "packed_dataset"),
-        "teacher": (False, "checkpoint"),
+        "packed": slot("packed_dataset"),
+        "teacher": slot("checkpoint"),
     },
     env_files = _KERNELS,
     doc = "Packed shards + TrainConfig (+ optional teacher for logit distillation) -> a checkpoint directory.",
@@ -53,8 +54,8 @@ eval_stage = stage_rule(
     produces = "eval_report",
     inputs = {
         "checkpoint": (False, "checkpoint"),
-        "teacher": (False, "checkpoint"),
-        "packed": (False, "packed_dataset"),
+        "teacher": slot("checkpoint"),
+        "packed": slot("packed_dataset"),
     },
     env_files = _KERNELS,
     doc = "Student (+ teacher) checkpoints + packed validation data + EvalRubric -> EvalReport + HTML report.",

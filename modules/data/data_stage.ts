@@ -9,10 +9,10 @@
 
 import * as path from "path";
 
-import { ABI_VERSION, libraryPath } from "@nexa/kernels/binding";
 import type { GateConfig as KernelGateConfig } from "@nexa/kernels/binding";
 import { CONTRACTS, digestFile } from "@nexa/modules/manifest";
 import type { StageContext, StageDefinition, StageResult } from "@nexa/modules/stage";
+import { DATASET_MANIFEST_FILE } from "@nexa/modules/text_dataset";
 import { DataSource_Format } from "@nexa/proto/nexa/v1/data_config";
 import type { DataConfig } from "@nexa/proto/nexa/v1/data_config";
 
@@ -24,7 +24,7 @@ import type { SelectedFile } from "./select";
 import { checkParts, readShardPart, writeShardPart } from "./shard_io";
 import type { FilteredPart } from "./shard_io";
 import { assignSplit, splitFractions } from "./split";
-import { manifestSplits, PRODUCT_FILE, writeDatasetManifest, writeShards } from "./write";
+import { manifestSplits, writeDatasetManifest, writeShards } from "./write";
 import type { OutputRecord, RawFileInfo } from "./write";
 
 type Ctx = StageContext<DataConfig>;
@@ -115,7 +115,7 @@ async function finish(ctx: Ctx, kernel: KernelGateConfig, parts: readonly Filter
   };
   for (const s of splits) metrics[s.name] = s.recordCount;
   for (const reason of Object.keys(drops).sort()) metrics[`dropped_${reason}`] = drops[reason];
-  return { product: { file: PRODUCT_FILE, schema: CONTRACTS.DatasetManifest.name }, metrics };
+  return { product: { file: DATASET_MANIFEST_FILE, schema: CONTRACTS.DatasetManifest.name }, metrics };
 }
 
 // ----------------------------------------------------------------------------------------------------------
@@ -141,7 +141,7 @@ export const dataStage: StageDefinition<DataConfig> = {
   module: "modules/data",
   config: CONTRACTS.DataConfig,
   // The gate kernels decide what is kept: a kernel change changes the stage_id.
-  tools: async () => [{ name: "nexa_kernels", version: `abi ${ABI_VERSION}`, digest: (await digestFile(libraryPath())).digest }],
+  usesKernels: true,
   run,
   merge,
 };

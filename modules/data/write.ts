@@ -1,19 +1,13 @@
-// Writing the dataset: `<split>-<NNNNN>.jsonl` shards (records {"id","text","source"} sorted by id, at most
-// records_per_shard per file) and the DatasetManifest `dataset.json` (docs/formats.md "Text datasets").
+// Writing the dataset (a text dataset, modules/text_dataset): `<split>-<NNNNN>.jsonl` shards of {"id","text","source"}
+// per split and the DatasetManifest `dataset.json`, with one SourceLineage entry per raw file.
 
-import { writeFile } from "fs/promises";
-import * as path from "path";
-
-import { CONTRACTS, digestBytes, encodeMessage, validateMessage } from "@nexa/modules/manifest";
-import { DatasetManifest, SourceLineage_Kind } from "@nexa/proto/nexa/v1/dataset";
-import type { DatasetShard, DatasetSplit, SourceLineage } from "@nexa/proto/nexa/v1/dataset";
+import { writeDatasetManifest as writeManifest, writeSplitShards } from "@nexa/modules/text_dataset";
+import { SourceLineage_Kind } from "@nexa/proto/nexa/v1/dataset";
+import type { DatasetManifest, DatasetShard, DatasetSplit, SourceLineage } from "@nexa/proto/nexa/v1/dataset";
 
 import type { DropCounts } from "./gate";
 import { SPLIT_ORDER } from "./split";
 import type { SplitFractions, SplitName } from "./split";
-
-/** The product manifest's file name. */
-export const PRODUCT_FILE = "dataset.json";
 
 /** One record of the dataset. */
 export interface OutputRecord {
@@ -33,32 +27,12 @@ export interface RawFileInfo {
   recordsKept: number;
 }
 
-/** Records sorted by the UTF-8 bytes of their ids (language-neutral order). */
-function sortById(records: OutputRecord[]): OutputRecord[] {
-  const keyed = records.map((r) => ({ r, key: Buffer.from(r.id, "utf8") }));
-  keyed.sort((a, b) => Buffer.compare(a.key, b.key));
-  return keyed.map((k) => k.r);
-}
-
 /** Writes the shards of every split into `outDir`; returns them in manifest order (split, then index). */
 export async function writeShards(outDir: string, records: readonly OutputRecord[], recordsPerShard: number): Promise<DatasetShard[]> {
   const shards: DatasetShard[] = [];
   for (const split of SPLIT_ORDER) {
-    const members = sortById(records.filter((r) => r.split === split));
-    const size = recordsPerShard > 0 ? recordsPerShard : Math.max(members.length, 1);
-    for (let start = 0, k = 0; start < members.length; start += size, k++) {
-      const chunk = members.slice(start, start + size);
-      const body = chunk.map((r) => JSON.stringify({ id: r.id, text: r.text, source: r.source }) + "\n").join("");
-      const bytes = Buffer.from(body, "utf8");
-      const name = `${split}-${String(k).padStart(5, "0")}.jsonl`;
-      await writeFile(path.join(outDir, name), bytes);
-      shards.push({
-        file: { digest: digestBytes(bytes), sizeBytes: bytes.length, mediaType: "application/jsonl", schemaName: "", path: name },
-        recordCount: chunk.length,
-        split,
-        textBytes: chunk.reduce((sum, r) => sum + Buffer.byteLength(r.text, "utf8"), 0),
-      });
-    }
+    const members = records.filter((r) => r.split === split).map(({ id, text, source }) => ({ id, text, source }));
+    shards.push(...(await writeSplitShards(outDir, split, members, { recordsPerShard })));
   }
   return shards;
 }
@@ -82,7 +56,7 @@ export interface ManifestFields {
 }
 
 /** Builds, validates and writes `dataset.json`; returns the manifest. */
-export async function writeDatasetManifest(outDir: string, f: ManifestFields): Promise<DatasetManifest> {
+export function writeDatasetManifest(outDir: string, f: ManifestFields): Promise<DatasetManifest> {
   const sources: SourceLineage[] = f.files.map((file) => ({
     kind: SourceLineage_Kind.KIND_RAW_FILE,
     uri: file.uri,
@@ -90,19 +64,8 @@ export async function writeDatasetManifest(outDir: string, f: ManifestFields): P
     recordsKept: file.recordsKept,
     recordsRead: file.recordsRead,
   }));
-  const manifest = DatasetManifest.fromPartial({
-    schemaVersion: 1,
-    name: f.name,
-    recordCount: f.shards.reduce((sum, s) => sum + s.recordCount, 0),
-    shards: f.shards,
-    splits: f.splits,
-    sources,
-    producer: f.producer,
-    textField: f.textField,
-    drops: Object.keys(f.drops).sort().filter((r) => f.drops[r] > 0).map((reason) => ({ reason, count: f.drops[reason] })),
-    seed: f.seed,
+  return writeManifest(outDir, {
+    name: f.name, seed: f.seed, textField: f.textField, producer: f.producer, shards: f.shards, splits: f.splits, sources,
+    drops: f.drops,
   });
-  validateMessage(CONTRACTS.DatasetManifest, manifest, PRODUCT_FILE);
-  await writeFile(path.join(outDir, PRODUCT_FILE), encodeMessage(DatasetManifest, manifest));
-  return manifest;
 }

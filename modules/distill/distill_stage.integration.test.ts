@@ -19,6 +19,9 @@ import { TokenizerManifest, TokenizerManifest_Kind } from "@nexa/proto/nexa/v1/t
 import { distillStage } from "./index";
 import type { DistilledRecord } from "./index";
 
+/** A distilled record as one JSONL line holds it. */
+type DistilledLine = Omit<DistilledRecord, "extra"> & DistilledRecord["extra"];
+
 // ----------------------------------------------------------------------------------------------------------
 // fixtures
 
@@ -138,8 +141,8 @@ async function distill(w: Workspace, name: string, config: object = CONFIG): Pro
 const product = (w: Workspace, stage: string) =>
   decodeManifest(CONTRACTS.DatasetManifest, readFileSync(path.join(w.dir, stage, "dataset.json")), "dataset.json");
 
-const trainRecords = (w: Workspace, stage: string): DistilledRecord[] =>
-  readFileSync(path.join(w.dir, stage, "train-00000.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as DistilledRecord);
+const trainRecords = (w: Workspace, stage: string): DistilledLine[] =>
+  readFileSync(path.join(w.dir, stage, "train-00000.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as DistilledLine);
 
 const teacherDigest = (w: Workspace) => digestBytes(readFileSync(path.join(w.dir, "teacher", "checkpoint.json")));
 

@@ -3,28 +3,24 @@
 // holds the teacher's gated generations with provenance, and whose other splits are the upstream held-out shards
 // copied unchanged. Config: nexa.v1.DistillConfig. See README.md for the steps.
 
-import { availableParallelism } from "os";
 import { performance } from "perf_hooks";
 
-import { ABI_VERSION, libraryPath } from "@nexa/kernels/binding";
-import { CONTRACTS, digestFile } from "@nexa/modules/manifest";
+import { CONTRACTS } from "@nexa/modules/manifest";
 import { ConfigError } from "@nexa/modules/monitoring";
 import type { StageContext, StageDefinition, StageResult } from "@nexa/modules/stage";
+import { DATASET_MANIFEST_FILE, TextDataset } from "@nexa/modules/text_dataset";
 import { SourceLineage_Kind } from "@nexa/proto/nexa/v1/dataset";
 import type { DistillConfig } from "@nexa/proto/nexa/v1/distill";
 
 import { generationSeed, planDistill } from "./config";
 import type { DistillPlan } from "./config";
-import { carryHeldOutSplits, PRODUCT_FILE, readTrainRecords, readUpstreamDataset, writeDatasetManifest, writeTrainShards } from "./dataset_io";
+import { carryHeldOutSplits, TRAIN_SPLIT, writeDistilledManifest, writeTrainShards } from "./dataset_io";
 import type { DistilledRecord } from "./dataset_io";
 import { CompletionGate } from "./gate";
 import { decodeWhole, drawPrompts } from "./prompts";
 import type { Prompt } from "./prompts";
 import { loadTeacher } from "./teacher";
 import type { Teacher } from "./teacher";
-
-/** Worker threads of the teacher model; results are bitwise identical for any count (kernels/model README). */
-const TEACHER_THREADS = Math.max(1, Math.min(4, availableParallelism()));
 
 // ----------------------------------------------------------------------------------------------------------
 // generation
@@ -62,10 +58,12 @@ function generateAll(teacher: Teacher, plan: DistillPlan, prompts: readonly Prom
         id: promptId,
         text: prompt.text + completion,
         source,
-        provenance: {
-          teacher: teacher.ref.digest,
-          prompt_id: promptId,
-          sampling: { temperature: s.temperature, top_p: s.topP, top_k: s.topK, max_tokens: s.maxTokens, seed: seedValue(seed) },
+        extra: {
+          provenance: {
+            teacher: teacher.checkpoint.ref.digest,
+            prompt_id: promptId,
+            sampling: { temperature: s.temperature, top_p: s.topP, top_k: s.topK, max_tokens: s.maxTokens, seed: seedValue(seed) },
+          },
         },
       });
     }
@@ -78,25 +76,19 @@ function generateAll(teacher: Teacher, plan: DistillPlan, prompts: readonly Prom
 
 async function runDistill(ctx: StageContext<DistillConfig>): Promise<StageResult> {
   const where = { file: ctx.configFile, stage: ctx.stage };
-  if (ctx.shard.count > 1) {
-    throw new ConfigError("DISTILL_NOT_SHARDABLE", `the distill stage runs as one action (got num_shards = ${ctx.shard.count})`, {
-      context: where, hint: "set num_shards = 1 on the distill_stage target",
-    });
-  }
   const plan = planDistill(ctx.config, ctx.configFile, ctx.stage);
   if (ctx.config.concurrency > 1) ctx.log.info("concurrency_ignored", { reason: "a checkpoint teacher runs in-process; concurrency applies to endpoints" });
-  const ds = await readUpstreamDataset(ctx.input("dataset"));
-  const records = await readTrainRecords(ds);
+  const ds = new TextDataset(await ctx.open("dataset", CONTRACTS.DatasetManifest));
+  const records = await ds.records(TRAIN_SPLIT);
   const ids = new Set(records.map((r) => r.id));
   if (ids.size !== records.length) {
-    throw new ConfigError("DISTILL_DUPLICATE_ID", `the train split of ${ds.display} repeats record ids (${records.length} records, ${ids.size} ids)`, {
-      context: { file: ds.display }, hint: "record ids must be unique (modules/data guarantees it); re-run the upstream data stage",
+    throw new ConfigError("DISTILL_DUPLICATE_ID", `the train split of ${ds.artifact.display} repeats record ids (${records.length} records, ${ids.size} ids)`, {
+      context: { file: ds.artifact.display }, hint: "record ids must be unique (modules/data guarantees it); re-run the upstream data stage",
     });
   }
 
-  const teacher = await loadTeacher(ctx.input("teacher"), plan.teacherDigest, ctx.configFile);
+  const teacher = await loadTeacher(ctx, plan.teacherDigest);
   try {
-    teacher.model.setThreads(TEACHER_THREADS);
     const drawn = drawPrompts(records, plan, teacher.tokenizer, teacher.seqLen, where);
     ctx.log.info("prompts_drawn", {
       train_records: records.length, considered: drawn.considered, prompts: drawn.prompts.length, empty_prompts: drawn.emptyPrompts,
@@ -107,7 +99,7 @@ async function runDistill(ctx: StageContext<DistillConfig>): Promise<StageResult
     const ms = performance.now() - started;
     ctx.log.info("generated", {
       generations: gen.generations, tokens: gen.tokens, stopped_at_eos: gen.stoppedAtEos, kept: gen.records.length,
-      generate_ms: Math.round(ms), tokens_per_s: Math.round(gen.tokens / Math.max(ms / 1000, 1e-3)), threads: TEACHER_THREADS,
+      generate_ms: Math.round(ms), tokens_per_s: Math.round(gen.tokens / Math.max(ms / 1000, 1e-3)), threads: ctx.threads,
       kernel_variant: teacher.model.variant(),
     });
 
@@ -120,25 +112,25 @@ async function runDistill(ctx: StageContext<DistillConfig>): Promise<StageResult
         hint: "relax config.gating (min_chars, max_chars, reject_patterns), or give the dataset's train split text",
       });
     }
-    const trainShards = await writeTrainShards(ctx.outDir, gen.records, ds.manifest.textField || "text");
+    const trainShards = await writeTrainShards(ctx.outDir, gen.records, ds.textField);
     const carried = await carryHeldOutSplits(ds, ctx.outDir);
-    const manifest = await writeDatasetManifest(ctx.outDir, {
+    const manifest = await writeDistilledManifest(ctx.outDir, {
       name: `${ds.manifest.name}-distilled`,
-      textField: ds.manifest.textField || "text",
+      textField: ds.textField,
       seed: Number(plan.sampling.seed),
       producer: { stageName: ctx.stage, stageId: ctx.stageId, module: ctx.module },
       shards: [...trainShards, ...carried.shards],
       splitOrder: ds.manifest.splits.map((s) => s.name),
       sources: [
         // The upstream dataset: every record read (train prompts + held-out); kept = held-out records carried.
-        { kind: SourceLineage_Kind.KIND_DATASET, uri: ds.stageName, artifact: ds.ref, recordsRead: records.length + carried.records, recordsKept: carried.records },
+        { kind: SourceLineage_Kind.KIND_DATASET, uri: ctx.input("dataset").manifest.stageName, artifact: ds.artifact.ref, recordsRead: records.length + carried.records, recordsKept: carried.records },
         // The teacher: one record read per generation; kept = distilled records that passed the gate.
-        { kind: SourceLineage_Kind.KIND_TEACHER, uri: teacher.stageName, artifact: teacher.ref, recordsRead: gen.generations, recordsKept: gen.records.length },
+        { kind: SourceLineage_Kind.KIND_TEACHER, uri: teacher.stageName, artifact: teacher.checkpoint.ref, recordsRead: gen.generations, recordsKept: gen.records.length },
       ],
       drops,
     });
     return {
-      product: { file: PRODUCT_FILE, schema: CONTRACTS.DatasetManifest.name },
+      product: { file: DATASET_MANIFEST_FILE, schema: CONTRACTS.DatasetManifest.name },
       metrics: {
         prompts: drawn.prompts.length,
         generations: gen.generations,
@@ -159,6 +151,6 @@ export const distillStage: StageDefinition<DistillConfig> = {
   module: "modules/distill",
   config: CONTRACTS.DistillConfig,
   // The kernels run the tokenizer, the shuffle and the teacher model, so their bytes are part of the stage's identity.
-  tools: async () => [{ name: "nexa_kernels", version: `abi ${ABI_VERSION}`, digest: (await digestFile(libraryPath())).digest }],
+  usesKernels: true,
   run: runDistill,
 };

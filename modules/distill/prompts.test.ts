@@ -4,7 +4,7 @@ import { Tokenizer } from "@nexa/kernels/binding";
 
 import { planDistill } from "./config";
 import { decodeWhole, drawPrompts } from "./prompts";
-import type { SourceRecord } from "./dataset_io";
+import type { TextRecord as SourceRecord } from "@nexa/modules/text_dataset";
 import type { DistillConfig } from "@nexa/proto/nexa/v1/distill";
 
 const records: SourceRecord[] = Array.from({ length: 30 }, (_, i) => ({

@@ -18,7 +18,7 @@ import { ConfigError } from "@nexa/modules/monitoring";
 
 import { TEMPLATE_PLACEHOLDER } from "./config";
 import type { DistillPlan } from "./config";
-import type { SourceRecord } from "./dataset_io";
+import type { TextRecord as SourceRecord } from "@nexa/modules/text_dataset";
 
 /** One prompt sent to the teacher. */
 export interface Prompt {

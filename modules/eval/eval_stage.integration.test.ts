@@ -12,6 +12,7 @@ import { CONTRACTS, decodeManifest, digestBytes, encodeMessage } from "@nexa/mod
 import { ConfigError, NexaError } from "@nexa/modules/monitoring";
 import { runStage } from "@nexa/modules/stage";
 import type { StageDefinition } from "@nexa/modules/stage";
+import { damageFile, expectDamagedUpstream } from "@nexa/modules/stage/testing/damage";
 import { CheckpointManifest } from "@nexa/proto/nexa/v1/checkpoint";
 import { EvalRubric } from "@nexa/proto/nexa/v1/eval";
 import { PackedDatasetManifest, PackedDatasetManifest_TokenDtype } from "@nexa/proto/nexa/v1/packed_dataset";
@@ -137,9 +138,11 @@ function fakeTrain(seed: number, steps: number, dModel = 16): StageDefinition<Ev
       const weights = Buffer.from(model.save());
       model.free();
       await writeFile(path.join(ctx.outDir, "model.safetensors"), weights);
-      await writeFile(path.join(ctx.outDir, "metrics.jsonl"), lines.map((l) => l + "\n").join(""));
+      const curve = Buffer.from(lines.map((l) => l + "\n").join(""));
+      await writeFile(path.join(ctx.outDir, "metrics.jsonl"), curve);
       const manifest = CheckpointManifest.fromPartial({
         schemaVersion: 1, weights: ref("model.safetensors", weights, { mediaType: "application/vnd.nexa.safetensors" }),
+        metrics: ref("metrics.jsonl", curve, { mediaType: "application/jsonl" }),
         model: { nLayer: 1, nHead: 2, nEmbd: dModel, vocabSize: vocab, blockSize: SEQ_LEN },
         trainConfigDigest: digestBytes(`seed ${seed} steps ${steps}`), packedDataset: { digest: digestBytes("packed") },
         tokenizer: packed.tokenizer, step: steps, dtype: "F32",
@@ -348,11 +351,15 @@ describe("eval stage", () => {
     expect(e.message).toBe("validation-00000.nxpk: packed shard format version 2 is not supported; this reader supports version 1");
   });
 
-  it("refuses a checkpoint whose weights do not match the manifest", async () => {
-    const other = await upstream("tamper");
-    writeFileSync(path.join(other.dir, "student", "model.safetensors"), "tampered");
-    const e = await failure(runEval(other, "tampered", RUBRIC, { checkpoint: "student", packed: "pack" }));
-    expect(e.code).toBe("EVAL_FILE_INTEGRITY");
-    expect(e.message).toMatch(/^checkpoint input checkpoint\.json: \$\.weights: model\.safetensors has sha256:/);
+  it.each(["flip", "truncate", "remove"] as const)("reports damaged upstream files the way every stage does (%s)", async (how) => {
+    const other = await upstream(`damage-${how}`);
+    damageFile(path.join(other.dir, "student", "model.safetensors"), how);
+    const e = await failure(runEval(other, "damaged", RUBRIC, { checkpoint: "student", packed: "pack" }));
+    expectDamagedUpstream(e, { upstream: "student", slot: "checkpoint", path: "model.safetensors", how });
+    const bins = decodeManifest(CONTRACTS.PackedDatasetManifest, read(other, "pack", "packed.json"), "p").bins;
+    const bin = bins.find((b) => b.split === "validation")!.file!.path;
+    damageFile(path.join(other.dir, "pack", bin), how);
+    expectDamagedUpstream(await failure(runEval(other, "damaged2", RUBRIC, { checkpoint: "teacher", packed: "pack" })),
+      { upstream: "pack", slot: "packed", path: bin, how });
   });
 });

@@ -3,69 +3,89 @@
 // → report.json (nexa.v1.EvalReport, the product), report.html and metrics.json. See README.md for the steps.
 //
 // The stage succeeds whether the rubric passes or not: the report's `passed` is the verdict and the pipeline
-// decides the exit code. (Its bundle is stage.js, so this file is not called stage.ts: see BUILD.bazel.)
+// decides the exit code.
 
 import { writeFile } from "fs/promises";
-import { availableParallelism } from "os";
 import * as path from "path";
 
-import { ABI_VERSION, libraryPath, Model, Tokenizer } from "@nexa/kernels/binding";
-import { canonicalJson, CONTRACTS, digestBytes, digestFile, encodeMessage, encodeMessageBytes } from "@nexa/modules/manifest";
+import { Model, Tokenizer } from "@nexa/kernels/binding";
+import { Checkpoint } from "@nexa/modules/checkpoint";
+import type { CurvePoint } from "@nexa/modules/checkpoint";
+import { canonicalJson, CONTRACTS, digestBytes, encodeMessage, encodeMessageBytes } from "@nexa/modules/manifest";
 import { ConfigError, IntegrityError } from "@nexa/modules/monitoring";
+import { PackedDataset } from "@nexa/modules/packed_shards";
 import type { StageContext, StageDefinition, StageResult } from "@nexa/modules/stage";
+import { openTokenizer, TOKENIZER_HF_FILE } from "@nexa/modules/tokenizer_files";
+import type { TokenizerFiles } from "@nexa/modules/tokenizer_files";
 import { ArtifactRef } from "@nexa/proto/nexa/v1/artifact";
 import { EvalReport, EvalRubric } from "@nexa/proto/nexa/v1/eval";
 
-import { readCheckpoint } from "./checkpoint_input";
-import type { CheckpointData } from "./checkpoint_input";
 import { renderReportHtml } from "./html_report";
 import { countIds, tokenByteLengths, totalBytes, unigramNats } from "./measures";
 import { availableMetrics, computeMetrics } from "./metrics";
-import { readBin, readPacked, splitBins } from "./packed_input";
-import type { PackedData } from "./packed_input";
 import { checkRubric, evaluateRubric } from "./rubric";
 import { ValidationScorer } from "./scoring";
 
 export const REPORT_FILE = "report.json";
 export const REPORT_HTML_FILE = "report.html";
-export const METRICS_FILE = "metrics.json";
+/** The flat metric table beside the report (metric name -> value). */
+export const EVAL_METRICS_FILE = "metrics.json";
 export const EVAL_SPLIT = "validation";
 export const BASELINE_SPLIT = "train";
+
+/** A checkpoint input: the opened directory, its verified weights and training curve. */
+interface CheckpointData {
+  slot: string;
+  checkpoint: Checkpoint;
+  weights: Buffer;
+  curve: CurvePoint[];
+}
+
+/** The packed input with its tokenizer (the Hugging Face file decodes token byte lengths). */
+interface PackedData {
+  dataset: PackedDataset;
+  tokenizer: TokenizerFiles;
+}
+
+async function openCheckpointInput(ctx: StageContext<EvalRubric>, slot: string): Promise<CheckpointData> {
+  const checkpoint = new Checkpoint(await ctx.open(slot, CONTRACTS.CheckpointManifest));
+  return { slot, checkpoint, weights: await checkpoint.weights(), curve: await checkpoint.curve() };
+}
 
 // ----------------------------------------------------------------------------------------------------------
 // checks across inputs
 
 /** Every checkpoint must expect the tokenizer the data was packed with (same TokenizerManifest digest). */
 function checkTokenizers(ctx: StageContext<EvalRubric>, packed: PackedData, student: CheckpointData, teacher?: CheckpointData): void {
-  const want = packed.tokenizerRef.digest;
-  const studentTok = student.product.message.tokenizer!.digest;
-  if (teacher && teacher.product.message.tokenizer!.digest !== studentTok) {
-    const teacherTok = teacher.product.message.tokenizer!.digest;
+  const want = packed.dataset.manifest.tokenizer!.digest;
+  const studentTok = student.checkpoint.manifest.tokenizer!.digest;
+  if (teacher && teacher.checkpoint.manifest.tokenizer!.digest !== studentTok) {
+    const teacherTok = teacher.checkpoint.manifest.tokenizer!.digest;
     throw new ConfigError("EVAL_TOKENIZER_MISMATCH",
       `student and teacher use different tokenizers: student ${studentTok}, teacher ${teacherTok}`, {
-        context: { file: teacher.product.display, jsonPath: "$.tokenizer.digest", stage: ctx.stage, student: studentTok, teacher: teacherTok },
+        context: { file: teacher.checkpoint.artifact.display, jsonPath: "$.tokenizer.digest", stage: ctx.stage, student: studentTok, teacher: teacherTok },
         hint: "agreement needs one vocabulary: train the teacher and the student on data packed with the same tokenizer (pack `tokenizer_from`)",
       });
   }
   if (studentTok !== want) {
     throw new ConfigError("EVAL_TOKENIZER_MISMATCH",
       `the student expects tokenizer ${studentTok}, but the packed data uses ${want}`, {
-        context: { file: student.product.display, jsonPath: "$.tokenizer.digest", stage: ctx.stage, checkpoint: studentTok, packed: want },
+        context: { file: student.checkpoint.artifact.display, jsonPath: "$.tokenizer.digest", stage: ctx.stage, checkpoint: studentTok, packed: want },
         hint: "wire the pack stage the checkpoint was trained on (or one reusing its tokenizer via `tokenizer_from`) into `packed`",
       });
   }
 }
 
-function loadModel(c: CheckpointData, packed: PackedData, stage: string): Model {
-  const model = Model.load(c.weights, { threads: Math.max(1, Math.min(availableParallelism(), 8)) });
+function loadModel(c: CheckpointData, packed: PackedData, stage: string, threads: number): Model {
+  const model = Model.load(c.weights, { threads });
   const cfg = model.info().config;
-  const vocab = packed.tokenizer.vocabSize;
-  const seqLen = packed.product.message.seqLen;
+  const vocab = packed.tokenizer.manifest.vocabSize;
+  const seqLen = packed.dataset.manifest.seqLen;
   if (cfg.vocabSize < vocab || cfg.seqLen < seqLen) {
     model.free();
     throw new ConfigError("EVAL_MODEL_SHAPE",
       `the ${c.slot} model (vocab ${cfg.vocabSize}, context ${cfg.seqLen}) cannot score the packed data (vocab ${vocab}, seq_len ${seqLen})`, {
-        context: { file: c.product.display, jsonPath: "$.model", stage },
+        context: { file: c.checkpoint.artifact.display, jsonPath: "$.model", stage },
         hint: "train the checkpoint with model.vocab_size >= the tokenizer's vocab_size and model.block_size >= the pack seq_len",
       });
   }
@@ -77,40 +97,40 @@ function loadModel(c: CheckpointData, packed: PackedData, stage: string): Model 
 
 /** Scores the validation bins in manifest order, at most `maxBins` (0 = all). */
 async function scoreValidation(packed: PackedData, scorer: ValidationScorer, maxBins: number, stage: string): Promise<void> {
-  const bins = splitBins(packed, EVAL_SPLIT);
+  const bins = packed.dataset.splitBins(EVAL_SPLIT);
   if (bins.length === 0) {
     throw new ConfigError("EVAL_NO_VALIDATION", `the packed dataset has no "${EVAL_SPLIT}" bins`, {
-      context: { file: packed.product.display, jsonPath: "$.bins", stage },
+      context: { file: packed.dataset.artifact.display, jsonPath: "$.bins", stage },
       hint: `pack the "${EVAL_SPLIT}" split too (PackConfig.splits: ["train", "${EVAL_SPLIT}"])`,
     });
   }
   for (const entry of bins) {
     const remaining = maxBins > 0 ? maxBins - scorer.bins : Infinity;
     if (remaining <= 0) break;
-    const rows = await readBin(packed, entry);
+    const rows = await packed.dataset.readBin(entry);
     scorer.add(rows.tokens, rows.docIds, Math.min(rows.bins, remaining), rows.seqLen);
   }
 }
 
 /** Counts of the train split's non-padding tokens (padding positions carry pad_id; the manifest counts them). */
 async function trainTokenCounts(packed: PackedData, stage: string): Promise<BigUint64Array> {
-  const bins = splitBins(packed, BASELINE_SPLIT);
+  const bins = packed.dataset.splitBins(BASELINE_SPLIT);
   if (bins.length === 0) {
     throw new ConfigError("EVAL_NO_TRAIN_SPLIT", `the unigram baseline is fitted on the "${BASELINE_SPLIT}" bins, which the packed dataset lacks`, {
-      context: { file: packed.product.display, jsonPath: "$.bins", stage },
+      context: { file: packed.dataset.artifact.display, jsonPath: "$.bins", stage },
       hint: `pack the "${BASELINE_SPLIT}" split too (PackConfig.splits: ["${BASELINE_SPLIT}", "${EVAL_SPLIT}"])`,
     });
   }
-  const m = packed.product.message;
-  const counts = new BigUint64Array(packed.tokenizer.vocabSize);
+  const m = packed.dataset.manifest;
+  const counts = new BigUint64Array(packed.tokenizer.manifest.vocabSize);
   for (const entry of bins) {
-    const rows = await readBin(packed, entry);
+    const rows = await packed.dataset.readBin(entry);
     countIds(rows.tokens, counts.length, counts);
     const padding = BigInt(rows.bins * rows.seqLen - entry.bin.tokenCount);
     if (padding < 0n || counts[m.padId] < padding) {
       throw new IntegrityError("EVAL_PADDING_COUNT",
         `${entry.bin.file!.path}: token_count ${entry.bin.tokenCount} does not fit ${rows.bins} bins of ${rows.seqLen} with pad id ${m.padId}`, {
-          context: { file: packed.product.display, jsonPath: `$.bins[${entry.index}].tokenCount` }, hint: "re-run the pack stage",
+          context: { file: packed.dataset.artifact.display, jsonPath: `$.bins[${entry.index}].tokenCount` }, hint: "re-run the pack stage",
         });
     }
     counts[m.padId] -= padding;
@@ -123,33 +143,28 @@ async function trainTokenCounts(packed: PackedData, stage: string): Promise<BigU
 
 async function runEval(ctx: StageContext<EvalRubric>): Promise<StageResult> {
   const rubric = ctx.config;
-  const where = { file: ctx.configFile, stage: ctx.stage };
-  if (ctx.shard.count > 1) {
-    throw new ConfigError("EVAL_NOT_SHARDABLE", `the eval stage runs as one action (got num_shards = ${ctx.shard.count})`, {
-      context: where, hint: "set num_shards = 1 on the eval_stage target",
-    });
-  }
   const hasTeacher = ctx.inputs.some((i) => i.slot === "teacher");
   checkRubric(rubric, availableMetrics(hasTeacher), ctx.configFile); // fail before any model math
 
-  const packed = await readPacked(ctx.input("packed"), ctx.stage);
-  const student = await readCheckpoint(ctx.input("checkpoint"), ctx.stage);
-  const teacher = hasTeacher ? await readCheckpoint(ctx.input("teacher"), ctx.stage) : undefined;
+  const dataset = new PackedDataset(await ctx.open("packed", CONTRACTS.PackedDatasetManifest));
+  const packed: PackedData = { dataset, tokenizer: await openTokenizer(dataset.artifact, dataset.manifest.tokenizer!, "$.tokenizer") };
+  const student = await openCheckpointInput(ctx, "checkpoint");
+  const teacher = hasTeacher ? await openCheckpointInput(ctx, "teacher") : undefined;
   checkTokenizers(ctx, packed, student, teacher);
 
-  const vocab = packed.tokenizer.vocabSize;
-  const tokenizer = Tokenizer.load(packed.tokenizerJson, "hf_json");
+  const vocab = packed.tokenizer.manifest.vocabSize;
+  const tokenizer = Tokenizer.load(await packed.tokenizer.read(TOKENIZER_HF_FILE), "hf_json");
   const models: Model[] = [];
   try {
     if (tokenizer.vocabSize !== vocab) {
       throw new IntegrityError("EVAL_TOKENIZER_VOCAB", `tokenizer.json has ${tokenizer.vocabSize} ids, its manifest says ${vocab}`, {
-        context: { file: packed.product.display, jsonPath: "$.tokenizer" }, hint: "re-run the pack stage",
+        context: { file: packed.tokenizer.artifact.display, jsonPath: "$.vocabSize" }, hint: "re-run the pack stage",
       });
     }
-    const byteLengths = tokenByteLengths(tokenizer, vocab, packed.tokenizer.specialTokens.map((s) => s.id));
-    const studentModel = loadModel(student, packed, ctx.stage);
+    const byteLengths = tokenByteLengths(tokenizer, vocab, packed.tokenizer.manifest.specialTokens.map((s) => s.id));
+    const studentModel = loadModel(student, packed, ctx.stage, ctx.threads);
     models.push(studentModel);
-    const teacherModel = teacher ? loadModel(teacher, packed, ctx.stage) : undefined;
+    const teacherModel = teacher ? loadModel(teacher, packed, ctx.stage, ctx.threads) : undefined;
     if (teacherModel) models.push(teacherModel);
 
     const scorer = new ValidationScorer(studentModel, teacherModel, vocab);
@@ -161,7 +176,7 @@ async function runEval(ctx: StageContext<EvalRubric>): Promise<StageResult> {
 
     const metrics = computeMetrics({
       student: scorer.student, teacher: scorer.teacher, agreements: teacher ? scorer.agreements : undefined,
-      baselineNats, tokens, bytes, examples: scorer.bins, where: { file: packed.product.display, stage: ctx.stage },
+      baselineNats, tokens, bytes, examples: scorer.bins, where: { file: dataset.artifact.display, stage: ctx.stage },
     });
     const outcome = evaluateRubric(rubric, metrics, ctx.configFile);
     await writeReport(ctx, { packed, student, teacher, metrics, outcome, examples: scorer.bins });
@@ -189,21 +204,21 @@ interface ReportParts {
 
 /** Writes report.html, metrics.json and report.json (the product) into ctx.outDir. */
 async function writeReport(ctx: StageContext<EvalRubric>, p: ReportParts): Promise<void> {
-  const view = (c: CheckpointData) => ({ stage: c.product.message.producer?.stageName ?? c.slot, digest: c.product.ref.digest, curve: c.curve });
+  const view = (c: CheckpointData) => ({ stage: c.checkpoint.manifest.producer?.stageName ?? c.slot, digest: c.checkpoint.ref.digest, curve: c.curve });
   const html = renderReportHtml({
     rubric: ctx.config, outcome: p.outcome, metrics: p.metrics, student: view(p.student),
-    teacher: p.teacher ? view(p.teacher) : undefined, datasetDigest: p.packed.product.ref.digest, exampleCount: p.examples,
+    teacher: p.teacher ? view(p.teacher) : undefined, datasetDigest: p.packed.dataset.artifact.ref.digest, exampleCount: p.examples,
   });
   await writeFile(path.join(ctx.outDir, REPORT_HTML_FILE), html);
-  await writeFile(path.join(ctx.outDir, METRICS_FILE), canonicalJson(p.metrics));
+  await writeFile(path.join(ctx.outDir, EVAL_METRICS_FILE), canonicalJson(p.metrics));
   const report = EvalReport.fromPartial({
     schemaVersion: 1,
     rubric: {
       digest: ctx.configDigest, sizeBytes: encodeMessageBytes(EvalRubric, ctx.config).length,
       mediaType: "application/json", schemaName: CONTRACTS.EvalRubric.name,
     },
-    checkpoint: p.student.product.ref,
-    dataset: p.packed.product.ref,
+    checkpoint: p.student.checkpoint.ref,
+    dataset: p.packed.dataset.artifact.ref,
     results: p.outcome.results,
     passed: p.outcome.passed,
     exampleCount: p.examples,
@@ -220,6 +235,6 @@ export const evalStage: StageDefinition<EvalRubric> = {
   module: "modules/eval",
   config: CONTRACTS.EvalRubric,
   // The kernels do the model math and tokenizer decoding, so their bytes are part of the stage's identity.
-  tools: async () => [{ name: "nexa_kernels", version: `abi ${ABI_VERSION}`, digest: (await digestFile(libraryPath())).digest }],
+  usesKernels: true,
   run: runEval,
 };

@@ -5,7 +5,7 @@
 import { Comparator } from "@nexa/proto/nexa/v1/eval";
 import type { EvalRubric } from "@nexa/proto/nexa/v1/eval";
 
-import type { CurvePoint } from "./checkpoint_input";
+import type { CurvePoint } from "@nexa/modules/checkpoint";
 import { escapeHtml } from "./html_escape";
 import { renderLossChart } from "./loss_chart";
 import type { CurveSeries } from "./loss_chart";

@@ -1,5 +1,5 @@
 // Public face of modules/eval: the eval stage and the pieces its tests and README describe.
-export { evalStage, METRICS_FILE, REPORT_FILE, REPORT_HTML_FILE } from "./eval_stage";
+export { EVAL_METRICS_FILE, evalStage, REPORT_FILE, REPORT_HTML_FILE } from "./eval_stage";
 export { availableMetrics, computeMetrics } from "./metrics";
 export { bitsPerByte, tokenByteLengths, unigramNats } from "./measures";
 export { checkRubric, evaluateRubric, meets } from "./rubric";

@@ -2,7 +2,7 @@
 // checkpoint, with axes, nice ticks (1/2/5 × 10^k), grid lines, axis labels and a legend. Pure string building with fixed number formatting,
 // so the same curves always give the same bytes.
 
-import type { CurvePoint } from "./checkpoint_input";
+import type { CurvePoint } from "@nexa/modules/checkpoint";
 import { escapeHtml } from "./html_escape";
 
 /** One checkpoint's curve. */

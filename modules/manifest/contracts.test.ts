@@ -66,7 +66,7 @@ const SAMPLES: Record<keyof typeof CONTRACTS, unknown> = {
     schemaVersion: 1, weights: ref("model.safetensors"), model, trainConfigDigest: D("cfg"),
     packedDataset: ref("", "nexa.v1.PackedDatasetManifest"), tokenizer: ref("", "nexa.v1.TokenizerManifest"),
     step: 100, tokensSeen: 102400, finalTrainLoss: 2.5, finalValLoss: 2.75, paramCount: 123456, dtype: "F32",
-    device: Device.DEVICE_CUDA, producer,
+    device: Device.DEVICE_CUDA, producer, metrics: ref("metrics.jsonl"),
   },
   DistillConfig: {
     schemaVersion: 1,

@@ -1,4 +1,9 @@
-// Public face of modules/manifest: canonical encoding, digests, strict decoding, ids and verification.
+// Public face of modules/manifest: canonical encoding, digests, strict decoding, ids, verified artifact reads.
+export {
+  ARTIFACT_INTEGRITY, ARTIFACT_MISSING, ARTIFACT_SCHEMA, ARTIFACT_VERSION, Artifact, checkListedFile, checkListedPath, decodeArtifact,
+  openArtifact, readListedFile,
+} from "./artifact";
+export type { ArtifactOrigin, ListedAt, OpenOptions } from "./artifact";
 export { canonicalBytes, canonicalJson, encodeMessage, encodeMessageBytes } from "./canonical";
 export { contractByName, CONTRACTS } from "./contracts";
 export type { Contract, MessageCodec } from "./contracts";

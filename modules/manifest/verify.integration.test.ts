@@ -1,4 +1,4 @@
-import { mkdtempSync, truncateSync, writeFileSync } from "fs";
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 
@@ -51,17 +51,19 @@ describe("verifyManifest", () => {
     writeFileSync(join(dir, "train-1.jsonl"), "{\"text\":\"cc\"}\n");
     const err = await verifyManifest(CONTRACTS.DatasetManifest, path, "dataset.json").catch((e) => e);
     expect(err).toBeInstanceOf(IntegrityError);
-    expect(err.code).toBe("INTEGRITY_DIGEST");
-    expect(err.context).toMatchObject({ file: "dataset.json", jsonPath: "$.shards[1].file", path: "train-1.jsonl" });
-    expect(err.context.expected).toMatch(/^sha256:/);
-    expect(err.context.actual).toBe(digestBytes("{\"text\":\"cc\"}\n"));
+    expect(err.code).toBe("ARTIFACT_INTEGRITY");
+    expect(err.context).toMatchObject({ file: "dataset.json", jsonPath: "$.shards[1].file", path: "train-1.jsonl", reason: "digest" });
+    expect(err.context.expected).toMatch(/^sha256:[0-9a-f]{64} \(\d+ bytes\)$/);
+    expect(err.context.actual).toBe(`${digestBytes("{\"text\":\"cc\"}\n")} (14 bytes)`);
   });
 
   it("detects a truncated or missing file", async () => {
     const dir = tempDir();
     const path = await writeDataset(dir);
     truncateSync(join(dir, "train-0.jsonl"), 3);
-    expect((await verifyManifest(CONTRACTS.DatasetManifest, path).catch((e) => e)).code).toBe("INTEGRITY_SIZE");
+    expect((await verifyManifest(CONTRACTS.DatasetManifest, path).catch((e) => e)).context).toMatchObject({ reason: "size" });
+    rmSync(join(dir, "train-0.jsonl"));
+    expect((await verifyManifest(CONTRACTS.DatasetManifest, path).catch((e) => e)).code).toBe("ARTIFACT_MISSING");
   });
 
   it("refuses paths escaping the manifest directory", async () => {
@@ -71,6 +73,6 @@ describe("verifyManifest", () => {
       shards: [{ file: { digest: digestBytes(""), sizeBytes: 0, path: "../etc/passwd" }, recordCount: 1, split: "train" }],
     });
     writeFileSync(join(dir, "m.json"), encodeMessage(DatasetManifest, m));
-    expect((await verifyManifest(CONTRACTS.DatasetManifest, join(dir, "m.json")).catch((e) => e)).code).toBe("INTEGRITY_BAD_PATH");
+    expect((await verifyManifest(CONTRACTS.DatasetManifest, join(dir, "m.json")).catch((e) => e)).context).toMatchObject({ reason: "path" });
   });
 });

@@ -4,12 +4,14 @@
 // directory; verification streams each file through SHA-256 and compares size and digest.
 
 import { stat } from "fs/promises";
-import { dirname, isAbsolute, join } from "path";
+import { dirname, join } from "path";
 
 import type { ArtifactRef } from "@nexa/proto/nexa/v1/artifact";
 import { IntegrityError } from "@nexa/modules/monitoring";
 
 import type { Contract } from "./contracts";
+import { ARTIFACT_MISSING, checkListedFile, checkListedPath } from "./artifact";
+import type { ArtifactOrigin } from "./artifact";
 import { readManifest } from "./decode";
 import { digestFile } from "./digest";
 
@@ -46,45 +48,35 @@ export function listFiles(message: unknown): ListedFile[] {
   return out;
 }
 
-/** Checks that `relPath` stays inside the manifest directory. */
-function checkRelativePath(manifestFile: string, file: ListedFile): void {
-  const p = file.ref.path;
-  if (isAbsolute(p) || p.split("/").includes("..") || p.includes("\\")) {
-    throw new IntegrityError("INTEGRITY_BAD_PATH", `path ${JSON.stringify(p)} must be relative, "/"-separated and without ".."`, {
-      context: { file: manifestFile, jsonPath: `${file.jsonPath}.path` },
-      hint: "manifests list files relative to their own directory",
-    });
-  }
+/** The origin `nexa verify` names when it checks a manifest on its own. */
+function defaultOrigin(manifestFile: string): ArtifactOrigin {
+  return { source: `the directory of ${manifestFile}`, fix: "restore the file from the producing stage's outputs or the registry (re-run or re-pull it)" };
 }
 
 /**
- * Verifies each listed file (relative to `baseDir`) has the recorded size and digest.
- * Throws IntegrityError naming the manifest, the JSON path, the file and expected vs actual values.
+ * Verifies each listed file (relative to `baseDir`) has the recorded size and digest, streaming large files.
+ * Throws ARTIFACT_MISSING / ARTIFACT_INTEGRITY (modules/manifest artifact.ts) naming the manifest, the JSON path,
+ * the file and expected vs actual values.
  */
-export async function verifyFiles(manifestFile: string, baseDir: string, files: readonly ListedFile[]): Promise<void> {
+export async function verifyFiles(
+  manifestFile: string, baseDir: string, files: readonly ListedFile[], origin: ArtifactOrigin = defaultOrigin(manifestFile),
+): Promise<void> {
   for (const file of files) {
-    checkRelativePath(manifestFile, file);
+    const at = { file: manifestFile, jsonPath: file.jsonPath };
+    checkListedPath(file.ref, at, origin);
     const full = join(baseDir, file.ref.path);
-    const context = { file: manifestFile, jsonPath: file.jsonPath, path: file.ref.path };
     let size: number;
     try {
       size = (await stat(full)).size;
     } catch (err) {
-      throw new IntegrityError("INTEGRITY_MISSING_FILE", `listed file ${file.ref.path} is missing`, {
-        context, cause: err, hint: "re-run the producing stage; a manifest must never be published without its files",
+      throw new IntegrityError(ARTIFACT_MISSING, `${file.ref.path} (from ${origin.source}) is missing`, {
+        context: { source: origin.source, ...(origin.context ?? {}), ...at, path: file.ref.path }, cause: err,
+        hint: `a manifest is never published without its files; ${origin.fix}`,
       });
     }
-    if (size !== file.ref.sizeBytes) {
-      throw new IntegrityError("INTEGRITY_SIZE", `${file.ref.path}: size ${size} bytes, manifest says ${file.ref.sizeBytes}`, {
-        context: { ...context, expected: file.ref.sizeBytes, actual: size }, hint: "the file was modified or truncated after the manifest was written",
-      });
-    }
-    const actual = await digestFile(full);
-    if (actual.digest !== file.ref.digest) {
-      throw new IntegrityError("INTEGRITY_DIGEST", `${file.ref.path}: digest ${actual.digest}, manifest says ${file.ref.digest}`, {
-        context: { ...context, expected: file.ref.digest, actual: actual.digest }, hint: "the file was modified after the manifest was written",
-      });
-    }
+    // The size first: a truncated file is reported without hashing it.
+    const actual = size !== file.ref.sizeBytes ? { sizeBytes: size, digest: "(not hashed)" } : await digestFile(full);
+    checkListedFile(file.ref, actual, at, origin);
   }
 }
 

@@ -10,6 +10,7 @@ import { CONTRACTS, decodeManifest, digestBytes, encodeMessage } from "@nexa/mod
 import { PACKED_PAD_DOC_ID, readPackedShard } from "@nexa/modules/packed_shards";
 import { listDataFiles, runStage } from "@nexa/modules/stage";
 import type { StageDefinition, StageOutcome } from "@nexa/modules/stage";
+import { damageFile, expectDamagedUpstream } from "@nexa/modules/stage/testing/damage";
 import { DatasetManifest, DatasetShard } from "@nexa/proto/nexa/v1/dataset";
 import { EvalRubric } from "@nexa/proto/nexa/v1/eval";
 
@@ -196,7 +197,7 @@ describe("pack stage", () => {
     } finally {
       tok.free();
     }
-  });
+  }, 60_000); // decodes every packed row: CPU-bound, slow on a loaded machine
 
   it("writes tokenizer.json as Hugging Face byte-level BPE", () => {
     const hf = JSON.parse(readFileSync(path.join(w.dir, "pack", "tokenizer.json"), "utf8"));
@@ -230,9 +231,9 @@ describe("pack stage", () => {
       .rejects.toMatchObject({ code: "PACK_EOS_TOKEN", context: { jsonPath: "$.tokenizer.specialTokens[0]" } });
   });
 
-  it("rejects a dataset shard that does not match its digest", async () => {
+  it.each(["flip", "truncate", "remove"] as const)("reports damaged upstream files the way every stage does (%s)", async (how) => {
     const broken = await workspace();
-    writeFileSync(path.join(broken.dir, "data", "validation-00000.jsonl"), "{\"id\":\"x\",\"text\":\"tampered\"}\n");
-    await expect(pack(broken, "pack")).rejects.toMatchObject({ code: "PACK_SHARD_INTEGRITY", context: { file: "validation-00000.jsonl" } });
+    damageFile(path.join(broken.dir, "data", "validation-00000.jsonl"), how);
+    expectDamagedUpstream(await pack(broken, "pack").catch((e) => e), { upstream: "data", slot: "dataset", path: "validation-00000.jsonl", how });
   });
 });

@@ -6,14 +6,13 @@ import { writeFile } from "fs/promises";
 import * as path from "path";
 import { performance } from "perf_hooks";
 
-import { ABI_VERSION, libraryPath } from "@nexa/kernels/binding";
-import { CONTRACTS, digestFile, encodeMessage } from "@nexa/modules/manifest";
+import { CONTRACTS, encodeMessage } from "@nexa/modules/manifest";
 import { ConfigError } from "@nexa/modules/monitoring";
 import type { StageContext, StageDefinition } from "@nexa/modules/stage";
+import { TextDataset } from "@nexa/modules/text_dataset";
 import { PackConfig } from "@nexa/proto/nexa/v1/pack_config";
 import { PackedBin, PackedDatasetManifest, PackedDatasetManifest_TokenDtype } from "@nexa/proto/nexa/v1/packed_dataset";
 
-import { datasetSplits, readSplitTexts, readUpstreamDataset } from "./dataset";
 import { packSplit } from "./packing";
 import { reuseStageTokenizer, trainStageTokenizer } from "./tokenizer";
 import type { StageTokenizer } from "./tokenizer";
@@ -28,11 +27,6 @@ const SPLIT_NAME_RE = /^[a-z][a-z0-9_]*$/;
 
 function checkConfig(ctx: StageContext<PackConfig>, available: readonly string[], display: string): void {
   const where = { file: ctx.configFile, stage: ctx.stage };
-  if (ctx.shard.count > 1) {
-    throw new ConfigError("PACK_NOT_SHARDABLE", `the pack stage runs as one action (got num_shards = ${ctx.shard.count})`, {
-      context: where, hint: "set num_shards = 1 on the pack_stage target",
-    });
-  }
   ctx.config.splits.forEach((split, i) => {
     const jsonPath = `$.splits[${i}]`;
     if (!SPLIT_NAME_RE.test(split) || ctx.config.splits.indexOf(split) !== i) {
@@ -48,36 +42,33 @@ function checkConfig(ctx: StageContext<PackConfig>, available: readonly string[]
   });
 }
 
-function optionalInput(ctx: StageContext<PackConfig>, slot: string) {
-  return ctx.inputs.some((i) => i.slot === slot) ? ctx.input(slot) : undefined;
-}
-
 // ----------------------------------------------------------------------------------------------------------
 // run
 
 async function runPack(ctx: StageContext<PackConfig>): Promise<{ product: { file: string; schema: string }; metrics: Record<string, number> }> {
   const cfg = ctx.config;
-  const ds = await readUpstreamDataset(ctx.input("dataset"));
-  checkConfig(ctx, datasetSplits(ds), ds.display);
+  const ds = new TextDataset(await ctx.open("dataset", CONTRACTS.DatasetManifest));
+  const display = ds.artifact.display;
+  checkConfig(ctx, ds.splits(), display);
 
   const texts = new Map<string, string[]>();
   const splitTexts = async (split: string): Promise<string[]> => {
-    if (!texts.has(split)) texts.set(split, await readSplitTexts(ds, split));
+    if (!texts.has(split)) texts.set(split, (await ds.records(split)).map((r) => r.text));
     return texts.get(split)!;
   };
 
-  const from = optionalInput(ctx, "tokenizer_from");
+  const [from] = await ctx.openAll("tokenizer_from", CONTRACTS.PackedDatasetManifest);
   let tok: StageTokenizer;
   if (from) {
     if (cfg.tokenizer) ctx.log.info("tokenizer_config_ignored", { reason: "tokenizer_from is wired; config.tokenizer is not used" });
     tok = await reuseStageTokenizer(ctx, from);
   } else {
-    if (!datasetSplits(ds).includes(TRAIN_SPLIT)) {
-      throw new ConfigError("PACK_NO_TRAIN_SPLIT", `the tokenizer is trained on the "${TRAIN_SPLIT}" split, which ${ds.display} does not have`, {
-        context: { file: ds.display, stage: ctx.stage }, hint: "give the dataset a train split, or wire `tokenizer_from` to reuse a tokenizer",
+    if (!ds.splits().includes(TRAIN_SPLIT)) {
+      throw new ConfigError("PACK_NO_TRAIN_SPLIT", `the tokenizer is trained on the "${TRAIN_SPLIT}" split, which ${display} does not have`, {
+        context: { file: display, stage: ctx.stage }, hint: "give the dataset a train split, or wire `tokenizer_from` to reuse a tokenizer",
       });
     }
-    tok = await trainStageTokenizer(ctx, await splitTexts(TRAIN_SPLIT), ds.ref);
+    tok = await trainStageTokenizer(ctx, await splitTexts(TRAIN_SPLIT), ds.artifact.ref);
   }
 
   try {
@@ -93,7 +84,7 @@ async function runPack(ctx: StageContext<PackConfig>): Promise<{ product: { file
     for (const split of cfg.splits) {
       const docs = await splitTexts(split);
       if (docs.length === 0) {
-        throw new ConfigError("PACK_EMPTY_SPLIT", `split "${split}" of ${ds.display} has no documents`, {
+        throw new ConfigError("PACK_EMPTY_SPLIT", `split "${split}" of ${display} has no documents`, {
           context: { file: ctx.configFile, jsonPath: `$.splits[${cfg.splits.indexOf(split)}]`, stage: ctx.stage },
           hint: "remove the split from config.splits, or give the data stage more records",
         });
@@ -130,7 +121,7 @@ async function runPack(ctx: StageContext<PackConfig>): Promise<{ product: { file
       totalTokens,
       paddingTokens,
       tokenizer: tok.ref,
-      dataset: ds.ref,
+      dataset: ds.artifact.ref,
       shuffleSeed: cfg.shuffleSeed,
       padId,
       producer: { stageName: ctx.stage, stageId: ctx.stageId, module: ctx.module },
@@ -156,6 +147,6 @@ export const packStage: StageDefinition<PackConfig> = {
   module: "modules/pack",
   config: CONTRACTS.PackConfig,
   // The kernels library does the tokenizing and packing, so its bytes are part of the stage's identity.
-  tools: async () => [{ name: "nexa_kernels", version: `abi ${ABI_VERSION}`, digest: (await digestFile(libraryPath())).digest }],
+  usesKernels: true,
   run: runPack,
 };

@@ -5,21 +5,18 @@
 //   tokenizer.manifest.json   nexa.v1.TokenizerManifest (files relative to it)
 // and a loaded Tokenizer handle (the caller frees it).
 
-import { copyFile, readFile, writeFile } from "fs/promises";
 import { performance } from "perf_hooks";
-import * as path from "path";
 
 import { Tokenizer } from "@nexa/kernels/binding";
-import { CONTRACTS, decodeManifest, digestBytes, encodeMessage } from "@nexa/modules/manifest";
+import type { Artifact } from "@nexa/modules/manifest";
 import { ConfigError, IntegrityError } from "@nexa/modules/monitoring";
-import type { StageContext, StageInput } from "@nexa/modules/stage";
-import { ArtifactRef } from "@nexa/proto/nexa/v1/artifact";
+import type { StageContext } from "@nexa/modules/stage";
+import { openTokenizer, TOKENIZER_HF_FILE, TOKENIZER_NATIVE_FILE, writeTokenizerFiles } from "@nexa/modules/tokenizer_files";
+import type { ArtifactRef } from "@nexa/proto/nexa/v1/artifact";
 import type { PackConfig } from "@nexa/proto/nexa/v1/pack_config";
-import { TokenizerManifest, TokenizerManifest_Kind } from "@nexa/proto/nexa/v1/tokenizer";
-
-export const TOKENIZER_HF_FILE = "tokenizer.json";
-export const TOKENIZER_NATIVE_FILE = "tokenizer.nxtok";
-export const TOKENIZER_MANIFEST_FILE = "tokenizer.manifest.json";
+import type { PackedDatasetManifest } from "@nexa/proto/nexa/v1/packed_dataset";
+import { TokenizerManifest_Kind } from "@nexa/proto/nexa/v1/tokenizer";
+import type { TokenizerManifest } from "@nexa/proto/nexa/v1/tokenizer";
 /** The end-of-document token (docs/formats.md "Tokenizer"); the first special token of a trained tokenizer. */
 export const END_OF_TEXT = "<|endoftext|>";
 
@@ -101,40 +98,19 @@ export async function trainStageTokenizer(ctx: StageContext<PackConfig>, trainTe
   const trainMs = performance.now() - started;
   ctx.log.info("tokenizer_trained", { docs: docs.length, bytes, vocab_size: tokenizer.vocabSize, train_ms: Math.round(trainMs) });
 
-  const files: ArtifactRef[] = [];
-  for (const [file, format, mediaType] of [
-    [TOKENIZER_HF_FILE, "hf_json", "application/json"],
-    [TOKENIZER_NATIVE_FILE, "native", "application/vnd.nexa.tokenizer+binary"],
-  ] as const) {
-    const data = tokenizer.save(format);
-    await writeFile(path.join(ctx.outDir, file), data);
-    files.push(ArtifactRef.fromPartial({ digest: digestBytes(data), sizeBytes: data.length, mediaType, path: file }));
-  }
   const specialTokens = cfg.specials.map((text) => ({ text, id: specialId(tokenizer, text) })).sort((a, b) => a.id - b.id);
-  const manifest = TokenizerManifest.fromPartial({
+  const files: [string, Uint8Array][] = [[TOKENIZER_HF_FILE, tokenizer.save("hf_json")], [TOKENIZER_NATIVE_FILE, tokenizer.save("native")]];
+  const { manifest, ref } = await writeTokenizerFiles(ctx.outDir, files, {
     schemaVersion: 1,
     kind: TokenizerManifest_Kind.KIND_BPE,
     name: `bpe-${tokenizer.vocabSize}`,
     vocabSize: tokenizer.vocabSize,
     specialTokens,
     eosId: specialId(tokenizer, END_OF_TEXT),
-    files,
     trainedOn,
     producer: { stageName: ctx.stage, stageId: ctx.stageId, module: ctx.module },
   });
-  const ref = await writeManifest(ctx.outDir, encodeMessage(TokenizerManifest, manifest));
   return { tokenizer, manifest, ref, trainMs };
-}
-
-async function writeManifest(outDir: string, text: string | Uint8Array): Promise<ArtifactRef> {
-  await writeFile(path.join(outDir, TOKENIZER_MANIFEST_FILE), text);
-  return ArtifactRef.fromPartial({
-    digest: digestBytes(text),
-    sizeBytes: Buffer.byteLength(text),
-    mediaType: "application/json",
-    schemaName: CONTRACTS.TokenizerManifest.name,
-    path: TOKENIZER_MANIFEST_FILE,
-  });
 }
 
 // ----------------------------------------------------------------------------------------------------------
@@ -145,56 +121,18 @@ async function writeManifest(outDir: string, text: string | Uint8Array): Promise
  * TokenizerManifest; the manifest and its files are verified and copied unchanged (same digests), and the
  * native file is loaded.
  */
-export async function reuseStageTokenizer(ctx: StageContext<PackConfig>, input: StageInput): Promise<StageTokenizer> {
-  const packedName = `${input.slot} input ${path.basename(input.productPath)}`;
-  if (input.productSchema !== CONTRACTS.PackedDatasetManifest.name) {
-    throw new ConfigError("PACK_INPUT_SCHEMA", `the "${input.slot}" input's product is ${input.productSchema}, expected ${CONTRACTS.PackedDatasetManifest.name}`, {
-      context: { file: packedName, stage: ctx.stage }, hint: `wire a pack stage into \`${input.slot}\``,
-    });
-  }
-  const packed = decodeManifest(CONTRACTS.PackedDatasetManifest, await readFile(input.productPath), packedName);
-  const srcDir = path.dirname(input.productPath);
-  const tokRef = packed.tokenizer!;
-  const manifestBytes = await verifiedRead(srcDir, tokRef, `${packedName} $.tokenizer`);
-  const manifest = decodeManifest(CONTRACTS.TokenizerManifest, manifestBytes, `${input.slot} input ${tokRef.path}`);
-  const tokDir = path.dirname(path.join(srcDir, tokRef.path));
-  let native: Buffer | undefined;
-  for (const [i, file] of manifest.files.entries()) {
-    const data = await verifiedRead(tokDir, file, `${input.slot} input ${tokRef.path} $.files[${i}]`);
-    if (file.path === TOKENIZER_NATIVE_FILE) native = data;
-    await copyFile(path.join(tokDir, file.path), path.join(ctx.outDir, path.basename(file.path)));
-  }
-  if (native === undefined || manifest.files.some((f) => f.path !== path.basename(f.path))) {
-    throw new ConfigError("PACK_TOKENIZER_FILES", `tokenizer manifest ${tokRef.path} must list ${TOKENIZER_NATIVE_FILE} beside itself`, {
-      context: { file: `${input.slot} input ${tokRef.path}`, jsonPath: "$.files" },
-      hint: "reuse a tokenizer written by modules/pack (tokenizer.json + tokenizer.nxtok next to tokenizer.manifest.json)",
-    });
-  }
+export async function reuseStageTokenizer(ctx: StageContext<PackConfig>, from: Artifact<PackedDatasetManifest>): Promise<StageTokenizer> {
+  const files = await openTokenizer(from, from.message.tokenizer!, "$.tokenizer");
+  const native = await files.read(TOKENIZER_NATIVE_FILE);
+  const manifest = files.manifest;
   if (!manifest.specialTokens.some((s) => s.id === manifest.eosId && s.text === END_OF_TEXT)) {
     throw new ConfigError("PACK_EOS_TOKEN", `eos_id ${manifest.eosId} is not the special token "${END_OF_TEXT}"`, {
-      context: { file: `${input.slot} input ${tokRef.path}`, jsonPath: "$.eosId" },
+      context: { file: files.artifact.display, jsonPath: "$.eosId", stage: ctx.stage },
       hint: `reuse a tokenizer whose end-of-document token is "${END_OF_TEXT}" (docs/formats.md "Tokenizer")`,
     });
   }
-  const ref = await writeManifest(ctx.outDir, manifestBytes);
+  await files.copyTo(ctx.outDir);
   const tokenizer = Tokenizer.load(native, "native");
-  ctx.log.info("tokenizer_reused", { from: input.manifest.stageName, digest: ref.digest, vocab_size: tokenizer.vocabSize });
-  return { tokenizer, manifest, ref, trainMs: 0 };
-}
-
-/** Reads `ref.path` under `dir` and checks its digest and size; `where` names the reference for errors. */
-async function verifiedRead(dir: string, ref: ArtifactRef, where: string): Promise<Buffer> {
-  if (ref.path === "" || path.isAbsolute(ref.path) || ref.path.split("/").includes("..")) {
-    throw new IntegrityError("PACK_BAD_PATH", `${where}: path ${JSON.stringify(ref.path)} must be relative and inside the stage directory`, {
-      hint: "re-run the upstream pack stage",
-    });
-  }
-  const data = await readFile(path.join(dir, ref.path));
-  const digest = digestBytes(data);
-  if (digest !== ref.digest || data.length !== ref.sizeBytes) {
-    throw new IntegrityError("PACK_TOKENIZER_INTEGRITY", `${ref.path} has ${digest} (${data.length} bytes); ${where} records ${ref.digest} (${ref.sizeBytes} bytes)`, {
-      context: { file: ref.path, expected: ref.digest, actual: digest }, hint: "the upstream stage directory was modified; re-run it",
-    });
-  }
-  return data;
+  ctx.log.info("tokenizer_reused", { from: from.origin.context?.upstream, digest: files.ref.digest, vocab_size: tokenizer.vocabSize });
+  return { tokenizer, manifest, ref: files.ref, trainMs: 0 };
 }

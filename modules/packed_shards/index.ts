@@ -1,4 +1,7 @@
-// Public face of modules/packed_shards: the .nxpk packed shard format (writer and verifying reader).
+// Public face of modules/packed_shards: the .nxpk packed shard format (writer and verifying reader) and the reader of
+// a packed dataset (PackedDatasetManifest + its bins).
+export { PackedDataset } from "./packed_dataset";
+export type { ShardRows, SplitBin, SplitRows } from "./packed_dataset";
 export {
   decodePackedShard,
   encodePackedShard,

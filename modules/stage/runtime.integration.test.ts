@@ -8,6 +8,7 @@ import { EvalRubric } from "@nexa/proto/nexa/v1/eval";
 
 import { runStage } from "./runtime";
 import type { StageDefinition } from "./runtime";
+import { damageFile, expectDamagedUpstream } from "./testing/damage";
 
 // A small real stage: writes one data file per raw file and a product manifest (config: an EvalRubric).
 const upper: StageDefinition<EvalRubric> = {
@@ -79,5 +80,51 @@ describe("runStage", () => {
     await expect(runStage(failing, argv(w, "fail"), w.bundle)).rejects.toThrow("boom");
     const last = readFileSync(path.join(w.dir, "fail.log.jsonl"), "utf8").trim().split("\n").pop()!;
     expect(JSON.parse(last)).toMatchObject({ event: "stage_failed", stage: "fail" });
+  });
+
+  it("records the node that ran the action (version and binary digest) and leaves code_revision to the run", async () => {
+    const w = workspace();
+    const out = await runStage(upper, argv(w, "tc"), w.bundle);
+    expect(out.manifest!.toolchains).toEqual([{ name: "node", version: process.version, digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) }]);
+    expect(out.manifest!.codeRevision).toBe("");
+  });
+
+  it("refuses num_shards > 1 for a stage without merge, naming the stage and the fix", async () => {
+    const w = workspace();
+    const args = argv(w, "sharded").filter((a) => !a.startsWith("--manifest=")).concat(["--shard=0", "--num-shards=2"]);
+    await expect(runStage(upper, args, w.bundle)).rejects.toMatchObject({
+      code: "STAGE_NOT_SHARDABLE", context: { stage: "sharded" }, hint: expect.stringContaining("num_shards"),
+    });
+  });
+
+  it("gives the stage the thread count of the one policy (or the caller's)", async () => {
+    const w = workspace();
+    let seen = 0;
+    const probe: StageDefinition<EvalRubric> = { ...upper, run: async (ctx) => { seen = ctx.threads; return upper.run(ctx); } };
+    await runStage(probe, argv(w, "threads"), w.bundle, { threads: 3 });
+    expect(seen).toBe(3);
+    await runStage(probe, argv(w, "threads2"), w.bundle);
+    expect(seen).toBeGreaterThanOrEqual(1);
+  });
+
+  it("opens an upstream product through ctx.open: schema, decoding and the upstream listing are checked", async () => {
+    const w = workspace();
+    await runStage(upper, argv(w, "up"), w.bundle);
+    const input = `--input=dataset=${path.join(w.dir, "up.manifest.json")}:${path.join(w.dir, "up")}`;
+    const opener = (contract: typeof CONTRACTS.DatasetManifest | typeof CONTRACTS.PackedDatasetManifest): StageDefinition<EvalRubric> => ({
+      ...upper, run: async (ctx) => { await ctx.open("dataset", contract as typeof CONTRACTS.DatasetManifest); return upper.run(ctx); },
+    });
+    // the upstream says its product is a DatasetManifest: asked for another schema, the wiring is wrong
+    await expect(runStage(opener(CONTRACTS.PackedDatasetManifest), argv(w, "wrong", [input]), w.bundle)).rejects.toMatchObject({
+      code: "ARTIFACT_SCHEMA", context: { upstream: "up", slot: "dataset", expected: "nexa.v1.PackedDatasetManifest", actual: "nexa.v1.DatasetManifest" },
+    });
+    // its bytes are not a DatasetManifest at all: the strict decoder says where
+    await expect(runStage(opener(CONTRACTS.DatasetManifest), argv(w, "undecodable", [input]), w.bundle)).rejects.toMatchObject({
+      code: "ARTIFACT_SCHEMA", context: { upstream: "up", decodeCode: "MANIFEST_UNKNOWN_FIELD" },
+    });
+    // changed after its StageManifest was written
+    damageFile(path.join(w.dir, "up", "product.json"), "flip");
+    expectDamagedUpstream(await runStage(opener(CONTRACTS.DatasetManifest), argv(w, "damaged", [input]), w.bundle).catch((e) => e),
+      { upstream: "up", slot: "dataset", path: "product.json", how: "flip" });
   });
 });

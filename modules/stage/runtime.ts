@@ -1,14 +1,19 @@
 // The stage runtime: what every module's stage entry point shares. It parses the action's arguments, decodes
-// the config strictly, reads the upstream stage manifests, derives the stage_id, runs the module's stage function
-// with a logger bound to the stage, and writes the StageManifest listing every output file with its digest.
+// the config strictly, reads the upstream stage manifests, derives the stage_id (the module bundle and, for stages
+// that use them, the kernels library join the tool digest), refuses shard counts a stage cannot merge, picks the
+// worker thread count (one policy for every stage), runs the module's stage function with a logger bound to the
+// stage, and writes the StageManifest listing every output file with its digest. Stages open their upstream
+// products through `ctx.open` (input.ts): one verified read with one set of error codes.
 //
 // A stage action is hermetic: nothing here reads clocks, hostnames or absolute paths into an output, and the
 // run_id is unknown inside it (it depends on the whole pipeline), so stage log lines carry stage and stage_id;
 // the publisher's lines carry the run_id. On any error the action exits non-zero and Bazel keeps no output.
 
 import { mkdir, readdir, readFile, writeFile } from "fs/promises";
+import { availableParallelism } from "os";
 import * as path from "path";
 
+import { ABI_VERSION, libraryPath } from "@nexa/kernels/binding";
 import {
   CONTRACTS,
   digestBytes,
@@ -18,14 +23,15 @@ import {
   deriveStageId,
   encodeMessage,
 } from "@nexa/modules/manifest";
-import type { Contract } from "@nexa/modules/manifest";
-import { createLogger, formatError, ManifestError, NexaError, toNexaError } from "@nexa/modules/monitoring";
+import type { Artifact, Contract } from "@nexa/modules/manifest";
+import { ConfigError, createLogger, formatError, ManifestError, NexaError, toNexaError } from "@nexa/modules/monitoring";
 import type { NexaLogger } from "@nexa/modules/monitoring";
 import { ArtifactRef } from "@nexa/proto/nexa/v1/artifact";
 import { StageManifest, ToolVersion } from "@nexa/proto/nexa/v1/stage";
 
 import { parseStageArgs } from "./args";
 import type { StageArgs } from "./args";
+import { openInput } from "./input";
 
 export const STAGE_MANIFEST_SCHEMA = "nexa.v1.StageManifest";
 
@@ -66,8 +72,14 @@ export interface StageContext<C> {
   /** Where data files go (created empty). */
   outDir: string;
   log: NexaLogger;
+  /** Worker threads for the stage's kernels (the runtime's one policy; outputs never depend on it). */
+  threads: number;
   /** The one input in `slot`; throws a ConfigError naming the slot when it is not wired. */
   input(slot: string): StageInput;
+  /** The product of the one input in `slot`, opened and verified as `contract` (see input.ts). */
+  open<T>(slot: string, contract: Contract<T>): Promise<Artifact<T>>;
+  /** The products of every input in `slot` (zero or more), opened and verified. */
+  openAll<T>(slot: string, contract: Contract<T>): Promise<Artifact<T>[]>;
 }
 
 /** What a stage function returns. */
@@ -83,11 +95,36 @@ export interface StageDefinition<C> {
   module: string;
   /** Contract of the stage config (strictly decoded). */
   config: Contract<C>;
-  /** Extra tools whose digest joins the tool digest (e.g. the kernels library). */
-  tools?: () => Promise<ToolVersion[]>;
+  /** The stage calls the kernels library (@nexa/kernels/binding): its bytes join the tool digest. */
+  usesKernels?: boolean;
   run(ctx: StageContext<C>): Promise<StageResult>;
-  /** Required when the stage is sharded: combines shard directories into outDir. */
+  /** Combines shard directories into outDir; a stage without it refuses num_shards > 1. */
   merge?(ctx: StageContext<C>): Promise<StageResult>;
+}
+
+/** Options of one runStage call (tests); a stage action uses the defaults. */
+export interface RunOptions {
+  /** Worker threads; default: $NEXA_THREADS, else every CPU this process may use. */
+  threads?: number;
+}
+
+/** Environment variable overriding the worker thread count of every stage. */
+export const THREADS_ENV = "NEXA_THREADS";
+
+/**
+ * The thread policy of every stage: $NEXA_THREADS when set (an integer >= 1), else the CPUs available to the
+ * process. Outputs are bitwise identical for any value (the kernels' determinism contract), so the count is never
+ * part of a cache key; under Bazel, pass it with --action_env=NEXA_THREADS=N (which does change action keys).
+ */
+export function stageThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[THREADS_ENV];
+  if (raw === undefined || raw === "") return Math.max(1, availableParallelism());
+  if (!/^[1-9][0-9]*$/.test(raw) || Number(raw) > 1024) {
+    throw new ConfigError("STAGE_BAD_THREADS", `${THREADS_ENV}=${JSON.stringify(raw)} is not a thread count`, {
+      hint: `set ${THREADS_ENV} to an integer from 1 to 1024, or unset it to use every available CPU`,
+    });
+  }
+  return Number(raw);
 }
 
 // ----------------------------------------------------------------------------------------------------------
@@ -131,7 +168,7 @@ async function readInput(slot: string, manifestPath: string, dataDir: string): P
 
 async function toolVersions(def: StageDefinition<unknown>, bundle: string): Promise<{ tools: ToolVersion[]; digest: string }> {
   const tools: ToolVersion[] = [{ name: `${def.module} bundle`, version: "", digest: (await digestFile(bundle)).digest }];
-  if (def.tools) tools.push(...(await def.tools()));
+  if (def.usesKernels) tools.push({ name: "nexa_kernels", version: `abi ${ABI_VERSION}`, digest: (await digestFile(libraryPath())).digest });
   const digest = digestBytes(tools.map((t) => `${t.name}=${t.digest}`).join("\n"));
   return { tools, digest };
 }
@@ -174,13 +211,20 @@ async function writeStageManifest(
     })),
     outputs,
     tools,
-    toolchains: [{ name: "node", version: process.version, digest: "" }],
+    toolchains: [await nodeToolchain()],
     toolDigest,
-    // Stage actions are hermetic and cached across commits; the run manifest records the source revision.
-    codeRevision: "unknown",
+    // code_revision stays empty: a stage action is cached across commits; the RunManifest records the revision.
   });
   await writeFile(args.manifest!, encodeMessage(StageManifest, manifest));
   return manifest;
+}
+
+let nodeVersion: ToolVersion | undefined;
+
+/** The runtime that executed the action: node's version and the digest of its binary. */
+async function nodeToolchain(): Promise<ToolVersion> {
+  nodeVersion ??= { name: "node", version: process.version, digest: (await digestFile(process.execPath)).digest };
+  return nodeVersion;
 }
 
 // ----------------------------------------------------------------------------------------------------------
@@ -199,6 +243,7 @@ export async function runStage<C>(
   def: StageDefinition<C>,
   argv: readonly string[],
   bundlePath: string = process.argv[1],
+  options: RunOptions = {},
 ): Promise<StageOutcome> {
   let log: NexaLogger | undefined;
   let stage = "?";
@@ -209,6 +254,13 @@ export async function runStage<C>(
     const configFile = path.basename(args.config);
     const config = decodeManifest(def.config, configText, configFile);
     const configDigest = digestMessage(def.config.codec, config);
+    const shardCount = args.command === "merge" ? args.shardDirs.length : args.numShards;
+    if (shardCount > 1 && !def.merge) {
+      throw new ConfigError("STAGE_NOT_SHARDABLE", `${def.module} runs as one action; stage ${args.stage} has num_shards = ${shardCount}`, {
+        context: { stage: args.stage }, hint: `remove num_shards (or set it to 1) on the ${args.stage} target`,
+      });
+    }
+    const threads = options.threads ?? stageThreads();
     const inputs = await Promise.all(args.inputs.map((i) => readInput(i.slot, i.manifest, i.dataDir)));
     const { tools, digest: toolDigest } = await toolVersions(def as StageDefinition<unknown>, bundlePath);
     const stageId = deriveStageId({
@@ -229,10 +281,11 @@ export async function runStage<C>(
       stageId,
       raw: args.raw,
       inputs,
-      shard: { index: args.shard, count: args.command === "merge" ? args.shardDirs.length : args.numShards },
+      shard: { index: args.shard, count: shardCount },
       shardDirs: args.shardDirs,
       outDir: args.out,
       log,
+      threads,
       input(slot: string): StageInput {
         const found = inputs.filter((i) => i.slot === slot);
         if (found.length !== 1) {
@@ -243,12 +296,17 @@ export async function runStage<C>(
         }
         return found[0];
       },
+      open<T>(slot: string, contract: Contract<T>) {
+        return openInput(ctx.input(slot), contract);
+      },
+      openAll<T>(slot: string, contract: Contract<T>) {
+        return Promise.all(inputs.filter((i) => i.slot === slot).map((i) => openInput(i, contract)));
+      },
     };
-    log.info("stage_start", { command: args.command, shard: args.shard, num_shards: args.numShards, inputs: inputs.length });
+    log.info("stage_start", { command: args.command, shard: args.shard, num_shards: args.numShards, inputs: inputs.length, threads });
     let result: StageResult;
     if (args.command === "merge") {
-      if (!def.merge) throw new NexaError("STAGE_NOT_SHARDABLE", `${def.module} cannot merge shards`, { hint: "set num_shards = 1 for this stage" });
-      result = await def.merge(ctx);
+      result = await def.merge!(ctx);
     } else {
       result = await def.run(ctx);
     }

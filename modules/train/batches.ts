@@ -6,7 +6,7 @@
 
 import { nextTokenTargets, shuffleFill } from "@nexa/kernels/binding";
 
-import type { SplitRows } from "./packed_input";
+import type { SplitRows } from "@nexa/modules/packed_shards";
 
 /** One [b × t] batch ready for the model. */
 export interface RowBatch {

@@ -1,46 +1,33 @@
-// The train stage (pipelines/stages.bzl `train_stage`): packed shards (slot `packed`) + TrainConfig → a
-// self-contained checkpoint directory:
-//   model.safetensors         weights + AdamW state + metadata (kernels/model checkpoint format)
-//   metrics.jsonl             one line per step {"step","loss","lr","grad_norm"} (+ "val_loss" at evaluations)
-//   tokenizer.json, …         the tokenizer files and tokenizer.manifest.json, copied and verified
-//   checkpoint.json           nexa.v1.CheckpointManifest (the product)
+// The train stage (pipelines/stages.bzl `train_stage`): a packed dataset (slot `packed`) + TrainConfig → a
+// self-contained checkpoint directory (modules/checkpoint: weights, training curve, tokenizer, checkpoint.json).
 // Every output byte depends only on the config and the data (never on the thread count or the clock); the model
-// math runs in the kernels (@nexa/kernels/binding Model). (The file is not named stage.ts: the ts_binary `stage`
-// emits stage.js.)
+// math runs in the kernels (@nexa/kernels/binding Model).
 
-import { writeFile } from "fs/promises";
-import * as path from "path";
 import { performance } from "perf_hooks";
 
-import { ABI_VERSION, libraryPath, Model } from "@nexa/kernels/binding";
+import { Model } from "@nexa/kernels/binding";
 import type { TrainBatch } from "@nexa/kernels/binding";
-import { CONTRACTS, digestBytes, digestFile, encodeMessage } from "@nexa/modules/manifest";
+import { CHECKPOINT_MANIFEST_FILE, writeCheckpoint } from "@nexa/modules/checkpoint";
+import type { CurveLine } from "@nexa/modules/checkpoint";
+import { CONTRACTS } from "@nexa/modules/manifest";
 import { ConfigError, createProgress } from "@nexa/modules/monitoring";
+import { PackedDataset } from "@nexa/modules/packed_shards";
 import type { StageContext, StageDefinition, StageResult } from "@nexa/modules/stage";
-import { ArtifactRef } from "@nexa/proto/nexa/v1/artifact";
-import { CheckpointManifest } from "@nexa/proto/nexa/v1/checkpoint";
+import { openTokenizer } from "@nexa/modules/tokenizer_files";
 import { Device, TrainConfig } from "@nexa/proto/nexa/v1/train";
 
 import { trainStepBatch, validationBatches } from "./batches";
 import type { RowBatch } from "./batches";
-import { copyTokenizer, loadSplit, readPackedInput } from "./packed_input";
 import { planTraining } from "./train_config";
 
-export const CHECKPOINT_MANIFEST_FILE = "checkpoint.json";
-export const WEIGHTS_FILE = "model.safetensors";
-export const METRICS_FILE = "metrics.jsonl";
 export const TRAIN_SPLIT = "train";
 export const VALIDATION_SPLIT = "validation";
 /** Steps averaged into final_train_loss. */
 export const FINAL_LOSS_WINDOW = 10;
-/** Worker threads of the model math by default (results never depend on it). */
-export const DEFAULT_THREADS = 2;
 /** Most tokens (steps × batch rows × seq_len) one Model.trainSteps call holds; never changes an output byte. */
 export const CHUNK_MAX_TOKENS = 1 << 22;
 
 export interface TrainStageOptions {
-  /** Model worker threads; default $NEXA_TRAIN_THREADS or DEFAULT_THREADS. Never changes an output byte. */
-  threads?: number;
   /** Most tokens per trainSteps call; default CHUNK_MAX_TOKENS. Never changes an output byte. */
   chunkMaxTokens?: number;
 }
@@ -67,43 +54,30 @@ export function chunkEnd(done: number, steps: number, evalInterval: number, maxS
   return end;
 }
 
-function defaultThreads(): number {
-  const env = Number(process.env.NEXA_TRAIN_THREADS);
-  return Number.isInteger(env) && env >= 1 ? env : DEFAULT_THREADS;
-}
-
-async function runTrain(ctx: StageContext<TrainConfig>, threads: number, chunkMaxTokens: number): Promise<StageResult> {
-  if (ctx.shard.count > 1) {
-    throw new ConfigError("TRAIN_NOT_SHARDABLE", `the train stage runs as one action (got num_shards = ${ctx.shard.count})`, {
-      context: { stage: ctx.stage }, hint: "set num_shards = 1 on the train_stage target",
-    });
-  }
-  if (ctx.inputs.some((i) => i.slot === "teacher")) {
-    throw new ConfigError("TRAIN_TEACHER_UNSUPPORTED", "a `teacher` input (logit distillation) is not supported yet by modules/train", {
-      context: { stage: ctx.stage }, hint: "remove `teacher` from the train_stage target; train on hard labels",
-    });
-  }
-  const input = ctx.input("packed");
-  const packed = await readPackedInput(input);
+async function runTrain(ctx: StageContext<TrainConfig>, chunkMaxTokens: number): Promise<StageResult> {
+  const threads = ctx.threads;
+  const packed = new PackedDataset(await ctx.open("packed", CONTRACTS.PackedDatasetManifest));
+  const display = packed.artifact.display;
+  const tokenizer = await openTokenizer(packed.artifact, packed.manifest.tokenizer!, "$.tokenizer");
   const seqLen = packed.manifest.seqLen;
   const plan = planTraining(ctx.config, {
-    configFile: ctx.configFile, stage: ctx.stage, seqLen, tokenizerVocab: packed.tokenizer.vocabSize,
+    configFile: ctx.configFile, stage: ctx.stage, seqLen, tokenizerVocab: tokenizer.manifest.vocabSize,
   });
-  const train = await loadSplit(input, packed, TRAIN_SPLIT);
+  const train = await packed.loadSplit(TRAIN_SPLIT);
   if (!train || train.rows === 0) {
-    throw new ConfigError("TRAIN_NO_TRAIN_SPLIT", `${packed.display} has no "${TRAIN_SPLIT}" sequences`, {
-      context: { file: packed.display, stage: ctx.stage }, hint: 'pack a "train" split (PackConfig.splits)',
+    throw new ConfigError("TRAIN_NO_TRAIN_SPLIT", `${display} has no "${TRAIN_SPLIT}" sequences`, {
+      context: { file: display, stage: ctx.stage }, hint: 'pack a "train" split (PackConfig.splits)',
     });
   }
-  const validation = plan.evalInterval > 0 ? await loadSplit(input, packed, VALIDATION_SPLIT) : undefined;
+  const validation = plan.evalInterval > 0 ? await packed.loadSplit(VALIDATION_SPLIT) : undefined;
   const valBatches = validation ? validationBatches(validation, seqLen, plan.microBatch, plan.evalBatches) : [];
   if (plan.evalInterval > 0 && valBatches.length === 0) ctx.log.info("validation_skipped", { reason: `no "${VALIDATION_SPLIT}" sequences` });
 
   const model = Model.create(plan.model, plan.seed, { threads });
   try {
     model.setTrainConfig(plan.settings);
-    model.setTokenizerDigest(packed.tokenizerRef.digest);
-    model.setMetadata("nexa_train.packed_dataset_digest", packed.ref.digest);
+    model.setTokenizerDigest(tokenizer.ref.digest);
+    model.setMetadata("nexa_train.packed_dataset_digest", packed.artifact.ref.digest);
     model.setMetadata("nexa_train.train_config_digest", ctx.configDigest);
     const info = model.info();
     ctx.log.info("train_start", {
@@ -111,7 +85,7 @@ async function runTrain(ctx: StageContext<TrainConfig>, threads: number, chunkMa
       seq_len: seqLen, train_rows: train.rows, validation_batches: valBatches.length, threads, kernel_variant: model.variant(),
     });
 
-    const lines: Record<string, number>[] = [];
+    const lines: CurveLine[] = [];
     const losses: number[] = [];
     let tokensSeen = 0;
     let finalVal = 0;
@@ -148,23 +122,12 @@ async function runTrain(ctx: StageContext<TrainConfig>, threads: number, chunkMa
     // Wall-clock figures are logged only: they are not deterministic, so no artifact carries them.
     ctx.log.info("train_done", { seconds, tokens_per_s: seconds > 0 ? tokensSeen / seconds : 0 });
 
-    const weights = model.save();
-    await writeFile(path.join(ctx.outDir, WEIGHTS_FILE), weights);
-    await writeFile(path.join(ctx.outDir, METRICS_FILE), lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
-    await copyTokenizer(input, packed, ctx.outDir);
-
     const window = losses.slice(-FINAL_LOSS_WINDOW);
     const finalTrain = window.reduce((a, b) => a + b, 0) / window.length;
-    const shape = ctx.config.model!;
-    const manifest = CheckpointManifest.fromPartial({
-      schemaVersion: 1,
-      weights: ArtifactRef.fromPartial({
-        digest: digestBytes(weights), sizeBytes: weights.length, mediaType: "application/vnd.nexa.safetensors", path: WEIGHTS_FILE,
-      }),
-      model: shape,
+    await writeCheckpoint(ctx.outDir, model.save(), lines, tokenizer, {
+      model: ctx.config.model!,
       trainConfigDigest: ctx.configDigest,
-      packedDataset: packed.ref,
-      tokenizer: packed.tokenizerRef,
+      packedDataset: packed.artifact.ref,
       step: plan.steps,
       tokensSeen,
       finalTrainLoss: finalTrain,
@@ -174,7 +137,6 @@ async function runTrain(ctx: StageContext<TrainConfig>, threads: number, chunkMa
       device: Device.DEVICE_CPU,
       producer: { stageName: ctx.stage, stageId: ctx.stageId, module: ctx.module },
     });
-    await writeFile(path.join(ctx.outDir, CHECKPOINT_MANIFEST_FILE), encodeMessage(CheckpointManifest, manifest));
     const metrics: Record<string, number> = { final_loss: finalTrain, steps: plan.steps, tokens_seen: tokensSeen, params: info.numParams };
     if (valBatches.length > 0) metrics.val_loss = finalVal;
     return { product: { file: CHECKPOINT_MANIFEST_FILE, schema: CONTRACTS.CheckpointManifest.name }, metrics };
@@ -189,8 +151,8 @@ export function createTrainStage(options: TrainStageOptions = {}): StageDefiniti
     module: "modules/train",
     config: CONTRACTS.TrainConfig,
     // The kernels do the model math, so the library's bytes are part of the stage's identity.
-    tools: async () => [{ name: "nexa_kernels", version: `abi ${ABI_VERSION}`, digest: (await digestFile(libraryPath())).digest }],
-    run: (ctx) => runTrain(ctx, options.threads ?? defaultThreads(), options.chunkMaxTokens ?? CHUNK_MAX_TOKENS),
+    usesKernels: true,
+    run: (ctx) => runTrain(ctx, options.chunkMaxTokens ?? CHUNK_MAX_TOKENS),
   };
 }
 

@@ -5,7 +5,7 @@ import { ConfigError } from "@nexa/modules/monitoring";
 import { Device, OptimizerConfig_Kind, ScheduleConfig_Kind, TrainConfig } from "@nexa/proto/nexa/v1/train";
 
 import { drawRows, gatherRows, trainStepBatch, validationBatches } from "./batches";
-import type { SplitRows } from "./packed_input";
+import type { SplitRows } from "@nexa/modules/packed_shards";
 import { planTraining } from "./train_config";
 import { chunkEnd } from "./train_stage";
 

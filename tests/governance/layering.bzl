@@ -8,7 +8,7 @@ with governed_package() (package.bzl), which records all of its rules as Bazel d
 CORE_MODULES = ["data", "distill", "pack", "train", "eval", "inference"]
 
 # Cross-cutting modules: used by core modules and the CLI; never use core modules or the CLI.
-CROSS_CUTTING_MODULES = ["manifest", "registry", "monitoring", "stage", "packed_shards"]
+CROSS_CUTTING_MODULES = ["manifest", "registry", "monitoring", "stage", "packed_shards", "text_dataset", "tokenizer_files", "checkpoint"]
 
 # The composition layer: may use everything; nothing uses it.
 CLI_MODULES = ["cli"]

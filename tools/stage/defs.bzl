@@ -17,6 +17,7 @@ load(
     _EvalReportInfo = "EvalReportInfo",
     _PackedDatasetInfo = "PackedDatasetInfo",
     _StageInfo = "StageInfo",
+    _slot = "slot",
     _stage_rule = "stage_rule",
 )
 
@@ -25,5 +26,6 @@ DatasetInfo = _DatasetInfo
 PackedDatasetInfo = _PackedDatasetInfo
 CheckpointInfo = _CheckpointInfo
 EvalReportInfo = _EvalReportInfo
+slot = _slot
 stage_rule = _stage_rule
 nexa_pipeline = _nexa_pipeline

@@ -31,19 +31,32 @@ _KIND_PROVIDERS = {
     "eval_report": (EvalReportInfo, "nexa.v1.EvalReport"),
 }
 
+def slot(kind, multiple = False, doc = ""):
+    """An input slot of a stage kind: the product kind it accepts and whether it takes several upstream stages.
+
+    Args:
+      kind: the accepted product kind: "dataset", "packed_dataset", "checkpoint" or "eval_report".
+      multiple: the slot takes a list of upstream stages (label_list) instead of at most one.
+      doc: what the slot is for (the attribute's documentation).
+    """
+    if kind not in _KIND_PROVIDERS:
+        fail("slot(kind = {}): not a product kind; use one of {}".format(repr(kind), sorted(_KIND_PROVIDERS.keys())))
+    return struct(kind = kind, multiple = multiple, doc = doc)
+
 def _input_args(ctx, slots):
     """--input=<slot>=<manifest>:<data dir> for every wired upstream stage, in slot order."""
     args = []
     files = []
     upstream = []
     stages = []
-    for slot, (multi, _) in sorted(slots.items()):
-        targets = getattr(ctx.attr, slot)
+    for name in sorted(slots):
+        multi = slots[name]
+        targets = getattr(ctx.attr, name)
         if not multi:
             targets = [targets] if targets else []
         for t in targets:
             info = t[StageInfo]
-            args.append("--input={}={}:{}".format(slot, info.manifest.path, info.data.path))
+            args.append("--input={}={}:{}".format(name, info.manifest.path, info.data.path))
             files += [info.manifest, info.data]
             upstream.append(info.upstream)
             stages.append(info.stages)
@@ -71,10 +84,7 @@ def _run(ctx, tool, command, args, inputs, outputs, progress):
 def _stage_impl(ctx):
     module = ctx.attr._module
     provider, kind = _KIND_PROVIDERS[ctx.attr._produces]
-    slots = {}
-    for slot, spec in ctx.attr._slots.items():
-        multi, slot_kind = spec.split(":")
-        slots[slot] = (multi == "multi", slot_kind)
+    slots = {name: multi == "multiple" for name, multi in ctx.attr._slots.items()}
     tool = ctx.attr.tool[TsBinaryInfo]
     name = ctx.label.name
     input_args, input_files, upstream, stages = _input_args(ctx, slots)
@@ -126,15 +136,21 @@ def stage_rule(module, produces, inputs = {}, env_files = {}, doc = ""):
     """Returns a rule for one stage kind.
 
     Args:
-      module: the module implementing the stage, e.g. "modules/pack" (recorded in the StageManifest).
+      module: the module implementing the stage, e.g. "modules/pack" (recorded in the StageManifest); its
+        `//<module>:stage` ts_binary is the default `tool`.
       produces: the product kind: "dataset", "packed_dataset", "checkpoint" or "eval_report".
-      inputs: input slot name -> (multiple: bool, accepted kind), e.g. {"dataset": (False, "dataset")}.
+      inputs: input slot name -> slot(kind, multiple = False), e.g. {"dataset": slot("dataset")}.
       env_files: default of the rule's `env_files`: file label -> environment variable that receives its path
         (e.g. {"//kernels/abi:nexa_kernels": "NEXA_KERNELS_LIB"}); the files become action inputs.
       doc: the rule's documentation.
     """
     attrs = {
-        "tool": attr.label(mandatory = True, providers = [TsBinaryInfo], cfg = "exec", doc = "The module's ts_binary entry point."),
+        "tool": attr.label(
+            default = "//{}:stage".format(module),
+            providers = [TsBinaryInfo],
+            cfg = "exec",
+            doc = "The module's ts_binary entry point (default //{}:stage).".format(module),
+        ),
         "config": attr.label(mandatory = True, allow_single_file = [".json"], doc = "The stage config: a nexa.v1 message in proto3 JSON."),
         "raw": attr.label_list(allow_files = True, doc = "Raw source files read by the stage (e.g. the corpus)."),
         "num_shards": attr.int(default = 1, doc = "Split the stage into this many shard actions plus a merge (streaming stages)."),
@@ -146,15 +162,23 @@ def stage_rule(module, produces, inputs = {}, env_files = {}, doc = ""):
         ),
     }
     if produces not in _KIND_PROVIDERS:
-        fail("stage_rule: produces = {} is not one of {}".format(produces, sorted(_KIND_PROVIDERS.keys())))
+        fail("stage_rule(module = {}): produces = {} is not one of {}".format(repr(module), repr(produces), sorted(_KIND_PROVIDERS.keys())))
     slots = {}
-    for slot, (multi, kind) in inputs.items():
-        p = _KIND_PROVIDERS[kind][0]
-        slots[slot] = "{}:{}".format("multi" if multi else "single", kind)
-        if multi:
-            attrs[slot] = attr.label_list(providers = [p], doc = "Upstream stages producing {}.".format(kind))
+    for name, spec in inputs.items():
+        if type(spec) != "struct" or not hasattr(spec, "kind"):
+            fail("stage_rule(module = {}): input {} is {}; declare it with slot(kind, multiple = False), e.g. {}".format(
+                repr(module),
+                repr(name),
+                repr(spec),
+                "{\"%s\": slot(\"dataset\")}" % name,
+            ))
+        p = _KIND_PROVIDERS[spec.kind][0]
+        slots[name] = "multiple" if spec.multiple else "single"
+        what = spec.doc or "producing {}".format(spec.kind)
+        if spec.multiple:
+            attrs[name] = attr.label_list(providers = [p], doc = "Upstream stages {}.".format(what))
         else:
-            attrs[slot] = attr.label(providers = [p], doc = "The upstream stage producing {}.".format(kind))
+            attrs[name] = attr.label(providers = [p], doc = "The upstream stage {}.".format(what))
     attrs["_module"] = attr.string(default = module)
     attrs["_produces"] = attr.string(default = produces)
     attrs["_slots"] = attr.string_dict(default = slots)
