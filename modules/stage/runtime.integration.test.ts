@@ -120,7 +120,7 @@ describe("runStage", () => {
     });
     // its bytes are not a DatasetManifest at all: the strict decoder says where
     await expect(runStage(opener(CONTRACTS.DatasetManifest), argv(w, "undecodable", [input]), w.bundle)).rejects.toMatchObject({
-      code: "ARTIFACT_SCHEMA", context: { upstream: "up", decodeCode: "MANIFEST_UNKNOWN_FIELD" },
+      code: "ARTIFACT_SCHEMA", context: { upstream: "up", decodeCode: "MANIFEST_SCHEMA_VERSION", jsonPath: "$.schemaVersion" },
     });
     // changed after its StageManifest was written
     damageFile(path.join(w.dir, "up", "product.json"), "flip");
