@@ -12,21 +12,21 @@ use crate::boundary::*;
 /// Mirrors `nexa_gate_config`.
 #[repr(C)]
 pub struct GateConfigC {
-    min_bytes: u64,
-    max_bytes: u64,
-    max_duplicate_line_fraction: f64,
-    max_ngram_repeat_fraction: f64,
-    max_symbol_fraction: f64,
-    max_digit_fraction: f64,
-    ngram_words: u32,
-    exact_dedup: u32,
-    near_dedup: u32,
-    minhash_bands: u32,
-    minhash_rows: u32,
-    minhash_shingle_words: u32,
-    minhash_seed: u64,
-    shard: u64,
-    num_shards: u64,
+    pub(crate) min_bytes: u64,
+    pub(crate) max_bytes: u64,
+    pub(crate) max_duplicate_line_fraction: f64,
+    pub(crate) max_ngram_repeat_fraction: f64,
+    pub(crate) max_symbol_fraction: f64,
+    pub(crate) max_digit_fraction: f64,
+    pub(crate) ngram_words: u32,
+    pub(crate) exact_dedup: u32,
+    pub(crate) near_dedup: u32,
+    pub(crate) minhash_bands: u32,
+    pub(crate) minhash_rows: u32,
+    pub(crate) minhash_shingle_words: u32,
+    pub(crate) minhash_seed: u64,
+    pub(crate) shard: u64,
+    pub(crate) num_shards: u64,
 }
 
 fn check_fraction(name: &str, v: f64) -> Result<f64, AbiError> {

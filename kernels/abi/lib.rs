@@ -7,6 +7,8 @@
 // The C header documents every function's contract; the Rust side mirrors it.
 #![allow(clippy::missing_safety_doc)]
 
+#[cfg(test)]
+mod abi_view;
 mod boundary;
 mod gate_abi;
 mod model_abi;

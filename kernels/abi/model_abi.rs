@@ -30,47 +30,47 @@ pub struct ModelConfigC {
 /// Mirrors `nexa_train_config`.
 #[repr(C)]
 pub struct TrainConfigC {
-    lr: f64,
-    min_lr: f64,
-    warmup_steps: u64,
-    total_steps: u64,
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-    weight_decay: f64,
-    grad_clip: f64,
-    distill_weight: f64,
-    distill_temperature: f64,
-    decay_all: u32,
+    pub(crate) lr: f64,
+    pub(crate) min_lr: f64,
+    pub(crate) warmup_steps: u64,
+    pub(crate) total_steps: u64,
+    pub(crate) beta1: f64,
+    pub(crate) beta2: f64,
+    pub(crate) eps: f64,
+    pub(crate) weight_decay: f64,
+    pub(crate) grad_clip: f64,
+    pub(crate) distill_weight: f64,
+    pub(crate) distill_temperature: f64,
+    pub(crate) decay_all: u32,
 }
 
 /// Mirrors `nexa_model_info`.
 #[repr(C)]
 pub struct ModelInfoC {
-    config: ModelConfigC,
-    num_params: u64,
-    step: u64,
-    rows_seen: u64,
-    tokens_seen: u64,
-    threads: u32,
+    pub(crate) config: ModelConfigC,
+    pub(crate) num_params: u64,
+    pub(crate) step: u64,
+    pub(crate) rows_seen: u64,
+    pub(crate) tokens_seen: u64,
+    pub(crate) threads: u32,
 }
 
 /// Mirrors `nexa_eval_result`.
 #[repr(C)]
 pub struct EvalResultC {
-    loss: f64,
-    loss_sum: f64,
-    count: u64,
+    pub(crate) loss: f64,
+    pub(crate) loss_sum: f64,
+    pub(crate) count: u64,
 }
 
 /// Mirrors `nexa_generate_options`.
 #[repr(C)]
 pub struct GenerateOptionsC {
-    max_new_tokens: u32,
-    top_k: u32,
-    temperature: f64,
-    top_p: f64,
-    seed: u64,
+    pub(crate) max_new_tokens: u32,
+    pub(crate) top_k: u32,
+    pub(crate) temperature: f64,
+    pub(crate) top_p: f64,
+    pub(crate) seed: u64,
 }
 
 // ---------------------------------------------------------------------------

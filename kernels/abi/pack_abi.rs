@@ -7,15 +7,15 @@ use crate::boundary::*;
 /// Mirrors `nexa_pack_stats`.
 #[repr(C)]
 pub struct PackStatsC {
-    docs: u64,
-    empty_docs: u64,
-    total_tokens: u64,
-    bins: u64,
-    lower_bound_bins: u64,
-    segments: u64,
-    truncated_docs: u64,
-    padding_tokens: u64,
-    fill_ratio: f64,
+    pub(crate) docs: u64,
+    pub(crate) empty_docs: u64,
+    pub(crate) total_tokens: u64,
+    pub(crate) bins: u64,
+    pub(crate) lower_bound_bins: u64,
+    pub(crate) segments: u64,
+    pub(crate) truncated_docs: u64,
+    pub(crate) padding_tokens: u64,
+    pub(crate) fill_ratio: f64,
 }
 
 #[no_mangle]

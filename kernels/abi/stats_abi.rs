@@ -9,14 +9,14 @@ use crate::boundary::*;
 /// Mirrors `nexa_length_stats`.
 #[repr(C)]
 pub struct LengthStatsC {
-    docs: u64,
-    tokens: u64,
-    min: u64,
-    max: u64,
-    mean: f64,
-    p50: u64,
-    p90: u64,
-    p99: u64,
+    pub(crate) docs: u64,
+    pub(crate) tokens: u64,
+    pub(crate) min: u64,
+    pub(crate) max: u64,
+    pub(crate) mean: f64,
+    pub(crate) p50: u64,
+    pub(crate) p90: u64,
+    pub(crate) p99: u64,
 }
 
 #[no_mangle]

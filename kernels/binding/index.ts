@@ -25,7 +25,8 @@ export type {
 
 /** On-disk tokenizer formats (NEXA_FORMAT_*). */
 export type TokenizerFormat = "native" | "hf_json" | "tiktoken";
-const FORMATS: Record<TokenizerFormat, number> = { native: 0, hf_json: 1, tiktoken: 2 };
+/** Their codes (NEXA_FORMAT_NATIVE, …). */
+export const TOKENIZER_FORMATS: Readonly<Record<TokenizerFormat, number>> = { native: 0, hf_json: 1, tiktoken: 2 };
 
 export interface TrainOptions {
   vocabSize: number;
@@ -57,7 +58,7 @@ export class Tokenizer {
     const text = toBytes(names.join("\n"));
     const ids = Uint32Array.from(names.map((n) => specials[n]));
     const out = [null];
-    check(kernels().nexa_tokenizer_load(bytes, bytes.length, FORMATS[format], text, text.length, ids, ids.length, out),
+    check(kernels().nexa_tokenizer_load(bytes, bytes.length, TOKENIZER_FORMATS[format], text, text.length, ids, ids.length, out),
       "nexa_tokenizer_load");
     return new Tokenizer(out[0]);
   }
@@ -73,7 +74,7 @@ export class Tokenizer {
   save(format: TokenizerFormat): Uint8Array {
     const h = this.live();
     return growCall((n) => new Uint8Array(n), 1 << 20,
-      (buf, cap, len) => kernels().nexa_tokenizer_save(h, FORMATS[format], buf, cap, len), "nexa_tokenizer_save");
+      (buf, cap, len) => kernels().nexa_tokenizer_save(h, TOKENIZER_FORMATS[format], buf, cap, len), "nexa_tokenizer_save");
   }
 
   get vocabSize(): number {

@@ -94,8 +94,112 @@ export function libraryPath(): string {
     "set NEXA_KERNELS_LIB to the library path, or add //kernels/abi:nexa_kernels to the target's data");
 }
 
-// Opaque handle and struct types (mirror nexa_kernels.h). koffi's type names are process-global and the addon may
-// be shared by several module instances (e.g. jest test files in one process), so each is registered once.
+// ---------------------------------------------------------------------------------------------------------------------
+// Declarations (mirror nexa_kernels.h; abi_conformance.test.ts holds every one to the header, as koffi reads it)
+// ---------------------------------------------------------------------------------------------------------------------
+
+/** Opaque handle types (koffi.opaque). */
+export const OPAQUE_TYPES: readonly string[] = ["nexa_tokenizer", "nexa_gate", "nexa_pack_plan", "nexa_model"];
+
+/** Struct types (koffi.struct), fields in declaration order; a struct used as a field comes first. */
+export const STRUCTS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  nexa_gate_config: {
+    min_bytes: "uint64_t",
+    max_bytes: "uint64_t",
+    max_duplicate_line_fraction: "double",
+    max_ngram_repeat_fraction: "double",
+    max_symbol_fraction: "double",
+    max_digit_fraction: "double",
+    ngram_words: "uint32_t",
+    exact_dedup: "uint32_t",
+    near_dedup: "uint32_t",
+    minhash_bands: "uint32_t",
+    minhash_rows: "uint32_t",
+    minhash_shingle_words: "uint32_t",
+    minhash_seed: "uint64_t",
+    shard: "uint64_t",
+    num_shards: "uint64_t",
+  },
+  nexa_pack_stats: {
+    docs: "uint64_t",
+    empty_docs: "uint64_t",
+    total_tokens: "uint64_t",
+    bins: "uint64_t",
+    lower_bound_bins: "uint64_t",
+    segments: "uint64_t",
+    truncated_docs: "uint64_t",
+    padding_tokens: "uint64_t",
+    fill_ratio: "double",
+  },
+  nexa_length_stats: {
+    docs: "uint64_t",
+    tokens: "uint64_t",
+    min: "uint64_t",
+    max: "uint64_t",
+    mean: "double",
+    p50: "uint64_t",
+    p90: "uint64_t",
+    p99: "uint64_t",
+  },
+  nexa_model_config: {
+    vocab_size: "uint32_t",
+    seq_len: "uint32_t",
+    n_layer: "uint32_t",
+    n_head: "uint32_t",
+    d_model: "uint32_t",
+  },
+  nexa_train_config: {
+    lr: "double",
+    min_lr: "double",
+    warmup_steps: "uint64_t",
+    total_steps: "uint64_t",
+    beta1: "double",
+    beta2: "double",
+    eps: "double",
+    weight_decay: "double",
+    grad_clip: "double",
+    distill_weight: "double",
+    distill_temperature: "double",
+    decay_all: "uint32_t",
+  },
+  nexa_model_info: {
+    config: "nexa_model_config",
+    num_params: "uint64_t",
+    step: "uint64_t",
+    rows_seen: "uint64_t",
+    tokens_seen: "uint64_t",
+    threads: "uint32_t",
+  },
+  nexa_step_metrics: {
+    step: "uint64_t",
+    loss: "double",
+    ce: "double",
+    kl: "double",
+    grad_norm: "double",
+    lr: "double",
+    tokens: "uint64_t",
+  },
+  nexa_eval_result: {
+    loss: "double",
+    loss_sum: "double",
+    count: "uint64_t",
+  },
+  nexa_generate_options: {
+    max_new_tokens: "uint32_t",
+    top_k: "uint32_t",
+    temperature: "double",
+    top_p: "double",
+    seed: "uint64_t",
+  },
+};
+
+/** Callback types (koffi.proto), passed as `<name> *`. nexa_progress_fn: numbers only (`user` arrives as null). */
+export const CALLBACKS: Readonly<Record<string, string>> = {
+  nexa_progress_fn: "void nexa_progress_fn(void *user, uint64_t step, double loss, double lr, double grad_norm, uint64_t tokens)",
+};
+
+// koffi's type names are process-global and the addon may be shared by several module instances (e.g. jest test files
+// in one process), so each is registered once.
 function defineType(name: string, define: () => unknown): void {
   try {
     koffi.type(name);
@@ -104,114 +208,12 @@ function defineType(name: string, define: () => unknown): void {
   }
 }
 
-defineType("nexa_tokenizer", () => koffi.opaque("nexa_tokenizer"));
-defineType("nexa_gate", () => koffi.opaque("nexa_gate"));
-defineType("nexa_pack_plan", () => koffi.opaque("nexa_pack_plan"));
-defineType("nexa_model", () => koffi.opaque("nexa_model"));
+for (const name of OPAQUE_TYPES) defineType(name, () => koffi.opaque(name));
+for (const [name, fields] of Object.entries(STRUCTS)) defineType(name, () => koffi.struct(name, { ...fields }));
+for (const [name, proto] of Object.entries(CALLBACKS)) defineType(name, () => koffi.proto(proto));
 
-defineType("nexa_gate_config", () => koffi.struct("nexa_gate_config", {
-  min_bytes: "uint64_t",
-  max_bytes: "uint64_t",
-  max_duplicate_line_fraction: "double",
-  max_ngram_repeat_fraction: "double",
-  max_symbol_fraction: "double",
-  max_digit_fraction: "double",
-  ngram_words: "uint32_t",
-  exact_dedup: "uint32_t",
-  near_dedup: "uint32_t",
-  minhash_bands: "uint32_t",
-  minhash_rows: "uint32_t",
-  minhash_shingle_words: "uint32_t",
-  minhash_seed: "uint64_t",
-  shard: "uint64_t",
-  num_shards: "uint64_t",
-}));
-
-defineType("nexa_pack_stats", () => koffi.struct("nexa_pack_stats", {
-  docs: "uint64_t",
-  empty_docs: "uint64_t",
-  total_tokens: "uint64_t",
-  bins: "uint64_t",
-  lower_bound_bins: "uint64_t",
-  segments: "uint64_t",
-  truncated_docs: "uint64_t",
-  padding_tokens: "uint64_t",
-  fill_ratio: "double",
-}));
-
-defineType("nexa_length_stats", () => koffi.struct("nexa_length_stats", {
-  docs: "uint64_t",
-  tokens: "uint64_t",
-  min: "uint64_t",
-  max: "uint64_t",
-  mean: "double",
-  p50: "uint64_t",
-  p90: "uint64_t",
-  p99: "uint64_t",
-}));
-
-defineType("nexa_model_config", () => koffi.struct("nexa_model_config", {
-  vocab_size: "uint32_t",
-  seq_len: "uint32_t",
-  n_layer: "uint32_t",
-  n_head: "uint32_t",
-  d_model: "uint32_t",
-}));
-
-defineType("nexa_train_config", () => koffi.struct("nexa_train_config", {
-  lr: "double",
-  min_lr: "double",
-  warmup_steps: "uint64_t",
-  total_steps: "uint64_t",
-  beta1: "double",
-  beta2: "double",
-  eps: "double",
-  weight_decay: "double",
-  grad_clip: "double",
-  distill_weight: "double",
-  distill_temperature: "double",
-  decay_all: "uint32_t",
-}));
-
-defineType("nexa_model_info", () => koffi.struct("nexa_model_info", {
-  config: "nexa_model_config",
-  num_params: "uint64_t",
-  step: "uint64_t",
-  rows_seen: "uint64_t",
-  tokens_seen: "uint64_t",
-  threads: "uint32_t",
-}));
-
-defineType("nexa_step_metrics", () => koffi.struct("nexa_step_metrics", {
-  step: "uint64_t",
-  loss: "double",
-  ce: "double",
-  kl: "double",
-  grad_norm: "double",
-  lr: "double",
-  tokens: "uint64_t",
-}));
-
-defineType("nexa_eval_result", () => koffi.struct("nexa_eval_result", {
-  loss: "double",
-  loss_sum: "double",
-  count: "uint64_t",
-}));
-
-defineType("nexa_generate_options", () => koffi.struct("nexa_generate_options", {
-  max_new_tokens: "uint32_t",
-  top_k: "uint32_t",
-  temperature: "double",
-  top_p: "double",
-  seed: "uint64_t",
-}));
-
-// nexa_progress_fn: numbers only (the `user` pointer is unused by this binding and arrives as null).
-defineType("nexa_progress_fn", () => koffi.proto(
-  "void nexa_progress_fn(void *user, uint64_t step, double loss, double lr, double grad_norm, uint64_t tokens)"));
-
-/** C prototypes, one per exported function (a test checks them against the header and the .so). */
-const PROTOTYPES = {
+/** C prototypes, one per exported function; `_Out_` marks single values the call writes (pass `[0]`). */
+export const PROTOTYPES = {
   nexa_abi_version: "uint32_t nexa_abi_version(void)",
   nexa_last_error: "const char *nexa_last_error(void)",
   nexa_selftest_panic: "int32_t nexa_selftest_panic(void)",

@@ -1,34 +1,16 @@
-"""The module layering policy as data.
+"""The governance tests' view of the layering: lists and a JSON file made from LAYERS (layers.bzl), which states it.
 
 Which targets the governance tests analyse is not listed here: every module and kernel package ends its BUILD file
 with governed_package() (package.bzl), which records all of its rules as Bazel declared them.
 """
 
-# Core flow order (a core module may not use the code of any other core module; see the root BUILD.bazel).
-CORE_MODULES = ["data", "distill", "pack", "train", "eval", "inference"]
+load(":layers.bzl", "LAYERS", "layer_packages")
 
-# Cross-cutting modules: used by core modules and the CLI; never use core modules or the CLI.
-CROSS_CUTTING_MODULES = ["manifest", "registry", "monitoring", "stage", "packed_shards", "text_dataset", "tokenizer_files", "checkpoint"]
-
-# The composition layer: may use everything; nothing uses it.
-CLI_MODULES = ["cli"]
-
-ALL_MODULES = CORE_MODULES + CROSS_CUTTING_MODULES + CLI_MODULES
+# Every module, in layer order (core flow first).
+ALL_MODULES = [m for layer in LAYERS.values() for m in layer.get("modules", [])]
 
 # Kernel packages (each has a README.md stating its responsibility).
-KERNEL_PACKAGES = [
-    "kernels",
-    "kernels/abi",
-    "kernels/binding",
-    "kernels/cuda",
-    "kernels/gate",
-    "kernels/json",
-    "kernels/model",
-    "kernels/pack",
-    "kernels/shuffle",
-    "kernels/stats",
-    "kernels/tokenize",
-]
+KERNEL_PACKAGES = layer_packages("kernels")
 
 # Packages recorded with governed_package(graph = False): their targets are not graph roots, with the reason. CUDA targets are incompatible (skipped) on machines
 # without a toolkit, and a graph rooted at them would skip the governance tests there too.
@@ -37,13 +19,14 @@ GRAPH_EXEMPT_PACKAGES = {
 }
 
 def layering_json(name):
-    """A genrule writing the layering above as <name>.json for the governance tests."""
+    """A genrule writing the layering as <name>.json for the governance tests (policy.ts `Layering`)."""
     data = {
-        "core": CORE_MODULES,
-        "crossCutting": CROSS_CUTTING_MODULES,
-        "cli": CLI_MODULES,
+        "core": LAYERS["core"]["modules"],
+        "crossCutting": LAYERS["cross_cutting"]["modules"],
+        "cli": LAYERS["cli"]["modules"],
         "kernelPackages": KERNEL_PACKAGES,
         "graphExempt": GRAPH_EXEMPT_PACKAGES,
+        "mayUse": {layer: spec["may_use"] for layer, spec in LAYERS.items()},
     }
     native.genrule(
         name = name,

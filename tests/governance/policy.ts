@@ -11,11 +11,13 @@ export interface Graph {
   edges: [string, string][];
 }
 
-/** The layering declared in tests/governance/layering.bzl. */
+/** The layering stated in tests/governance/layers.bzl (written by layering_json() in layering.bzl). */
 export interface Layering {
   core: string[];
   crossCutting: string[];
   cli: string[];
+  /** Layer name -> the layers its packages may use (LAYERS[...]["may_use"]). */
+  mayUse: Record<string, string[]>;
 }
 
 export interface Violation {
@@ -58,6 +60,11 @@ export function locate(pkg: string, layering: Layering, root = ""): Place {
   return { kind: "unknown-module", module: m };
 }
 
+/** The layer of layers.bzl a place belongs to (undefined outside the layering). */
+function layerOf(p: Place): string | undefined {
+  return { core: "core", cross: "cross_cutting", cli: "cli", kernels: "kernels", "unknown-module": undefined, other: undefined }[p.kind];
+}
+
 function moduleName(p: Place, root: string): string {
   const prefix = root ? `${root}/` : "";
   return "module" in p ? `${prefix}modules/${p.module}` : p.kind === "kernels" ? `${prefix}kernels` : "?";
@@ -65,7 +72,7 @@ function moduleName(p: Place, root: string): string {
 
 // ---- layering and cycles -----------------------------------------------------------------------------------------
 
-/** Edges that break the DAG policy, and module-level cycles. */
+/** Edges that break the DAG policy (a layer using one its `may_use` does not list), and module-level cycles. */
 export function checkLayering(graph: Graph, layering: Layering, root = ""): Violation[] {
   const out: Violation[] = [];
   const seen = new Set<string>();
@@ -81,7 +88,7 @@ export function checkLayering(graph: Graph, layering: Layering, root = ""): Viol
         seen.add(moduleName(p, root));
         out.push({
           rule: "unknown-module",
-          message: `${moduleName(p, root)} is not a declared module: add it to tests/governance/layering.bzl (core, cross-cutting or cli) with a README.md`,
+          message: `${moduleName(p, root)} is not a declared module: add it to a layer in tests/governance/layers.bzl (core, cross_cutting or cli) with a README.md`,
         });
       }
     }
@@ -89,7 +96,10 @@ export function checkLayering(graph: Graph, layering: Layering, root = ""): Viol
     if (!moduleEdges.has(an)) moduleEdges.set(an, new Set());
     moduleEdges.get(an)!.add(bn);
     const edge = `(${from} -> ${to})`;
-    let message: string | null = null;
+    const la = layerOf(a);
+    const lb = layerOf(b);
+    if (!la || !lb || (layering.mayUse[la] ?? []).includes(lb)) continue;
+    let message: string;
     if (a.kind === "core" && b.kind === "core") {
       message =
         b.rank > a.rank
@@ -101,8 +111,10 @@ export function checkLayering(graph: Graph, layering: Layering, root = ""): Viol
       message = `${an} depends on ${bn} ${edge}: nothing may depend on the CLI`;
     } else if (a.kind === "kernels" && b.kind !== "kernels") {
       message = `${an} depends on ${bn} ${edge}: kernels depend on nothing in modules/`;
+    } else {
+      message = `${an} (${la}) depends on ${bn} (${lb}) ${edge}: ${la} may use only ${(layering.mayUse[la] ?? []).join(", ")} (tests/governance/layers.bzl)`;
     }
-    if (message) out.push({ rule: "layering", message });
+    out.push({ rule: "layering", message });
   }
   for (const cycle of findCycles(moduleEdges)) {
     out.push({ rule: "cycle", message: `module cycle: ${cycle.join(" -> ")}: extract the shared piece into a cross-cutting module` });

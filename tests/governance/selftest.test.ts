@@ -41,6 +41,19 @@ describe("layering check on the broken fixture graph", () => {
     expect(checkLayering(fixture, layering, "tests/governance/fixtures/elsewhere")).toEqual([]);
   });
 
+  it("decides from may_use in layers.bzl: an edge passes or fails as its layer's list says", () => {
+    const lenient = { ...layering, mayUse: { ...layering.mayUse, cross_cutting: [...layering.mayUse.cross_cutting, "core"] } };
+    const manifestEdge = `${ROOT}/modules/manifest depends on core module`;
+    expect(checkLayering(fixture, layering, ROOT).map((v) => v.message).join("\n")).toContain(manifestEdge);
+    expect(checkLayering(fixture, lenient, ROOT).map((v) => v.message).join("\n")).not.toContain(manifestEdge);
+    const g: Graph = { roots: [], edges: [["//modules/data:x", "//kernels/binding:binding"]] };
+    expect(checkLayering(g, layering)).toEqual([]);
+    const strict = { ...layering, mayUse: { ...layering.mayUse, core: ["cross_cutting", "contracts"] } };
+    expect(checkLayering(g, strict).map((v) => v.message)).toEqual([
+      "modules/data (core) depends on kernels (kernels) (//modules/data:x -> //kernels/binding:binding): core may use only cross_cutting, contracts (tests/governance/layers.bzl)",
+    ]);
+  });
+
   it("flags undeclared module directories", () => {
     const g: Graph = { roots: [], edges: [["//modules/data:x", "//modules/tooling:y"]] };
     expect(checkLayering(g, layering).map((v) => v.rule)).toContain("unknown-module");
