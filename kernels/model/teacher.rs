@@ -82,8 +82,8 @@ fn check_temperature(temperature: f32) -> Result<()> {
 }
 
 impl Model {
-    /// The model as a teacher: for every position of `batch` (targets and teacher ignored; tokens
-    /// and doc_ids validated as in `forward`) the `k` (1..=vocab_size) most probable next tokens
+    /// The model as a teacher: for every position of `batch` (validated as in `forward`; its
+    /// targets and teacher are not used) the `k` (1..=vocab_size) most probable next tokens
     /// under softmax(logits / temperature), ids/probs [B·T·k] in the layout `Batch::teacher`
     /// takes (see the module comment for the ordering and what the probs mean).
     pub fn teacher_topk(&self, batch: &Batch, temperature: f32, k: usize) -> Result<TeacherTopK> {
@@ -99,9 +99,9 @@ impl Model {
         let out = match bad {
             None => Ok(topk_of_logits(self.ctx, &acts.logits, v, temperature, k)),
             Some(at) => err(ErrorKind::InvalidConfig, format!(
-                "teacher logit {} at position {} (row {}, column {}), token id {} is not finite: the teacher's \
-                 parameters have diverged; use an earlier checkpoint", acts.logits[at], at / v, at / v / batch.t,
-                at / v % batch.t, at % v)),
+                "teacher logit of token {} at position {} (row {}, column {}) is {}, not finite: the teacher's \
+                 parameters have diverged; use an earlier checkpoint", at % v, at / v, at / v / batch.t,
+                at / v % batch.t, acts.logits[at])),
         };
         self.acts_put(acts);
         out
@@ -212,7 +212,7 @@ mod tests {
         assert_eq!(base.probs[3 * k..], after.probs[3 * k..]);
         assert_eq!(base.ids[3 * k..], after.ids[3 * k..]);
         assert_ne!(base.probs[..3 * k], after.probs[..3 * k]);
-        // targets and a teacher already on the batch are ignored
+        // targets and a teacher already on the batch are not used
         let mut other = batch.clone();
         other.targets = vec![IGNORE; 16];
         other.teacher = Some(base.clone());
