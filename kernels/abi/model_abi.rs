@@ -2,8 +2,9 @@
 //!
 //! One function per public crate operation: create/free (`Model::new`), load/save
 //! (`from_safetensors` / `to_safetensors`, as bytes in caller buffers), settings (threads,
-//! training config, checkpoint metadata), `eval_loss`, `forward`, `generate`, and the
-//! packed-row target helper `Batch::next_token_targets`. Batches are flat `[B·T]` arrays.
+//! training config, checkpoint metadata), `eval_loss`, `forward`, `teacher_topk` (distillation
+//! input), `generate`, and the packed-row target helper `Batch::next_token_targets`. Batches are
+//! flat `[B·T]` arrays.
 //! Training steps (`train_step`, `train_steps`) live in model_train_abi.rs.
 
 use nexa_model::{
@@ -111,6 +112,9 @@ unsafe fn batch_in(
     t: usize,
 ) -> Result<Batch, AbiError> {
     let n = batch_len(b, t)?;
+    // every pointer and length is checked before anything of size n is allocated
+    let tokens = slice_in(tokens, n, "tokens")?;
+    let doc_ids = slice_in(doc_ids, n, "doc_ids")?;
     let targets = if targets.is_null() {
         vec![IGNORE; n]
     } else {
@@ -119,9 +123,9 @@ unsafe fn batch_in(
     Ok(Batch {
         b,
         t,
-        tokens: slice_in(tokens, n, "tokens")?.to_vec(),
+        tokens: tokens.to_vec(),
         targets,
-        doc_ids: slice_in(doc_ids, n, "doc_ids")?.to_vec(),
+        doc_ids: doc_ids.to_vec(),
         teacher: None,
     })
 }
@@ -430,6 +434,51 @@ pub unsafe extern "C" fn nexa_model_forward(
     })
 }
 
+/// The model as a distillation teacher: per position of a `[B·T]` batch the `k` most probable next
+/// tokens under softmax(logits / temperature) (`Model::teacher_topk`), ids and probs `[B·T·k]` each,
+/// in the layout `nexa_model_train_step` takes as `teacher_ids` / `teacher_probs`.
+#[no_mangle]
+pub unsafe extern "C" fn nexa_model_teacher_topk(
+    model: *const Model,
+    tokens: *const u32,
+    doc_ids: *const u32,
+    b: usize,
+    t: usize,
+    temperature: f64,
+    k: usize,
+    out_ids: *mut u32,
+    out_probs: *mut f32,
+    out_len: usize,
+) -> Status {
+    guard("nexa_model_teacher_topk", || {
+        let m = handle(model, "model")?;
+        let batch = batch_in(tokens, std::ptr::null(), doc_ids, b, t)?;
+        let v = m.config.vocab_size;
+        if k == 0 || k > v {
+            return Err(invalid(format!("k = {k} must be in 1..=vocab_size ({v})")));
+        }
+        if !(temperature.is_finite() && temperature > 0.0) {
+            return Err(invalid(format!(
+                "temperature = {temperature} must be finite and > 0 (1 gives the input of a distillation at the train config's temperature)"
+            )));
+        }
+        let needed = (b * t)
+            .checked_mul(k)
+            .ok_or_else(|| invalid(format!("b * t * k = {b} * {t} * {k} overflows")))?;
+        if out_len != needed {
+            return Err(invalid(format!(
+                "out_len = {out_len}: out_ids and out_probs must each hold b * t * k = {needed} values"
+            )));
+        }
+        let ids = slice_out(out_ids, out_len, "out_ids")?;
+        let probs = slice_out(out_probs, out_len, "out_probs")?;
+        let top = m.teacher_topk(&batch, temperature as f32, k).map_err(model_error)?;
+        ids.copy_from_slice(&top.ids);
+        probs.copy_from_slice(&top.probs);
+        Ok(())
+    })
+}
+
 // ---------------------------------------------------------------------------
 // Generation
 // ---------------------------------------------------------------------------
@@ -526,5 +575,75 @@ mod tests {
             nexa_model_free(m);
             nexa_model_free(back);
         }
+    }
+
+    fn last_error() -> String {
+        unsafe { std::ffi::CStr::from_ptr(crate::nexa_last_error()) }.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn teacher_topk_writes_the_crate_result_and_train_step_distils_from_it() {
+        let (teacher, student) = (tiny(), tiny());
+        let tokens: Vec<u32> = (0..16).map(|i| (i * 3 + 2) % 11).collect();
+        let docs: Vec<u32> = (0..16).map(|i| (i >= 5) as u32).collect();
+        let (b, t, k) = (2, 8, 4);
+        let (mut ids, mut probs) = (vec![0u32; 16 * k], vec![0f32; 16 * k]);
+        let st = unsafe { nexa_model_teacher_topk(teacher, tokens.as_ptr(), docs.as_ptr(), b, t, 1.0, k, ids.as_mut_ptr(), probs.as_mut_ptr(), 16 * k) };
+        assert_eq!(st, NEXA_OK, "{}", last_error());
+        let batch = Batch { b, t, tokens: tokens.clone(), targets: vec![IGNORE; 16], doc_ids: docs.clone(), teacher: None };
+        let want = unsafe { &*teacher }.teacher_topk(&batch, 1.0, k).unwrap();
+        assert_eq!((ids.clone(), probs.clone()), (want.ids, want.probs));
+        let mut targets = vec![0u32; 16];
+        assert_eq!(unsafe { nexa_model_next_token_targets(tokens.as_ptr(), docs.as_ptr(), 16, t, targets.as_mut_ptr()) }, NEXA_OK);
+        let cfg = TrainConfigC { lr: 1e-2, min_lr: 1e-3, warmup_steps: 0, total_steps: 10, beta1: 0.9, beta2: 0.95, eps: 1e-8,
+            weight_decay: 0.0, grad_clip: 1.0, distill_weight: 0.5, distill_temperature: 2.0, decay_all: 0 };
+        assert_eq!(unsafe { nexa_model_set_train_config(student, &cfg) }, NEXA_OK);
+        let mut s = StepMetricsC::default();
+        let st = unsafe { nexa_model_train_step(student, tokens.as_ptr(), targets.as_ptr(), docs.as_ptr(), 1, b, t, ids.as_ptr(), probs.as_ptr(), k, &mut s) };
+        assert_eq!(st, NEXA_OK, "{}", last_error());
+        assert!(s.kl > 0.0 && s.loss.is_finite());
+        unsafe {
+            nexa_model_free(teacher);
+            nexa_model_free(student);
+        }
+    }
+
+    #[test]
+    fn teacher_topk_refuses_bad_arguments_with_the_argument_named() {
+        let m = tiny();
+        let tokens = vec![1u32; 16];
+        let docs = vec![0u32; 16];
+        let (mut ids, mut probs) = (vec![0u32; 48], vec![0f32; 48]);
+        let null = std::ptr::null_mut::<u32>();
+        type Call<'a> = (*const Model, *const u32, usize, usize, f64, usize, *mut u32, *mut f32, usize, Status, &'a str);
+        let (ip, pp) = (ids.as_mut_ptr(), probs.as_mut_ptr());
+        let cases: Vec<Call> = vec![
+            (std::ptr::null(), tokens.as_ptr(), 2, 8, 1.0, 3, ip, pp, 48, NEXA_ERR_NULL_POINTER, "model is NULL"),
+            (m, std::ptr::null(), 2, 8, 1.0, 3, ip, pp, 48, NEXA_ERR_NULL_POINTER, "tokens is NULL"),
+            (m, tokens.as_ptr(), 2, 0, 1.0, 3, ip, pp, 48, NEXA_ERR_INVALID_ARGUMENT, "b=2 t=0 is empty"),
+            (m, tokens.as_ptr(), 2, 8, 1.0, 0, ip, pp, 0, NEXA_ERR_INVALID_ARGUMENT, "k = 0 must be in 1..=vocab_size (11)"),
+            (m, tokens.as_ptr(), 2, 8, 1.0, 12, ip, pp, 192, NEXA_ERR_INVALID_ARGUMENT, "k = 12 must be in 1..=vocab_size (11)"),
+            (m, tokens.as_ptr(), 2, 8, 0.0, 3, ip, pp, 48, NEXA_ERR_INVALID_ARGUMENT, "temperature = 0 must be finite and > 0"),
+            (m, tokens.as_ptr(), 2, 8, -2.0, 3, ip, pp, 48, NEXA_ERR_INVALID_ARGUMENT, "temperature = -2 must be"),
+            (m, tokens.as_ptr(), 2, 8, f64::NAN, 3, ip, pp, 48, NEXA_ERR_INVALID_ARGUMENT, "temperature = NaN must be"),
+            (m, tokens.as_ptr(), 2, 8, f64::INFINITY, 3, ip, pp, 48, NEXA_ERR_INVALID_ARGUMENT, "temperature = inf must be"),
+            (m, tokens.as_ptr(), 2, 8, 1e-50, 3, ip, pp, 48, NEXA_ERR_INVALID_ARGUMENT, "teacher temperature 0 is invalid"),
+            (m, tokens.as_ptr(), 2, 8, 1.0, 3, ip, pp, 47, NEXA_ERR_INVALID_ARGUMENT, "out_len = 47: out_ids and out_probs must each hold b * t * k = 48"),
+            (m, tokens.as_ptr(), 2, 8, 1.0, 3, null, pp, 48, NEXA_ERR_NULL_POINTER, "out_ids is NULL"),
+            (m, tokens.as_ptr(), 2, 8, 1.0, 3, ip, std::ptr::null_mut(), 48, NEXA_ERR_NULL_POINTER, "out_probs is NULL"),
+            (m, tokens.as_ptr(), usize::MAX / 2, 2, 1.0, 3, ip, pp, 48, NEXA_ERR_INVALID_ARGUMENT, "tokens: length 18446744073709551614 is too large"),
+        ];
+        for (model, tok, b, t, temp, k, ids, probs, len, status, want) in cases {
+            let st = unsafe { nexa_model_teacher_topk(model, tok, docs.as_ptr(), b, t, temp, k, ids, probs, len) };
+            let msg = last_error();
+            assert_eq!(st, status, "{want}: {msg}");
+            assert!(msg.starts_with("nexa_model_teacher_topk: ") && msg.contains(want), "{want}: {msg}");
+        }
+        let bad = vec![11u32; 16];
+        let st = unsafe { nexa_model_teacher_topk(m, bad.as_ptr(), docs.as_ptr(), 2, 8, 1.0, 3, ip, pp, 48) };
+        assert_eq!(st, NEXA_ERR_INVALID_ARGUMENT);
+        assert!(last_error().contains("token 11 at index 0 is outside vocab_size 11"));
+        assert!(ids.iter().all(|&x| x == 0) && probs.iter().all(|&x| x == 0.0), "nothing written on error");
+        unsafe { nexa_model_free(m) };
     }
 }

@@ -29,7 +29,7 @@
 extern "C" {
 #endif
 
-#define NEXA_ABI_VERSION 4u
+#define NEXA_ABI_VERSION 5u
 
 /* ---------------------------------------------------------------- status */
 
@@ -272,7 +272,9 @@ typedef struct nexa_model_config {
 
 /* AdamW + schedule: linear warm-up 0 -> lr over warmup_steps, then cosine decay
  * to min_lr at total_steps (constant after). grad_clip 0 disables clipping.
- * Loss = (1 - distill_weight) CE + distill_weight * T^2 * KL(teacher || student/T). */
+ * Loss = (1 - distill_weight) CE + distill_weight * T^2 * KL(teacher || student/T), T =
+ * distill_temperature, where teacher = the given top-k probs raised to 1/T and renormalised
+ * over their k entries (nexa_model_teacher_topk at temperature 1 writes those probs). */
 typedef struct nexa_train_config {
     double lr;
     double min_lr;
@@ -366,7 +368,8 @@ nexa_status nexa_model_next_token_targets(const uint32_t *tokens, const uint32_t
 
 /* One optimizer step over n_micro micro-batches of [b*t] (arrays hold n_micro*b*t
  * values back to back; gradient accumulation). teacher_k > 0 adds teacher top-k
- * ids/probs [n_micro*b*t*k] for distillation; teacher_k 0 passes none. */
+ * ids/probs [n_micro*b*t*k] for distillation (untempered probabilities, finite and >= 0,
+ * any scale: see nexa_train_config and nexa_model_teacher_topk); teacher_k 0 passes none. */
 nexa_status nexa_model_train_step(nexa_model *model, const uint32_t *tokens, const uint32_t *targets,
                                   const uint32_t *doc_ids, size_t n_micro, size_t b, size_t t,
                                   const uint32_t *teacher_ids, const float *teacher_probs, size_t teacher_k,
@@ -403,6 +406,25 @@ nexa_status nexa_model_eval_loss(const nexa_model *model, const uint32_t *tokens
 /* Logits [b, t, vocab_size]; out_len must equal b*t*vocab_size. */
 nexa_status nexa_model_forward(const nexa_model *model, const uint32_t *tokens, const uint32_t *doc_ids, size_t b,
                                size_t t, float *out_logits, size_t out_len);
+
+/* The model as a distillation teacher. For every position i of a [b*t] batch (doc_ids
+ * masking as in nexa_model_forward; no targets) writes the k (1..=vocab_size) most probable
+ * next tokens under p_i = softmax(logits_i / temperature): out_ids[i*k + j] and
+ * out_probs[i*k + j], j = 0..k-1, by descending probability, equal probabilities by ascending
+ * id. out_len must equal b*t*k (each array holds out_len values).
+ *  - The probs are full-vocabulary softmax probabilities, NOT renormalised over the k entries
+ *    (each in [0, 1]; their sum is the teacher's mass on its top k).
+ *  - The arrays are exactly nexa_model_train_step's teacher_ids / teacher_probs (teacher_k = k,
+ *    micro-batches back to back). The train step sharpens them itself: p~ = p^(1/tau)
+ *    renormalised over the k entries, tau = distill_temperature, the student softened by the
+ *    same tau. So for distillation at tau pass temperature = 1 here; a temperature T != 1
+ *    compounds (the teacher enters the KL at T*tau, the student at tau).
+ *  - temperature: finite and > 0; computed in f32 (its f32 value and 1/temperature must be
+ *    finite and nonzero). Bitwise identical for any thread count and kernel variant.
+ *  - NEXA_ERR_INVALID_ARGUMENT also when a logit is not finite (a diverged teacher). */
+nexa_status nexa_model_teacher_topk(const nexa_model *model, const uint32_t *tokens, const uint32_t *doc_ids,
+                                    size_t b, size_t t, double temperature, size_t k, uint32_t *out_ids,
+                                    float *out_probs, size_t out_len);
 
 /* Continues prompt (1..=seq_len tokens) by up to max_new_tokens sampled tokens
  * (KV cache, seeded). A stop token ends generation and is not returned.

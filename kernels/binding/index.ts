@@ -16,7 +16,7 @@ export {
 export { IGNORE_TARGET, KERNEL_VARIANTS, Model, nextTokenTargets, STOP_REASONS, supportedVariants } from "./model";
 export type {
   EvalResult, GenerateOptions, Generation, KernelVariant, ModelConfig, ModelInfo, ModelOptions, StepMetrics, StepProgress,
-  StopReason, TeacherTopK, TrainBatch, TrainSettings,
+  StopReason, TeacherTopK, TeacherTopKOptions, TrainBatch, TrainSettings,
 } from "./model";
 
 // ---------------------------------------------------------------------------------------------------------------------

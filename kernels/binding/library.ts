@@ -65,7 +65,7 @@ export class KernelError extends Error {
 // ---------------------------------------------------------------------------------------------------------------------
 
 /** The ABI version this binding was written against (NEXA_ABI_VERSION). */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 const LIB_NAME = "libnexa_kernels.so";
 const RUNFILES_REL = path.join("kernels", "abi", LIB_NAME);
@@ -286,6 +286,8 @@ export const PROTOTYPES = {
     "int32_t nexa_model_eval_loss(const nexa_model *model, const uint32_t *tokens, const uint32_t *targets, const uint32_t *doc_ids, size_t b, size_t t, _Out_ nexa_eval_result *out, float *out_per_token, size_t per_token_len)",
   nexa_model_forward:
     "int32_t nexa_model_forward(const nexa_model *model, const uint32_t *tokens, const uint32_t *doc_ids, size_t b, size_t t, float *out_logits, size_t out_len)",
+  nexa_model_teacher_topk:
+    "int32_t nexa_model_teacher_topk(const nexa_model *model, const uint32_t *tokens, const uint32_t *doc_ids, size_t b, size_t t, double temperature, size_t k, uint32_t *out_ids, float *out_probs, size_t out_len)",
   nexa_model_generate:
     "int32_t nexa_model_generate(const nexa_model *model, const uint32_t *prompt, size_t n_prompt, const nexa_generate_options *options, const uint32_t *stop_tokens, size_t n_stop, uint32_t *out_tokens, size_t cap, _Out_ size_t *out_len, _Out_ uint32_t *out_stop_reason)",
   nexa_model_free: "void nexa_model_free(nexa_model *model)",

@@ -1,6 +1,6 @@
 // The GPT through the FFI: training lowers the loss, save → load keeps the bits, thread counts agree bitwise,
-// trainSteps is trainStep repeated (bit for bit) with a progress callback, seeded generation repeats, and bad input
-// is a KernelError with a message (never a crash).
+// trainSteps is trainStep repeated (bit for bit) with a progress callback, seeded generation repeats, a model's
+// teacher top-k feeds a student's distilling train step, and bad input is a KernelError with a message (never a crash).
 
 import { IGNORE_TARGET, KERNEL_VARIANTS, KernelError, Model, nextTokenTargets, Status, supportedVariants } from "./index";
 import type { ModelConfig, StepMetrics, StepProgress, TrainBatch } from "./index";
@@ -269,5 +269,105 @@ describe("model", () => {
     }
     expectKernelError(() => Model.create(CONFIG, 1, { variant: "avx9" as "auto" }), /"avx9" is not a kernel variant/);
     model.free();
+  });
+});
+
+describe("teacher top-k (distillation input)", () => {
+  const bits = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString("base64");
+
+  test("per position: the k largest logits, by descending probability, with softmax(logits / T) probabilities", () => {
+    const { model: teacher } = trained(1, 8);
+    const batch = fixedBatch();
+    const v = CONFIG.vocabSize;
+    const logits = teacher.forward(batch);
+    for (const [temperature, k] of [[1, 5], [2, 3], [0.5, v]]) {
+      const top = teacher.teacherTopK(batch, { k, temperature });
+      expect(top.k).toBe(k);
+      expect([top.ids.length, top.probs.length]).toEqual([32 * k, 32 * k]);
+      for (let i = 0; i < 32; i++) {
+        const z = Array.from(logits.subarray(i * v, (i + 1) * v));
+        const max = Math.max(...z);
+        const e = z.map((x) => Math.exp((x - max) / temperature));
+        const sum = e.reduce((a, b) => a + b, 0);
+        const ids = Array.from(top.ids.subarray(i * k, (i + 1) * k));
+        const probs = Array.from(top.probs.subarray(i * k, (i + 1) * k));
+        expect(new Set(ids).size).toBe(k);
+        ids.forEach((id, j) => {
+          expect(Math.abs(probs[j] - e[id] / sum)).toBeLessThan(1e-6);
+          if (j > 0) expect(probs[j] < probs[j - 1] || (probs[j] === probs[j - 1] && id > ids[j - 1])).toBe(true);
+        });
+        const kth = Math.min(...ids.map((id) => z[id]));
+        z.forEach((x, id) => { if (!ids.includes(id)) expect(x).toBeLessThanOrEqual(kth); });
+        const mass = probs.reduce((a, b) => a + b, 0);
+        if (k === v) expect(Math.abs(mass - 1)).toBeLessThan(1e-5);
+        else expect(mass).toBeLessThan(1 + 1e-6);
+      }
+    }
+    // temperature defaults to 1
+    expect(teacher.teacherTopK(batch, { k: 4 })).toEqual(teacher.teacherTopK(batch, { k: 4, temperature: 1 }));
+    teacher.free();
+  });
+
+  test("a teacher's top-k drives a student's distilling trainStep, bit for bit across threads and variants", () => {
+    const run = (threads: number, variant: "portable" | "auto") => {
+      const { model: teacher } = trained(1, 8);
+      teacher.setThreads(threads);
+      teacher.setVariant(variant);
+      const batch = stepBatch(3, 2); // 2 micro-batches of [2·16]
+      const top = teacher.teacherTopK({ ...batch, b: 2 * batch.b }, { k: 6 }); // rows are independent
+      const student = fresh(true);
+      student.setThreads(threads);
+      student.setVariant(variant);
+      const metrics = [0, 1, 2].map(() => student.trainStep({ ...batch, teacher: top }));
+      const out = { ids: Array.from(top.ids), probs: bits(top.probs), metrics, checkpoint: Buffer.from(student.save()).toString("base64") };
+      teacher.free();
+      student.free();
+      return { out, batch, top };
+    };
+    const reference = run(1, "portable");
+    const { batch, top } = reference;
+    expect(run(3, "auto").out).toEqual(reference.out);
+    expect(run(2, "portable").out).toEqual(reference.out);
+    // the micro-batches' own top-k equal the rows of the one call
+    const { model: teacher } = trained(1, 8);
+    const n = batch.b * batch.t;
+    for (const m of [0, 1]) {
+      const part = teacher.teacherTopK({ tokens: batch.tokens.subarray(m * n, (m + 1) * n), docIds: batch.docIds.subarray(m * n, (m + 1) * n), b: batch.b, t: batch.t }, { k: 6 });
+      expect(Array.from(part.ids)).toEqual(Array.from(top.ids.subarray(m * n * 6, (m + 1) * n * 6)));
+      expect(bits(part.probs)).toEqual(bits(top.probs.subarray(m * n * 6, (m + 1) * n * 6)));
+    }
+    // distillation changes the loss: the same student without the teacher has kl 0 and another loss
+    const plain = fresh(true);
+    const without = plain.trainStep(batch);
+    const first = reference.out.metrics[0];
+    expect(without.kl).toBe(0);
+    expect(first.kl).toBeGreaterThan(0);
+    expect(first.loss).not.toBe(without.loss);
+    expect(first.ce).toBe(without.ce); // same parameters before the first step: only the mix differs
+    expect(first.loss).toBeCloseTo(0.5 * first.ce + 0.5 * 4 * first.kl, 5);
+    // and trainSteps takes it the same way
+    const multi = fresh(true);
+    expect(multi.trainSteps([0, 1, 2].map(() => ({ ...batch, teacher: top })))).toEqual(reference.out.metrics[2]);
+    expect(Buffer.from(multi.save()).toString("base64")).toBe(reference.out.checkpoint);
+    for (const m of [teacher, plain, multi]) m.free();
+  });
+
+  test("bad arguments are KernelErrors naming the argument", () => {
+    const model = Model.create(CONFIG, 1);
+    const batch = fixedBatch();
+    expectKernelError(() => model.teacherTopK(batch, { k: 0 }), /teacherTopK: k = 0 must be an integer in 1..32/);
+    expectKernelError(() => model.teacherTopK(batch, { k: 33 }), /k = 33 must be an integer in 1..32/);
+    expectKernelError(() => model.teacherTopK(batch, { k: 1.5 }), /k = 1.5 must be an integer/);
+    expectKernelError(() => model.teacherTopK(batch, { k: 3, temperature: 0 }), /nexa_model_teacher_topk: temperature = 0 must be finite and > 0/);
+    expectKernelError(() => model.teacherTopK(batch, { k: 3, temperature: Number.NaN }), /temperature = NaN must be finite/);
+    expectKernelError(() => model.teacherTopK(batch, { k: 3, temperature: -1 }), /temperature = -1 must be finite/);
+    expectKernelError(() => model.teacherTopK(batch, { k: 3, temperature: 1e-50 }), /teacher temperature 0 is invalid/);
+    expectKernelError(() => model.teacherTopK({ ...batch, docIds: batch.docIds.subarray(1) }, { k: 3 }), /teacherTopK: docIds holds 31 values, expected 32/);
+    expectKernelError(() => model.teacherTopK({ ...batch, b: 1, t: 32 }, { k: 3 }), /T=32 invalid/);
+    const bad = Uint32Array.from(batch.tokens);
+    bad[7] = CONFIG.vocabSize;
+    expectKernelError(() => model.teacherTopK({ ...batch, tokens: bad }, { k: 3 }), /token 32 at index 7 is outside vocab_size 32/);
+    model.free();
+    expect(() => model.teacherTopK(batch, { k: 3 })).toThrow(/after free/);
   });
 });

@@ -1,5 +1,6 @@
 // The CPU GPT (//kernels/model) through the C ABI's nexa_model_* functions: create/load/save, train steps (one, or
-// many in one call with a numbers-only progress callback), evaluation, logits and generation on typed arrays.
+// many in one call with a numbers-only progress callback), evaluation, logits, teacher top-k (the distillation input
+// of a train step) and generation on typed arrays.
 // Results are bitwise identical for any thread count and any kernel variant (only speed differs), on every x86-64
 // CPU; checkpoints carry no host facts.
 //
@@ -80,7 +81,12 @@ export interface ModelInfo {
   threads: number;
 }
 
-/** Teacher top-k next-token distribution per position: ids/probs [microBatches·B·T·k]. */
+/**
+ * Teacher top-k next-token distribution per position: ids/probs [microBatches·B·T·k], position-major, each position's
+ * k entries by descending probability (equal ones by ascending id). The probs are untempered probabilities (any
+ * scale, finite, ≥ 0): the train step raises them to 1/distillTemperature and renormalises over the k entries
+ * itself. Model.teacherTopK at temperature 1 writes exactly this.
+ */
 export interface TeacherTopK {
   k: number;
   ids: Uint32Array;
@@ -132,6 +138,17 @@ export interface EvalResult {
   count: number;
   /** [b·t] per-position cross-entropy (0 where ignored), when requested. */
   perToken?: Float32Array;
+}
+
+/** Options of Model.teacherTopK. */
+export interface TeacherTopKOptions {
+  /** Entries per position, 1..vocabSize. */
+  k: number;
+  /**
+   * T > 0 of softmax(logits / T). Default 1: the form a distilling trainStep takes (its distillTemperature τ
+   * softens both sides; a T ≠ 1 here compounds to T·τ on the teacher side).
+   */
+  temperature?: number;
 }
 
 export interface GenerateOptions {
@@ -427,6 +444,30 @@ export class Model {
     check(kernels().nexa_model_forward(this.live(), batch.tokens, batch.docIds, batch.b, batch.t, out, out.length),
       "nexa_model_forward");
     return out;
+  }
+
+  /**
+   * The model as a distillation teacher (nexa_model_teacher_topk): for every position of one [b·t] batch (docIds
+   * masking as in forward) the `k` most probable next tokens under softmax(logits / temperature) and their
+   * full-vocabulary probabilities (not renormalised over the k; each position's sum is the mass on its top k), by
+   * descending probability, equal ones by ascending id. The result is a TrainBatch's `teacher` as is. Rows are
+   * independent, so the teacher of `microBatches` micro-batches is one call with b = microBatches·b on the arrays
+   * back to back. Bitwise identical for every thread count and kernel variant.
+   */
+  teacherTopK(batch: { tokens: Uint32Array; docIds: Uint32Array; b: number; t: number }, opts: TeacherTopKOptions): TeacherTopK {
+    const h = this.live();
+    const n = batch.b * batch.t;
+    checkLengths("teacherTopK", n, { tokens: batch.tokens, docIds: batch.docIds });
+    const { k } = opts;
+    const vocab = this.info().config.vocabSize;
+    if (!Number.isSafeInteger(k) || k < 1 || k > vocab) {
+      throw invalid(`teacherTopK: k = ${k} must be an integer in 1..${vocab} (vocabSize)`, "ask for at most vocabSize entries per position");
+    }
+    const ids = new Uint32Array(n * k);
+    const probs = new Float32Array(n * k);
+    check(kernels().nexa_model_teacher_topk(h, batch.tokens, batch.docIds, batch.b, batch.t, opts.temperature ?? 1, k, ids,
+      probs, ids.length), "nexa_model_teacher_topk");
+    return { k, ids, probs };
   }
 
   /** Continues `prompt` (1..seqLen tokens) by up to maxNewTokens seeded samples (KV cache). */

@@ -421,6 +421,7 @@ mod tests {
             ("rng.rs", include_str!("rng.rs")), ("sample.rs", include_str!("sample.rs")),
             ("threads.rs", include_str!("threads.rs")), ("safetensors.rs", include_str!("safetensors.rs")),
             ("scratch.rs", include_str!("scratch.rs")), ("error.rs", include_str!("error.rs")),
+            ("teacher.rs", include_str!("teacher.rs")),
         ];
         let banned = [
             ".exp()", ".exp2()", ".exp_m1()", ".ln()", ".ln_1p()", ".log(", ".log2()", ".log10()", ".powi(", ".powf(",

@@ -24,6 +24,7 @@ mod rng;
 mod safetensors;
 mod sample;
 mod scratch;
+mod teacher;
 mod threads;
 
 #[cfg(test)]

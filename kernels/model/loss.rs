@@ -45,7 +45,8 @@ pub struct LossSums {
 use crate::elementary::{exp_f32, ln_f32};
 use crate::threads::{threads_run, Ctx};
 
-fn softmax_into(out: &mut [f32], z: &[f32], inv_temp: f32) {
+/// out = softmax(z · inv_temp): max-shifted, the crate's exp, an f32 sum in index order, times 1/sum.
+pub(crate) fn softmax_into(out: &mut [f32], z: &[f32], inv_temp: f32) {
     let maxv = z.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
     let mut sum = 0f32;
     for (o, &x) in out.iter_mut().zip(z) {

@@ -148,14 +148,14 @@ impl Model {
         self.ctx.variant
     }
 
-    fn acts_take(&self, b: usize, t: usize) -> Acts {
+    pub(crate) fn acts_take(&self, b: usize, t: usize) -> Acts {
         match self.acts.lock().unwrap_or_else(|e| e.into_inner()).take() {
             Some(a) if a.b == b && a.t == t => a,
             _ => Acts::new(&self.config, b, t),
         }
     }
 
-    fn acts_put(&self, acts: Acts) {
+    pub(crate) fn acts_put(&self, acts: Acts) {
         *self.acts.lock().unwrap_or_else(|e| e.into_inner()) = Some(acts);
     }
 

@@ -2,8 +2,8 @@
 //! 2 layers, 4 heads, d_model 64) trained on packed rows with document masking, padding and
 //! a distillation micro-batch, under every kernel variant this CPU supports (forced) × 1, 2
 //! and 3 threads, resumed half-way from its checkpoint under another variant. Checkpoint
-//! bytes, step metrics, forward logits, eval metrics and generated tokens must be bitwise
-//! identical everywhere: on an AVX2 machine this compares portable and avx2_fma, on an
+//! bytes, step metrics, forward logits, eval metrics, teacher top-k and generated tokens must
+//! be bitwise identical everywhere: on an AVX2 machine this compares portable and avx2_fma, on an
 //! AVX-512 machine all three (the portable variant stands in for every CPU without them).
 
 use crate::batch::{Batch, PAD_DOC_ID};
@@ -66,11 +66,13 @@ struct Outcome {
     steps: Vec<[u64; 5]>,
     logits: Vec<u32>,
     eval: Vec<u64>,
+    /// teacher_topk of the validation batch (T = 1, k = 8 and T = 0.5, k = V): ids, then prob bits.
+    teacher: Vec<u32>,
     generated: Vec<Vec<u32>>,
 }
 
 /// Trains STEPS steps with `variants[0]` (switching to `variants[1]` after a checkpoint round
-/// trip at RESUME_AT when given), then evaluates, computes logits and generates.
+/// trip at RESUME_AT when given), then evaluates, computes logits and teacher top-k, and generates.
 fn run(variants: &[Variant], threads: usize) -> Outcome {
     let mut model = Model::new(golden_student(), 11).unwrap();
     model.set_variant(variants[0]).unwrap();
@@ -94,6 +96,12 @@ fn run(variants: &[Variant], threads: usize) -> Outcome {
     let e = model.eval_loss(&val).unwrap();
     let mut eval = vec![e.loss.to_bits(), e.loss_sum.to_bits(), e.count];
     eval.extend(e.per_token.iter().map(|x| x.to_bits() as u64));
+    let mut teacher = Vec::new();
+    for (temperature, k) in [(1.0, 8), (0.5, golden_student().vocab_size)] {
+        let t = model.teacher_topk(&val, temperature, k).unwrap();
+        teacher.extend(t.ids);
+        teacher.extend(t.probs.iter().map(|p| p.to_bits()));
+    }
     let prompt = &val.tokens[..20];
     let generated = [
         SampleOptions { temperature: 0.0, ..Default::default() },
@@ -103,7 +111,7 @@ fn run(variants: &[Variant], threads: usize) -> Outcome {
     .into_iter()
     .map(|sample| model.generate(prompt, &GenerateOptions { max_new_tokens: 40, sample, seed: 77, stop_tokens: vec![] }).unwrap().tokens)
     .collect();
-    Outcome { checkpoint: model.to_safetensors(), steps, logits, eval, generated }
+    Outcome { checkpoint: model.to_safetensors(), steps, logits, eval, teacher, generated }
 }
 
 fn first_difference(a: &Outcome, b: &Outcome) -> String {
@@ -111,7 +119,7 @@ fn first_difference(a: &Outcome, b: &Outcome) -> String {
         let at = a.checkpoint.iter().zip(&b.checkpoint).position(|(x, y)| x != y).unwrap_or(a.checkpoint.len().min(b.checkpoint.len()));
         return format!("checkpoint bytes differ from offset {at}");
     }
-    for (name, x, y) in [("step metrics", format!("{:?}", a.steps), format!("{:?}", b.steps)), ("eval", format!("{:?}", a.eval), format!("{:?}", b.eval)), ("generated", format!("{:?}", a.generated), format!("{:?}", b.generated))] {
+    for (name, x, y) in [("step metrics", format!("{:?}", a.steps), format!("{:?}", b.steps)), ("eval", format!("{:?}", a.eval), format!("{:?}", b.eval)), ("teacher top-k", format!("{:?}", a.teacher), format!("{:?}", b.teacher)), ("generated", format!("{:?}", a.generated), format!("{:?}", b.generated))] {
         if x != y {
             return format!("{name} differ");
         }
