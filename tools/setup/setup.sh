@@ -2,6 +2,7 @@
 # Idempotent machine set-up for NexaCompute (Debian 12): installs what is missing, quick when nothing is.
 #   - Debian packages: bazel-bootstrap (Bazel 4.2.3), protobuf-compiler + libprotobuf-dev (protoc and the
 #     well-known types), nginx (the HTTP CAS server the registry tests start on loopback)
+#     gcc + binutils (the C compiler, linker and archiver rustc and nvcc run; resolved by @nexa_cc)
 #   - node_modules: `npm ci` when package-lock.json changed since the last install
 # Run by `npm test` and `npm run golden`; safe to run again at any time.
 set -euo pipefail
@@ -18,9 +19,11 @@ declare -A probe=(
   [protobuf-compiler]=/usr/bin/protoc
   [libprotobuf-dev]=/usr/include/google/protobuf/timestamp.proto
   [nginx]=/usr/sbin/nginx
+  [gcc]=/usr/bin/gcc
+  [binutils]=/usr/bin/ar
 )
 missing=()
-for pkg in bazel-bootstrap protobuf-compiler libprotobuf-dev nginx; do
+for pkg in bazel-bootstrap protobuf-compiler libprotobuf-dev nginx gcc binutils; do
   [[ -e "${probe[$pkg]}" ]] || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
