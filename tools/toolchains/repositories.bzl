@@ -1,15 +1,16 @@
 """Repository rules that detect host toolchains, check them against pins.bzl and expose them to the build.
 
-Nothing here downloads anything. Each rule produces a small external repository:
+Nothing here downloads anything (tools/setup/setup.sh installs what is missing). Each rule produces a small
+external repository:
   @nexa_node   //:node (the node binary), //:BUILD info
   @nexa_rust   //:rustc (the real rustc, not the rustup proxy)
   @nexa_cc     //:defs.bzl: absolute paths of cc, gcc, ar (and as, ld) and the PATH actions that run them get
   @com_google_protobuf  //:protoc and proto_library targets for the well-known types (the names upstream uses)
-  @nexa_cuda   //:defs.bzl (CUDA_AVAILABLE, CUDA_CONSTRAINT), //:nvcc, //:cuda_headers, //:cudart_static
+  @nexa_cuda   //:defs.bzl (CUDA_AVAILABLE, CUDA_CONSTRAINT, CUDA_ROOT), //:nvcc, //:cuda_headers, //:cudart_static
   @npm         one filegroup per npm package with its dependency closure, from package-lock.json
 """
 
-load("//tools/toolchains:pins.bzl", "TOOL_PINS")
+load("//tools/toolchains:pins.bzl", "CUDA_WHEELS", "TOOL_PINS")
 
 # ---------------------------------------------------------------------------------------------------------------
 # version checks
@@ -251,7 +252,29 @@ host_protobuf = repository_rule(
 )
 
 # ---------------------------------------------------------------------------------------------------------------
-# cuda: optional; its absence makes CUDA targets incompatible (skipped), not broken
+# cuda: the pinned toolkit that tools/setup/setup.sh installs from CUDA_WHEELS (pins.bzl), or one named by
+# NEXA_CUDA_PATH; optional: without one, CUDA targets are incompatible (skipped), not broken
+
+def _cuda_wheels_manifest():
+    """The manifest tools/setup/cuda_toolkit.py writes into the prefix: one pip requirement line per wheel."""
+    return "".join(["{}=={} --hash=sha256:{}\n".format(name, spec[0], spec[1]) for name, spec in CUDA_WHEELS.items()])
+
+def _check_cuda_pins():
+    nvcc = CUDA_WHEELS.get("nvidia-cuda-nvcc")
+    if nvcc == None or not _version_matches(nvcc[0], TOOL_PINS["nvcc"].version):
+        fail(("\n[nexa toolchain] tools/toolchains/pins.bzl is inconsistent: CUDA_WHEELS[\"nvidia-cuda-nvcc\"] is {} " +
+              "but TOOL_PINS[\"nvcc\"] is {}\n  fix: pin one nvcc release in both\n").format(
+            nvcc[0] if nvcc else "missing",
+            TOOL_PINS["nvcc"].version,
+        ))
+
+def _pinned_toolkit_dirname(rctx, manifest_file):
+    """cuda-<nvcc version>-<first 12 hex digits of the manifest's SHA-256>, as tools/setup/cuda_toolkit.py names it."""
+    sha256sum = rctx.which("sha256sum")
+    if sha256sum == None:
+        fail("\n[nexa toolchain] sha256sum not found on PATH (needed to name the CUDA toolkit prefix)\n  fix: install Debian's coreutils\n")
+    digest = _run(rctx, [sha256sum, manifest_file], "the CUDA wheel manifest").split(" ")[0]
+    return "cuda-{}-{}".format(CUDA_WHEELS["nvidia-cuda-nvcc"][0], digest[:12])
 
 def _cuda_unavailable(rctx, reason):
     # The same target names as a real toolkit, empty, so BUILD files load; every CUDA target is incompatible with
@@ -259,7 +282,7 @@ def _cuda_unavailable(rctx, reason):
     rctx.file("nvcc", "#!/bin/sh\necho 'nvcc: CUDA is not available on this machine ({})' >&2\nexit 1\n".format(reason), executable = True)
     rctx.file("BUILD.bazel", """# CUDA is not available on this machine: {reason}
 # CUDA targets carry target_compatible_with = ["//tools/cuda:cuda_available"] and are skipped.
-exports_files(["nvcc", "defs.bzl"], visibility = ["//visibility:public"])
+exports_files(["nvcc", "defs.bzl", "pinned/nexa-wheels.txt", "pinned/dirname.txt"], visibility = ["//visibility:public"])
 
 cc_library(name = "cuda_headers", visibility = ["//visibility:public"])
 
@@ -269,58 +292,99 @@ cc_library(name = "cudart_static", visibility = ["//visibility:public"])
 CUDA_AVAILABLE = False
 CUDA_REASON = {reason}
 CUDA_VERSION = ""
+CUDA_ROOT = ""
 CUDA_CONSTRAINT = "//tools/cuda:cuda_unavailable"
 """.format(reason = repr(reason)))
 
+def _is_toolkit(rctx, root):
+    return rctx.path(root + "/bin/nvcc").exists and rctx.path(root + "/include/cuda_runtime.h").exists
+
 def _host_cuda_impl(rctx):
+    _check_cuda_pins()
+    # What the pins say setup installs, also for //tools/setup:cuda_toolkit_test (the installer must name the same
+    # prefix from the same pins).
+    manifest = _cuda_wheels_manifest()
+    rctx.file("pinned/nexa-wheels.txt", manifest)
+    dirname = _pinned_toolkit_dirname(rctx, rctx.path("pinned/nexa-wheels.txt"))
+    rctx.file("pinned/dirname.txt", dirname + "\n")
+
     mode = rctx.os.environ.get("NEXA_CUDA", "auto")
     if mode not in ["auto", "on", "off"]:
-        fail("\n[nexa toolchain] NEXA_CUDA={} is not one of auto, on, off\n  fix: pass --repo_env=NEXA_CUDA=off to build without CUDA\n".format(mode))
+        fail("\n[nexa toolchain] NEXA_CUDA={} is not one of auto, on, off\n  fix: pass --repo_env=NEXA_CUDA=off (or --config=nocuda) to build without CUDA\n".format(mode))
     if mode == "off":
         _cuda_unavailable(rctx, "disabled with NEXA_CUDA=off")
         return
 
-    # Find the toolkit: $NEXA_CUDA_PATH, then the toolkit of nvcc on PATH, then /usr/local/cuda. A toolkit root
-    # has bin/nvcc and include/cuda_runtime.h (an nvcc on PATH may be a wrapper script outside the toolkit).
+    # Find the toolkit: $NEXA_CUDA_PATH alone when set; else the pinned toolkit setup.sh installs, then the toolkit
+    # of an nvcc on PATH, then /usr/local/cuda. A toolkit root has bin/nvcc and include/cuda_runtime.h (an nvcc on
+    # PATH may be a wrapper script outside the toolkit).
+    override = rctx.os.environ.get("NEXA_CUDA_PATH", "")
+    home = rctx.os.environ.get("HOME", "")
+    pinned = "{}/.cache/nexacompute/{}".format(home, dirname) if home else ""
     candidates = []
-    if rctx.os.environ.get("NEXA_CUDA_PATH", ""):
-        candidates.append(rctx.os.environ["NEXA_CUDA_PATH"])
+    if override:
+        candidates.append(override)
     else:
+        if pinned:
+            candidates.append(pinned)
         nvcc_on_path = rctx.which("nvcc")
         if nvcc_on_path != None:
             candidates.append(str(_realpath(rctx, nvcc_on_path).dirname.dirname))
         candidates.append("/usr/local/cuda")
     root = ""
     for c in candidates:
-        if rctx.path(c + "/bin/nvcc").exists and rctx.path(c + "/include/cuda_runtime.h").exists:
+        if _is_toolkit(rctx, c):
             root = c
             break
     if not root:
         if mode == "on":
             _missing("nvcc", ", ".join(candidates))
-        _cuda_unavailable(rctx, "no CUDA toolkit found (searched {})".format(", ".join(candidates)))
+        reason = "no CUDA toolkit found (searched {})".format(", ".join(candidates))
+        print(("\n[nexa toolchain] {}: CUDA targets are skipped.\n  fix: run `bash tools/setup/setup.sh` (installs " +
+               "CUDA_WHEELS of tools/toolchains/pins.bzl), then `bazel sync --configure`; build with --config=nocuda " +
+               "to skip CUDA on purpose").format(reason))
+        _cuda_unavailable(rctx, reason)
         return
     root_path = _realpath(rctx, root)
+
+    if root == pinned:
+        # Installed by setup.sh: the manifest it wrote last must be the pinned one (a partial install has none).
+        installed = root_path.get_child("nexa-wheels.txt")
+        if not installed.exists or rctx.read(installed) != manifest:
+            fail(("\n[nexa toolchain] the CUDA toolkit at {} is incomplete or was not installed from the pinned " +
+                  "CUDA_WHEELS\n  fix: run `bash tools/setup/setup.sh` (reinstalls it), or --config=nocuda\n").format(root_path))
+        source = "CUDA_WHEELS of tools/toolchains/pins.bzl"
+    elif override:
+        source = "NEXA_CUDA_PATH"
+    else:
+        source = "found on this host"
+
     nvcc = root_path.get_child("bin").get_child("nvcc")
-    version = _first_version(_run(rctx, [nvcc, "--version"], "nvcc").split("release")[-1])
+    # "Cuda compilation tools, release 13.0, V13.0.88": the full version after ", V".
+    version = _first_version(_run(rctx, [nvcc, "--version"], "nvcc").split(", V")[-1])
     _check_version(rctx, "nvcc", nvcc, version)
 
     # nvcc must run from its real path (a symlinked nvcc cannot find its headers), so actions call a wrapper.
     rctx.file("nvcc", "#!/bin/sh\nexec {} \"$@\"\n".format(nvcc), executable = True)
     rctx.symlink(root_path.get_child("include"), "include")
+    includes = ["include"]
+    if root_path.get_child("include").get_child("cccl").exists:
+        # The wheels' libcu++/CUB/Thrust (nvcc adds this directory itself; host compilers need it too).
+        includes.append("include/cccl")
     cudart = rctx.path("{}/lib64/libcudart_static.a".format(root_path))
     if not cudart.exists:
         cudart = rctx.path("{}/lib/libcudart_static.a".format(root_path))
     if not cudart.exists:
-        fail("\n[nexa toolchain] CUDA at {} has no lib64/libcudart_static.a\n  fix: install the full CUDA toolkit, or --repo_env=NEXA_CUDA=off\n".format(root_path))
+        fail("\n[nexa toolchain] CUDA at {} has no lib64/ or lib/libcudart_static.a\n  fix: run `bash tools/setup/setup.sh`, install the full CUDA toolkit, or --config=nocuda\n".format(root_path))
     rctx.symlink(cudart, "lib64/libcudart_static.a")
-    rctx.file("BUILD.bazel", """# CUDA {version} at {root}.
-exports_files(["nvcc", "defs.bzl"], visibility = ["//visibility:public"])
+    rctx.file("BUILD.bazel", """# CUDA {version} at {root} ({source}).
+exports_files(["nvcc", "defs.bzl", "pinned/nexa-wheels.txt", "pinned/dirname.txt"], visibility = ["//visibility:public"])
 
 cc_library(
     name = "cuda_headers",
-    hdrs = glob(["include/**/*.h", "include/**/*.hpp", "include/**/*.cuh"], allow_empty = True),
-    includes = ["include"],
+    # Every file: libcu++ and the runtime ship headers without an extension (nv/target, cuda/std/cstdint).
+    hdrs = glob(["include/**"]),
+    includes = {includes},
     visibility = ["//visibility:public"],
 )
 
@@ -335,18 +399,20 @@ cc_library(
     deps = [":cudart_static_import", ":cuda_headers"],
     visibility = ["//visibility:public"],
 )
-""".format(version = version, root = root_path))
+""".format(version = version, root = root_path, source = source, includes = repr(includes)))
     rctx.file("defs.bzl", """# Generated by host_cuda.
 CUDA_AVAILABLE = True
-CUDA_REASON = "nvcc {version} at {root}"
+CUDA_REASON = "nvcc {version} at {root} ({source})"
 CUDA_VERSION = "{version}"
+CUDA_ROOT = "{root}"
 CUDA_CONSTRAINT = "//tools/cuda:cuda_available"
-""".format(version = version, root = root_path))
+""".format(version = version, root = root_path, source = source))
 
 host_cuda = repository_rule(
     implementation = _host_cuda_impl,
-    environ = ["NEXA_CUDA", "NEXA_CUDA_PATH", "PATH"],
+    environ = ["NEXA_CUDA", "NEXA_CUDA_PATH", "HOME", "PATH"],
     local = True,
+    configure = True,
 )
 
 # ---------------------------------------------------------------------------------------------------------------
