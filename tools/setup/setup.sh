@@ -2,7 +2,11 @@
 # Idempotent machine set-up for NexaCompute (Debian 12): installs what is missing, quick when nothing is.
 #   - Debian packages: bazel-bootstrap (Bazel 4.2.3), protobuf-compiler + libprotobuf-dev (protoc and the
 #     well-known types), nginx (the HTTP CAS server the registry tests start on loopback)
+#     gcc + binutils (the C compiler, linker and archiver rustc and nvcc run; resolved by @nexa_cc)
 #   - node_modules: `npm ci` when package-lock.json changed since the last install
+#   - the CUDA toolkit pinned as CUDA_WHEELS in tools/toolchains/pins.bzl, from NVIDIA's PyPI wheels, into
+#     ~/.cache/nexacompute/cuda-<nvcc>-<key> (tools/setup/cuda_toolkit.py); skipped with NEXA_CUDA=off, when
+#     NEXA_CUDA_PATH names another toolkit, and on hosts other than x86_64 Linux
 # Run by `npm test` and `npm run golden`; safe to run again at any time.
 set -euo pipefail
 
@@ -18,27 +22,38 @@ declare -A probe=(
   [protobuf-compiler]=/usr/bin/protoc
   [libprotobuf-dev]=/usr/include/google/protobuf/timestamp.proto
   [nginx]=/usr/sbin/nginx
+  [gcc]=/usr/bin/gcc
+  [binutils]=/usr/bin/ar
+  [python3-pip]=/usr/lib/python3/dist-packages/pip
 )
-missing=()
-for pkg in bazel-bootstrap protobuf-compiler libprotobuf-dev nginx; do
-  [[ -e "${probe[$pkg]}" ]] || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  sudo=""
+
+apt_updated=""
+# apt_install PKG...: installs the Debian packages and checks that each one's probe file exists afterwards.
+apt_install() {
+  local sudo=""
   if [[ $(id -u) -ne 0 ]]; then
-    command -v sudo >/dev/null || { log "need root to install ${missing[*]}: run as root or install sudo"; exit 1; }
+    command -v sudo >/dev/null || { log "need root to install $*: run as root or install sudo"; exit 1; }
     sudo="sudo"
   fi
-  log "installing Debian packages: ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  for pkg in "${missing[@]}"; do
+  log "installing Debian packages: $*"
+  [[ -n "$apt_updated" ]] || { $sudo apt-get update -qq; apt_updated=1; }
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  local pkg
+  for pkg in "$@"; do
     [[ -e "${probe[$pkg]}" ]] || { log "apt-get installed $pkg but ${probe[$pkg]} is still missing"; exit 1; }
   done
   # nginx's Debian package starts a system service on port 80; the project only runs its own loopback instances.
-  if [[ " ${missing[*]} " == *" nginx "* ]] && command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then
+  if [[ " $* " == *" nginx "* ]] && command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then
     $sudo systemctl stop nginx || true
   fi
+}
+
+missing=()
+for pkg in bazel-bootstrap protobuf-compiler libprotobuf-dev nginx gcc binutils; do
+  [[ -e "${probe[$pkg]}" ]] || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  apt_install "${missing[@]}"
 fi
 
 # ---- node_modules ------------------------------------------------------------------------------------------------
@@ -52,6 +67,29 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
   fi
   npm ci --no-audit --no-fund --loglevel=error
   printf '%s\n' "$want" > "$stamp"
+fi
+
+# ---- CUDA toolkit ------------------------------------------------------------------------------------------------
+# @nexa_cuda finds the toolkit this installs by default; quick (no download) when it is already there.
+cuda_mode=${NEXA_CUDA:-auto}
+if [[ "$cuda_mode" == off ]]; then
+  log "NEXA_CUDA=off: not installing the CUDA toolkit (CUDA targets are skipped)"
+elif [[ -n "${NEXA_CUDA_PATH:-}" ]]; then
+  log "NEXA_CUDA_PATH=$NEXA_CUDA_PATH: using that CUDA toolkit, not installing the pinned one"
+elif [[ "$(uname -s)/$(uname -m)" != Linux/x86_64 ]]; then
+  log "the pinned CUDA wheels are for x86_64 Linux, this is $(uname -s)/$(uname -m): not installing CUDA" \
+    "(CUDA targets are skipped unless --repo_env=NEXA_CUDA_PATH names a toolkit)"
+else
+  # pip downloads the wheels: the python3 on PATH if it has pip, else Debian's python3 with python3-pip.
+  py=python3
+  if ! command -v python3 >/dev/null || ! python3 -c 'import pip' 2>/dev/null; then
+    [[ -e "${probe[python3-pip]}" ]] || apt_install python3-pip
+    py=/usr/bin/python3
+  fi
+  "$py" tools/setup/cuda_toolkit.py install >/dev/null || {
+    log "installing the CUDA toolkit failed (see above); NEXA_CUDA=off sets up without it (CUDA targets are skipped)"
+    exit 1
+  }
 fi
 
 # ---- Bazel wrapper check -----------------------------------------------------------------------------------------

@@ -1,4 +1,10 @@
-"""cuda_archive: one nvcc action per source, then a deterministic static library (ar rcsD)."""
+"""cuda_archive: one nvcc action per source, then a deterministic static library (ar rcsD).
+
+nvcc (by its real path, through @nexa_cuda//:nvcc), its host compiler and ar are the tools resolved by the
+toolchain repositories (tools/toolchains/repositories.bzl); actions get their PATH from @nexa_cc too.
+"""
+
+load("@nexa_cc//:defs.bzl", "AR", "GCC", "TOOLS_ENV")
 
 def _cuda_archive_impl(ctx):
     headers = depset(ctx.files.hdrs, transitive = [d[CcInfo].compilation_context.headers for d in ctx.attr.deps if CcInfo in d])
@@ -17,6 +23,7 @@ def _cuda_archive_impl(ctx):
         args.add("-std=c++17")
         args.add("-O3")
         args.add("-arch=" + ctx.attr.gpu_arch)
+        args.add("-ccbin", GCC)
         args.add_all(["-Xcompiler", "-fPIC"])
         args.add_all(includes)
         args.add_all(ctx.attr.copts)
@@ -25,18 +32,19 @@ def _cuda_archive_impl(ctx):
             arguments = [args],
             inputs = depset([src], transitive = [headers]),
             outputs = [obj],
-            # nvcc drives the host compiler (gcc) and needs it on PATH.
-            env = {"PATH": "/usr/bin:/bin"},
+            # nvcc runs the host compiler given by -ccbin, which runs `as` by name.
+            env = dict(TOOLS_ENV),
             mnemonic = "Nvcc",
             progress_message = "Compiling CUDA {}".format(src.short_path),
         )
         objects.append(obj)
     archive = ctx.actions.declare_file("lib{}.a".format(ctx.label.name.rpartition("_archive")[0] or ctx.label.name))
     ctx.actions.run(
-        executable = "/usr/bin/ar",
+        executable = AR,
         arguments = ["rcsD", archive.path] + [o.path for o in objects],
         inputs = objects,
         outputs = [archive],
+        env = dict(TOOLS_ENV),
         mnemonic = "CudaArchive",
         progress_message = "Archiving {}".format(archive.short_path),
     )

@@ -1,5 +1,7 @@
 """Rust rules that call rustc directly (std only, edition 2021 by default)."""
 
+load("@nexa_cc//:defs.bzl", "CC", "TOOLS_ENV")
+
 RustInfo = provider(
     doc = "A compiled Rust library crate.",
     fields = {
@@ -56,6 +58,9 @@ def _compile(ctx, crate_name, crate_type, crate_root, srcs, deps, edition, extra
         dirs[f.dirname] = True
     for d in sorted(dirs.keys()):
         args.add("-L", "dependency=" + d)
+    # rustc links executables and cdylibs through the C compiler driver resolved by @nexa_cc.
+    if crate_type != "rlib":
+        args.add("-C", "linker=" + CC)
     args.add_all(extra_flags)
     args.add("-o", output.path)
     ctx.actions.run(
@@ -63,8 +68,8 @@ def _compile(ctx, crate_name, crate_type, crate_root, srcs, deps, edition, extra
         arguments = [args],
         inputs = depset(srcs + extra_inputs, transitive = [transitive]),
         outputs = [output],
-        # rustc links through `cc`; strict action env gives no PATH otherwise.
-        env = {"PATH": "/usr/bin:/bin"},
+        # The driver runs as/ld/collect2 by name; strict action env gives no PATH otherwise.
+        env = dict(TOOLS_ENV),
         mnemonic = "Rustc",
         progress_message = "Compiling Rust {} {} ({})".format(crate_type, crate_name, ctx.label),
     )
