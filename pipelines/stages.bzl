@@ -53,7 +53,7 @@ eval_stage = stage_rule(
     module = "modules/eval",
     produces = "eval_report",
     inputs = {
-        "checkpoint": (False, "checkpoint"),
+        "checkpoint": slot("checkpoint"),
         "teacher": slot("checkpoint"),
         "packed": slot("packed_dataset"),
     },

@@ -11,6 +11,7 @@ import { Model, Tokenizer } from "@nexa/kernels/binding";
 import { CONTRACTS, decodeManifest, digestBytes, encodeMessage } from "@nexa/modules/manifest";
 import { listDataFiles, runStage } from "@nexa/modules/stage";
 import type { StageDefinition, StageOutcome } from "@nexa/modules/stage";
+import { damageFile, expectDamagedUpstream } from "@nexa/modules/stage/testing/damage";
 import { CheckpointManifest } from "@nexa/proto/nexa/v1/checkpoint";
 import { DatasetManifest, DatasetShard, SourceLineage_Kind } from "@nexa/proto/nexa/v1/dataset";
 import { EvalRubric } from "@nexa/proto/nexa/v1/eval";
@@ -267,5 +268,13 @@ describe("distill stage", () => {
     for (const r of records) expect(r.text.startsWith("Story: ")).toBe(true);
     await distill(w, "reseeded", { ...CONFIG, sampling: { ...CONFIG.sampling, seed: 8 } });
     expect(readFileSync(path.join(w.dir, "reseeded", "train-00000.jsonl")).equals(readFileSync(path.join(w.dir, "distill", "train-00000.jsonl")))).toBe(false);
+  });
+
+  it.each(["flip", "truncate", "remove"] as const)("reports damaged upstream files the way every stage does (%s)", async (how) => {
+    const broken = await workspace();
+    damageFile(path.join(broken.dir, "teacher", "model.safetensors"), how);
+    expectDamagedUpstream(await distill(broken, "damaged").catch((e) => e), { upstream: "teacher", slot: "teacher", path: "model.safetensors", how });
+    damageFile(path.join(broken.dir, "data", "train-00000.jsonl"), how);
+    expectDamagedUpstream(await distill(broken, "damaged2").catch((e) => e), { upstream: "data", slot: "dataset", path: "train-00000.jsonl", how });
   });
 });

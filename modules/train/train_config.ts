@@ -22,6 +22,18 @@ export interface TrainPlan {
   seed: number;
   evalInterval: number;
   evalBatches: number;
+  /** Logit distillation from the `teacher` input (absent: hard labels only). */
+  distill?: DistillPlan;
+}
+
+/** Logit distillation: loss = (1 - alpha) CE + alpha T^2 KL(teacher_T || student_T) over the teacher's top k. */
+export interface DistillPlan {
+  temperature: number;
+  alpha: number;
+  /** Teacher entries per position; 0 = the whole vocabulary. */
+  topK: number;
+  /** The teacher checkpoint the config pins ("" = whatever is wired to `teacher`). */
+  teacherDigest: string;
 }
 
 /** Facts from the inputs the config is checked against. */
@@ -51,9 +63,17 @@ export function planTraining(cfg: TrainConfig, inputs: PlanInputs): TrainPlan {
   if (cfg.device !== Device.DEVICE_CPU) fail("$.device", `device ${cfg.device} is not known`, 'set "device": "DEVICE_CPU"');
 
   // distillation
+  let distill: DistillPlan | undefined;
   if (cfg.distillation) {
-    unsupported("$.distillation", "logit distillation from a teacher checkpoint is not supported yet by modules/train",
-      "remove `distillation` (train on hard labels), or distill through modules/distill's dataset");
+    const d = cfg.distillation;
+    if (!(d.temperature > 0 && Number.isFinite(d.temperature))) {
+      fail("$.distillation.temperature", `temperature ${d.temperature} must be a finite number > 0 (proto3 reads an unset field as 0)`, "e.g. 2");
+    }
+    if (!(d.alpha >= 0 && d.alpha <= 1)) fail("$.distillation.alpha", `alpha ${d.alpha} must be in [0, 1]`, "e.g. 0.5 (0 trains on hard labels only)");
+    if (d.topK > cfg.model!.vocabSize) {
+      fail("$.distillation.topK", `top_k ${d.topK} exceeds the model's vocab_size ${cfg.model!.vocabSize}`, "use 0 (every token) or a smaller k, e.g. 32");
+    }
+    distill = { temperature: d.temperature, alpha: d.alpha, topK: d.topK, teacherDigest: d.teacher?.digest ?? "" };
   }
 
   // model shape
@@ -110,6 +130,7 @@ export function planTraining(cfg: TrainConfig, inputs: PlanInputs): TrainPlan {
     settings: {
       lr: o.learningRate, minLr, warmupSteps: warmup, totalSteps: cfg.steps,
       beta1: o.beta1, beta2: o.beta2, eps: o.epsilon, weightDecay: o.weightDecay, gradClip: o.gradClip,
+      ...(distill ? { distillWeight: distill.alpha, distillTemperature: distill.temperature } : {}),
     },
     steps: cfg.steps,
     microBatch: cfg.batchSize / gradAccum,
@@ -117,5 +138,6 @@ export function planTraining(cfg: TrainConfig, inputs: PlanInputs): TrainPlan {
     seed: cfg.seed,
     evalInterval: cfg.evalInterval,
     evalBatches: cfg.evalBatches,
+    ...(distill ? { distill } : {}),
   };
 }

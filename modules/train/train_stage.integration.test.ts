@@ -11,6 +11,7 @@ import { Model } from "@nexa/kernels/binding";
 import { CONTRACTS, decodeManifest, digestBytes, encodeMessage } from "@nexa/modules/manifest";
 import { runStage } from "@nexa/modules/stage";
 import type { StageDefinition } from "@nexa/modules/stage";
+import { damageFile, expectDamagedUpstream } from "@nexa/modules/stage/testing/damage";
 import { ArtifactRef } from "@nexa/proto/nexa/v1/artifact";
 import { PackedDatasetManifest, PackedDatasetManifest_TokenDtype } from "@nexa/proto/nexa/v1/packed_dataset";
 import { TokenizerManifest, TokenizerManifest_Kind } from "@nexa/proto/nexa/v1/tokenizer";
@@ -191,7 +192,9 @@ describe("train stage", () => {
     const cases: [object, RegExp][] = [
       [{ ...CONFIG, model: { ...CONFIG.model, colour: "red" } }, /train\.json: \$\.model\.colour/],
       [{ ...CONFIG, device: "DEVICE_CUDA" }, /\$\.device: DEVICE_CUDA: the CUDA training path .* not wired into stages yet/],
-      [{ ...CONFIG, distillation: { temperature: 2, alpha: 0.5 } }, /\$\.distillation: .*not supported yet/],
+      [{ ...CONFIG, distillation: { temperature: 2, alpha: 0.5 } }, /\$\.distillation: the config asks for distillation but no `teacher` is wired/],
+      [{ ...CONFIG, distillation: { temperature: 0, alpha: 0.5 } }, /\$\.distillation\.temperature: temperature 0 must be/],
+      [{ ...CONFIG, distillation: { temperature: 2, alpha: 1.5 } }, /\$\.distillation\.alpha: alpha 1\.5 must be in \[0, 1\]/],
       [{ ...CONFIG, model: { ...CONFIG.model, vocabSize: 32 } }, /\$\.model\.vocabSize: vocab_size 32 is smaller than the tokenizer's 64/],
       [{ ...CONFIG, gradAccumSteps: 3 }, /\$\.gradAccumSteps: batch_size 4 is not divisible/],
     ];
@@ -199,5 +202,41 @@ describe("train stage", () => {
       const w = await workspace(config);
       await expect(runStage(createTrainStage(), argv(w), w.bundle)).rejects.toThrow(pattern);
     }
+  });
+
+  test("logit distillation from a wired teacher: deterministic, different from hard labels, teacher recorded", async () => {
+    const w = await workspace();
+    await runStage(createTrainStage(), argv(w), w.bundle, { threads: 2 }); // the teacher: a plain train run
+    const teacherArg = `--input=teacher=${w.dir}/train.manifest.json:${w.dir}/train`;
+    const teacherDigest = digestBytes(read(w, "checkpoint.json"));
+    const distilled = { ...CONFIG, seed: 8, distillation: { temperature: 2, alpha: 0.5, topK: 8 } };
+    const student = (name: string, config: object, extra: string[], threads: number) => {
+      writeFileSync(path.join(w.dir, `${name}.json`), JSON.stringify(config));
+      return runStage(createTrainStage(), ["run", `--stage=${name}`, "--module=modules/train", `--config=${w.dir}/${name}.json`, w.packedArg,
+        `--out=${w.dir}/${name}`, `--log=${w.dir}/${name}.log.jsonl`, `--manifest=${w.dir}/${name}.manifest.json`, ...extra], w.bundle, { threads });
+    };
+    const file = (name: string, f: string) => readFileSync(path.join(w.dir, name, f));
+    await student("kd1", distilled, [teacherArg], 1);
+    await student("kd2", distilled, [teacherArg], 2);
+    await student("hard", { ...CONFIG, seed: 8 }, [], 2);
+    expect(file("kd2", "model.safetensors").equals(file("kd1", "model.safetensors"))).toBe(true);
+    expect(file("kd2", "metrics.jsonl").equals(file("kd1", "metrics.jsonl"))).toBe(true);
+    expect(file("kd1", "metrics.jsonl").equals(file("hard", "metrics.jsonl"))).toBe(false);
+    const model = Model.load(file("kd1", "model.safetensors"));
+    expect(model.metadata()["nexa_train.teacher_checkpoint_digest"]).toBe(teacherDigest);
+    model.free();
+    // the wiring must match the config both ways, and a pinned digest must match the wired teacher
+    await expect(student("unused", CONFIG, [teacherArg], 1)).rejects.toMatchObject({ code: "TRAIN_TEACHER_UNUSED" });
+    const pinned = { ...distilled, distillation: { ...distilled.distillation, teacher: { digest: digestBytes("another") } } };
+    await expect(student("pinned", pinned, [teacherArg], 1)).rejects.toMatchObject({
+      code: "TRAIN_TEACHER_MISMATCH", context: { jsonPath: "$.distillation.teacher.digest", actual: teacherDigest },
+    });
+  });
+
+  test.each(["flip", "truncate", "remove"] as const)("reports damaged upstream files the way every stage does (%s)", async (how) => {
+    const w = await workspace();
+    damageFile(path.join(w.dir, "pack", "validation-00000.nxpk"), how);
+    expectDamagedUpstream(await runStage(createTrainStage(), argv(w), w.bundle).catch((e) => e),
+      { upstream: "pack", slot: "packed", path: "validation-00000.nxpk", how });
   });
 });

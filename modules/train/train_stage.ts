@@ -1,5 +1,7 @@
-// The train stage (pipelines/stages.bzl `train_stage`): a packed dataset (slot `packed`) + TrainConfig → a
-// self-contained checkpoint directory (modules/checkpoint: weights, training curve, tokenizer, checkpoint.json).
+// The train stage (pipelines/stages.bzl `train_stage`): a packed dataset (slot `packed`) + TrainConfig, and with
+// `distillation` in the config a teacher checkpoint (slot `teacher`: logit distillation from its top-k next-token
+// distribution at every position) → a self-contained checkpoint directory (modules/checkpoint: weights, training
+// curve, tokenizer, checkpoint.json).
 // Every output byte depends only on the config and the data (never on the thread count or the clock); the model
 // math runs in the kernels (@nexa/kernels/binding Model).
 
@@ -7,7 +9,7 @@ import { performance } from "perf_hooks";
 
 import { Model } from "@nexa/kernels/binding";
 import type { TrainBatch } from "@nexa/kernels/binding";
-import { CHECKPOINT_MANIFEST_FILE, writeCheckpoint } from "@nexa/modules/checkpoint";
+import { Checkpoint, CHECKPOINT_MANIFEST_FILE, writeCheckpoint } from "@nexa/modules/checkpoint";
 import type { CurveLine } from "@nexa/modules/checkpoint";
 import { CONTRACTS } from "@nexa/modules/manifest";
 import { ConfigError, createProgress } from "@nexa/modules/monitoring";
@@ -19,6 +21,7 @@ import { Device, TrainConfig } from "@nexa/proto/nexa/v1/train";
 import { trainStepBatch, validationBatches } from "./batches";
 import type { RowBatch } from "./batches";
 import { planTraining } from "./train_config";
+import type { TrainPlan } from "./train_config";
 
 export const TRAIN_SPLIT = "train";
 export const VALIDATION_SPLIT = "validation";
@@ -54,6 +57,62 @@ export function chunkEnd(done: number, steps: number, evalInterval: number, maxS
   return end;
 }
 
+/**
+ * The teacher of a distilling run: wired to `teacher` exactly when the config has `distillation`, pinned by digest when
+ * the config names one, trained on the same tokenizer, and able to score the packed rows.
+ */
+interface Teacher {
+  checkpoint: Checkpoint;
+  model: Model;
+  vocabSize: number;
+}
+
+async function openTeacher(ctx: StageContext<TrainConfig>, plan: TrainPlan, tokenizerDigest: string, seqLen: number): Promise<Teacher | undefined> {
+  const wired = ctx.inputs.some((i) => i.slot === "teacher");
+  if (!plan.distill) {
+    if (wired) {
+      throw new ConfigError("TRAIN_TEACHER_UNUSED", "a `teacher` is wired but the config has no `distillation`", {
+        context: { file: ctx.configFile, jsonPath: "$.distillation", stage: ctx.stage },
+        hint: 'add "distillation": {"temperature": 2, "alpha": 0.5, "topK": 32} to distil from it, or remove `teacher` from the target',
+      });
+    }
+    return undefined;
+  }
+  if (!wired) {
+    throw new ConfigError("TRAIN_NO_TEACHER", "the config asks for distillation but no `teacher` is wired", {
+      context: { file: ctx.configFile, jsonPath: "$.distillation", stage: ctx.stage },
+      hint: 'wire the teacher\'s train stage with `teacher = ":<train stage>"` on the train_stage target, or remove `distillation`',
+    });
+  }
+  const checkpoint = new Checkpoint(await ctx.open("teacher", CONTRACTS.CheckpointManifest));
+  const display = checkpoint.artifact.display;
+  const digest = checkpoint.ref.digest;
+  if (plan.distill.teacherDigest !== "" && plan.distill.teacherDigest !== digest) {
+    throw new ConfigError("TRAIN_TEACHER_MISMATCH", `the config names teacher ${plan.distill.teacherDigest}, but the wired teacher is ${digest}`, {
+      context: { file: ctx.configFile, jsonPath: "$.distillation.teacher.digest", stage: ctx.stage, expected: plan.distill.teacherDigest, actual: digest },
+      hint: `set "digest": "${digest}", or leave the digest empty to use whatever checkpoint is wired to \`teacher\``,
+    });
+  }
+  const teacherTok = checkpoint.manifest.tokenizer!.digest;
+  if (teacherTok !== tokenizerDigest) {
+    throw new ConfigError("TRAIN_TEACHER_TOKENIZER", `the teacher expects tokenizer ${teacherTok}, but the packed data uses ${tokenizerDigest}`, {
+      context: { file: display, jsonPath: "$.tokenizer.digest", stage: ctx.stage },
+      hint: "logit distillation needs one vocabulary: pack the student's data with the teacher's tokenizer (pack `tokenizer_from`)",
+    });
+  }
+  const model = Model.load(await checkpoint.weights(), { threads: ctx.threads });
+  const shape = model.info().config;
+  if (shape.vocabSize > plan.model.vocabSize || shape.seqLen < seqLen) {
+    model.free();
+    throw new ConfigError("TRAIN_TEACHER_SHAPE",
+      `the teacher (vocab ${shape.vocabSize}, context ${shape.seqLen}) cannot teach this student (vocab ${plan.model.vocabSize}) on rows of ${seqLen} tokens`, {
+        context: { file: display, jsonPath: "$.model", stage: ctx.stage },
+        hint: "give the student model.vocabSize >= the teacher's and use a teacher whose block_size covers the pack seq_len",
+      });
+  }
+  return { checkpoint, model, vocabSize: shape.vocabSize };
+}
+
 async function runTrain(ctx: StageContext<TrainConfig>, chunkMaxTokens: number): Promise<StageResult> {
   const threads = ctx.threads;
   const packed = new PackedDataset(await ctx.open("packed", CONTRACTS.PackedDatasetManifest));
@@ -70,11 +129,14 @@ async function runTrain(ctx: StageContext<TrainConfig>, chunkMaxTokens: number):
     });
   }
   const validation = plan.evalInterval > 0 ? await packed.loadSplit(VALIDATION_SPLIT) : undefined;
+  const teacher = await openTeacher(ctx, plan, tokenizer.ref.digest, seqLen);
+  const teacherK = teacher ? plan.distill!.topK || teacher.vocabSize : 0;
   const valBatches = validation ? validationBatches(validation, seqLen, plan.microBatch, plan.evalBatches) : [];
   if (plan.evalInterval > 0 && valBatches.length === 0) ctx.log.info("validation_skipped", { reason: `no "${VALIDATION_SPLIT}" sequences` });
 
   const model = Model.create(plan.model, plan.seed, { threads });
   try {
+    if (teacher) model.setMetadata("nexa_train.teacher_checkpoint_digest", teacher.checkpoint.ref.digest);
     model.setTrainConfig(plan.settings);
     model.setTokenizerDigest(tokenizer.ref.digest);
     model.setMetadata("nexa_train.packed_dataset_digest", packed.artifact.ref.digest);
@@ -83,6 +145,7 @@ async function runTrain(ctx: StageContext<TrainConfig>, chunkMaxTokens: number):
     ctx.log.info("train_start", {
       params: info.numParams, steps: plan.steps, micro_batch: plan.microBatch, grad_accum: plan.gradAccum,
       seq_len: seqLen, train_rows: train.rows, validation_batches: valBatches.length, threads, kernel_variant: model.variant(),
+      ...(teacher ? { distill_teacher: teacher.checkpoint.ref.digest, distill_top_k: teacherK, distill_alpha: plan.distill!.alpha, distill_temperature: plan.distill!.temperature } : {}),
     });
 
     const lines: CurveLine[] = [];
@@ -101,7 +164,9 @@ async function runTrain(ctx: StageContext<TrainConfig>, chunkMaxTokens: number):
         for (let step = done; step < end; step++) {
           const batch = trainStepBatch(train, seqLen, plan.seed, step, plan.microBatch, plan.gradAccum);
           tokensSeen += batch.realTokens;
-          batches.push({ ...batch, b: plan.microBatch, microBatches: plan.gradAccum });
+          // The teacher's top-k at temperature 1: the train step softens both sides by distillation.temperature.
+          const t = teacher?.model.teacherTopK({ tokens: batch.tokens, docIds: batch.docIds, b: plan.microBatch * plan.gradAccum, t: seqLen }, { k: teacherK });
+          batches.push({ ...batch, b: plan.microBatch, microBatches: plan.gradAccum, ...(t ? { teacher: t } : {}) });
         }
         model.trainSteps(batches, (p) => {
           losses.push(p.loss);
@@ -142,6 +207,7 @@ async function runTrain(ctx: StageContext<TrainConfig>, chunkMaxTokens: number):
     return { product: { file: CHECKPOINT_MANIFEST_FILE, schema: CONTRACTS.CheckpointManifest.name }, metrics };
   } finally {
     model.free();
+    teacher?.model.free();
   }
 }
 
