@@ -12,7 +12,7 @@ import { runStage } from "@nexa/modules/stage";
 import type { StageDefinition } from "@nexa/modules/stage";
 import { EvalReport, EvalRubric } from "@nexa/proto/nexa/v1/eval";
 
-import { formatSummary, publishPipeline } from "./publish";
+import { formatSummary, loadPlan, publishPipeline } from "./publish";
 import type { PipelinePlan } from "./publish";
 
 const D = (c: string) => `sha256:${c.repeat(64)}`;
@@ -49,8 +49,9 @@ async function build(dir: string, passed: boolean): Promise<PipelinePlan> {
       `--manifest=${path.join(dir, name + ".manifest.json")}`, ...input], bundle);
   }
   return {
+    schemaVersion: 1,
     pipeline: "//pipelines:test",
-    report_stage: "eval",
+    reportStage: "eval",
     stages: stages.map((s) => ({ stage: s, module: "modules/x", kind: "k", manifest: `${s}.manifest.json`, data: s, log: `${s}.log.jsonl` })),
   };
 }
@@ -66,7 +67,9 @@ describe("publishPipeline", () => {
     expect(first.rubric).toBe("pass");
     expect(first.reportPath).toMatch(/report\.html$/);
     expect(first.stages.map((s) => s.status)).toEqual(["ran", "ran"]);
-    expect(first.stages[1].metrics).toEqual({ bpb: 1.5 });
+    // summary metrics come from the product manifest (report.json), not from the stage's log
+    expect(first.stages[1].metrics).toEqual({ passed: 1, bpb: 1.5 });
+    expect(first.stages[1].durationMs).toBeGreaterThanOrEqual(0);
     const blobs = (await new LocalStore(home).list()).sort();
 
     const second = await publishPipeline(plan, { root: dir, home });
@@ -111,5 +114,19 @@ describe("publishPipeline", () => {
     const catalog = new Catalog(new LocalStore(home));
     expect(catalog.runs()).toEqual([]);
     catalog.close();
+  });
+
+  it("reads the pipeline plan strictly as a nexa.v1.PipelinePlan", () => {
+    const dir = tmp("plan-");
+    const file = path.join(dir, "golden.pipeline.json");
+    const stage = { stage: "eval", module: "modules/eval", kind: "nexa.v1.EvalReport", manifest: "p/eval.manifest.json", data: "p/eval", log: "p/eval.log.jsonl" };
+    writeFileSync(file, JSON.stringify({ schemaVersion: 1, pipeline: "//p:golden", reportStage: "eval", stages: [stage] }));
+    expect(loadPlan(file)).toMatchObject({ pipeline: "//p:golden", reportStage: "eval", stages: [stage] });
+    writeFileSync(file, JSON.stringify({ pipeline: "//p:golden", report_stage: "eval", stages: [stage] }));
+    expect(() => loadPlan(file)).toThrow(expect.objectContaining({ code: "MANIFEST_SCHEMA_VERSION" }));
+    writeFileSync(file, JSON.stringify({ schemaVersion: 1, pipeline: "//p:golden", reportStage: "report", stages: [stage] }));
+    expect(() => loadPlan(file)).toThrow(expect.objectContaining({ code: "PUBLISH_BAD_PLAN", context: expect.objectContaining({ jsonPath: "$.reportStage" }) }));
+    writeFileSync(file, JSON.stringify({ schemaVersion: 1, pipeline: "//p:golden", stages: [{ ...stage, colour: "red" }] }));
+    expect(() => loadPlan(file)).toThrow(/\$\.stages\[0\]\.colour: unknown field/);
   });
 });

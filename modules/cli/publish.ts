@@ -7,19 +7,19 @@ import { execFileSync } from "child_process";
 import { readFileSync, realpathSync } from "fs";
 import * as path from "path";
 
-import { CONTRACTS, decodeManifest, deriveRunId, listFiles, newInvocationId, readManifest, verifyFiles } from "@nexa/modules/manifest";
+import { contractByName, CONTRACTS, decodeManifest, deriveRunId, listFiles, newInvocationId, readManifest, verifyFiles } from "@nexa/modules/manifest";
 import { NexaError } from "@nexa/modules/monitoring";
 import type { NexaLogger } from "@nexa/modules/monitoring";
 import { Catalog, LocalStore } from "@nexa/modules/registry";
+import type { CheckpointManifest } from "@nexa/proto/nexa/v1/checkpoint";
+import type { DatasetManifest } from "@nexa/proto/nexa/v1/dataset";
 import { EvalReport } from "@nexa/proto/nexa/v1/eval";
+import type { PackedDatasetManifest } from "@nexa/proto/nexa/v1/packed_dataset";
+import type { PipelinePlan } from "@nexa/proto/nexa/v1/pipeline";
 import { RunManifest, RunStage } from "@nexa/proto/nexa/v1/run";
+import type { StageManifest } from "@nexa/proto/nexa/v1/stage";
 
-/** The plan written by nexa_pipeline: stage outputs as runfiles paths, in pipeline order. */
-export interface PipelinePlan {
-  pipeline: string;
-  report_stage: string;
-  stages: { stage: string; module: string; kind: string; manifest: string; data: string; log: string }[];
-}
+export type { PipelinePlan } from "@nexa/proto/nexa/v1/pipeline";
 
 export interface StageSummary {
   stage: string;
@@ -67,21 +67,72 @@ export function codeRevision(workspace: string | undefined): string {
   }
 }
 
-/** Duration and metrics of a stage from its log (stage_start / stage_done events). */
-function readLog(logPath: string): { durationMs: number | null; metrics: Record<string, number> } {
-  let start: number | null = null;
-  let done: Record<string, unknown> | null = null;
-  for (const line of readFileSync(logPath, "utf8").split("\n")) {
+/**
+ * How long the stage action ran, from its log's first and last event: shown in the summary only (a log is never an
+ * input of anything, and a cached stage shows the duration of the run that built it). null when unreadable.
+ */
+function logDuration(logPath: string): number | null {
+  let text: string;
+  try {
+    text = readFileSync(logPath, "utf8");
+  } catch {
+    return null; // a log is display data; its absence never fails a publish
+  }
+  const times: number[] = [];
+  for (const line of text.split("\n")) {
     if (!line.trim()) continue;
-    const event = JSON.parse(line) as Record<string, unknown>;
-    if (event.event === "stage_start" && start === null) start = Number(event.time);
-    if (event.event === "stage_done") done = event;
+    try {
+      const t = Number((JSON.parse(line) as { time?: unknown }).time);
+      if (Number.isFinite(t)) times.push(t);
+    } catch {
+      return null; // a truncated last line (a killed action) leaves the duration unknown
+    }
   }
-  const metrics: Record<string, number> = {};
-  for (const [k, v] of Object.entries(done ?? {})) {
-    if (typeof v === "number" && !["level", "time"].includes(k)) metrics[k] = v;
+  return times.length >= 2 ? times[times.length - 1] - times[0] : null;
+}
+
+/** The summary metrics of a stage: a few numbers of its product manifest (the verified artifact, not its log). */
+export function productMetrics(schema: string, product: unknown): Record<string, number> {
+  switch (schema) {
+    case CONTRACTS.DatasetManifest.name: {
+      const d = product as DatasetManifest;
+      const m: Record<string, number> = { records: d.recordCount, shards: d.shards.length };
+      for (const s of d.splits) m[s.name] = s.recordCount;
+      m.dropped = d.drops.reduce((n, x) => n + x.count, 0);
+      return m;
+    }
+    case CONTRACTS.PackedDatasetManifest.name: {
+      const p = product as PackedDatasetManifest;
+      return { sequences: p.bins.reduce((n, b) => n + b.sequenceCount, 0), tokens: p.totalTokens, fill_ratio: p.fillRatio, seq_len: p.seqLen };
+    }
+    case CONTRACTS.CheckpointManifest.name: {
+      const c = product as CheckpointManifest;
+      const m: Record<string, number> = { final_loss: c.finalTrainLoss, steps: c.step, tokens_seen: c.tokensSeen, params: c.paramCount };
+      if (c.finalValLoss !== 0) m.val_loss = c.finalValLoss;
+      return m;
+    }
+    case CONTRACTS.EvalReport.name: {
+      const r = product as EvalReport;
+      const m: Record<string, number> = { passed: r.passed ? 1 : 0 };
+      for (const res of r.results) m[res.metric] = res.value;
+      return m;
+    }
+    default:
+      return {};
   }
-  return { durationMs: start !== null && done ? Number(done.time) - start : null, metrics };
+}
+
+/** Decodes the product manifest a StageManifest lists (already verified against its digest). */
+function readProduct(manifest: StageManifest, dataDir: string, stage: string): { schema: string; message: unknown } | undefined {
+  const ref = manifest.outputs.find((o) => o.schemaName !== "");
+  if (!ref) return undefined;
+  const contract = contractByName(ref.schemaName);
+  if (!contract) {
+    throw new NexaError("PUBLISH_UNKNOWN_SCHEMA", `stage ${stage}'s product ${ref.path} is a ${ref.schemaName}, which this publisher does not know`, {
+      context: { stage, file: ref.path }, hint: "publish with the NexaCompute version that built the pipeline",
+    });
+  }
+  return { schema: ref.schemaName, message: readManifest(contract, path.join(dataDir, ref.path), `${stage}/${ref.path}`) };
 }
 
 /**
@@ -112,8 +163,9 @@ export async function publishPipeline(plan: PipelinePlan, options: PublishOption
         throw new NexaError("PUBLISH_STAGE_MISMATCH", `${s.manifest} is the manifest of stage ${manifest.stageName}, not ${s.stage}`);
       }
       await verifyFiles(manifestPath, dataDir, listFiles(manifest).filter((f) => f.jsonPath.startsWith("$.outputs")));
+      const product = readProduct(manifest, dataDir, s.stage);
       const status: StageSummary["status"] = catalog.stage(manifest.stageId) ? "cached" : "ran";
-      stages.push({ plan: s, manifest, manifestPath, dataDir, status });
+      stages.push({ plan: s, manifest, manifestPath, dataDir, status, product });
     }
     const runId = deriveRunId(stages.map((s) => s.manifest.stageId));
     const log = options.log?.child({ run_id: runId, invocation_id: invocationId });
@@ -122,13 +174,14 @@ export async function publishPipeline(plan: PipelinePlan, options: PublishOption
     // 2. Store data files, then the manifests that reference them: a manifest in the store implies its files are.
     const summaries: StageSummary[] = [];
     const runStages: RunStage[] = [];
-    for (const { plan: s, manifest, manifestPath, dataDir, status } of stages) {
+    for (const { plan: s, manifest, manifestPath, dataDir, status, product } of stages) {
       for (const o of manifest.outputs) {
         await store.putFile(path.join(dataDir, o.path), o.digest);
         await faultInjectionPause();
       }
       const manifestDigest = await catalog.publishManifest(CONTRACTS.StageManifest, manifest);
-      const { durationMs, metrics } = readLog(resolve(options.root, s.log));
+      const durationMs = logDuration(resolve(options.root, s.log));
+      const metrics = product ? productMetrics(product.schema, product.message) : {};
       summaries.push({ stage: s.stage, stageId: manifest.stageId, status, durationMs, metrics, manifestDigest });
       runStages.push(RunStage.fromPartial({
         stageName: s.stage,
@@ -150,11 +203,11 @@ export async function publishPipeline(plan: PipelinePlan, options: PublishOption
 
     let rubric: PublishResult["rubric"] = "none";
     let reportPath: string | null = null;
-    if (plan.report_stage) {
-      const { manifest, dataDir } = stages.find((s) => s.plan.stage === plan.report_stage)!;
+    if (plan.reportStage) {
+      const { manifest, dataDir } = stages.find((s) => s.plan.stage === plan.reportStage)!;
       const product = manifest.outputs.find((o) => o.schemaName === CONTRACTS.EvalReport.name);
       if (!product) {
-        throw new NexaError("PUBLISH_NO_REPORT", `stage ${plan.report_stage} has no nexa.v1.EvalReport output`, {
+        throw new NexaError("PUBLISH_NO_REPORT", `stage ${plan.reportStage} has no nexa.v1.EvalReport output`, {
           hint: "report_stage must name the pipeline's eval stage",
         });
       }
@@ -188,11 +241,12 @@ export function formatSummary(result: PublishResult): string {
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
 }
 
+/** Reads the nexa.v1.PipelinePlan written by nexa_pipeline, strictly. */
 export function loadPlan(file: string): PipelinePlan {
-  const plan = JSON.parse(readFileSync(file, "utf8")) as PipelinePlan;
-  if (!plan.pipeline || !Array.isArray(plan.stages) || plan.stages.length === 0) {
-    throw new NexaError("PUBLISH_BAD_PLAN", `${file} is not a pipeline plan (pipeline, stages[])`, {
-      context: { file }, hint: "the plan is generated by nexa_pipeline (tools/stage); run the pipeline with `bazel run`",
+  const plan = readManifest(CONTRACTS.PipelinePlan, file, path.basename(file));
+  if (plan.reportStage !== "" && !plan.stages.some((s) => s.stage === plan.reportStage)) {
+    throw new NexaError("PUBLISH_BAD_PLAN", `report_stage "${plan.reportStage}" is not one of the plan's stages`, {
+      context: { file, jsonPath: "$.reportStage" }, hint: "the plan is generated by nexa_pipeline (tools/stage); run the pipeline with `bazel run`",
     });
   }
   return plan;

@@ -1,4 +1,4 @@
-// Entry point of the data stage bundle (//modules/data:stage): `node stage.js run|merge --stage=… …`.
+// Entry point of the data stage bundle (//modules/data:stage): `node stage.bundle.js run|merge --stage=… …`.
 import { runStageMain } from "@nexa/modules/stage";
 
 import { dataStage } from "./data_stage";

@@ -4,7 +4,6 @@
 import { DataSource_Format } from "@nexa/proto/nexa/v1/data_config";
 import { SourceLineage_Kind } from "@nexa/proto/nexa/v1/dataset";
 import { Comparator } from "@nexa/proto/nexa/v1/eval";
-import { LogLevel } from "@nexa/proto/nexa/v1/log";
 import { PackedDatasetManifest_TokenDtype } from "@nexa/proto/nexa/v1/packed_dataset";
 import { TokenizerManifest_Kind } from "@nexa/proto/nexa/v1/tokenizer";
 import { Device, OptimizerConfig_Kind, ScheduleConfig_Kind } from "@nexa/proto/nexa/v1/train";
@@ -95,13 +94,10 @@ const SAMPLES: Record<keyof typeof CONTRACTS, unknown> = {
     schemaVersion: 1, runId: "b".repeat(64), pipeline: "//pipelines:golden",
     stages: [{ stageName: "data", stageId: ID, manifest: ref("", "nexa.v1.StageManifest") }], codeRevision: "0123abcd",
   },
-  ModuleSpec: {
-    schemaVersion: 1, name: "modules/pack", responsibility: "turn a text dataset into packed training shards",
-    inputs: ["nexa.v1.DatasetManifest"], outputs: ["nexa.v1.PackedDatasetManifest"], allowedDeps: ["modules/manifest"],
-  },
-  LogEvent: {
-    timeMs: 1764320000000, level: LogLevel.LOG_LEVEL_INFO, runId: "b".repeat(64), stage: "pack", stageId: ID,
-    event: "shard_written", msg: "wrote shard", errorCode: "NONE", fields: { shard: "3", bytes: "100" },
+  PipelinePlan: {
+    schemaVersion: 1, pipeline: "//pipelines:golden", reportStage: "eval",
+    stages: [{ stage: "eval", module: "modules/eval", kind: "nexa.v1.EvalReport", manifest: "pipelines/eval.manifest.json",
+      data: "pipelines/eval", log: "pipelines/eval.log.jsonl" }],
   },
 };
 

@@ -12,10 +12,9 @@ import { DataConfig } from "@nexa/proto/nexa/v1/data_config";
 import { DatasetManifest } from "@nexa/proto/nexa/v1/dataset";
 import { DistillConfig } from "@nexa/proto/nexa/v1/distill";
 import { EvalReport, EvalRubric } from "@nexa/proto/nexa/v1/eval";
-import { LogEvent } from "@nexa/proto/nexa/v1/log";
-import { ModuleSpec } from "@nexa/proto/nexa/v1/module";
 import { PackConfig } from "@nexa/proto/nexa/v1/pack_config";
 import { PackedDatasetManifest } from "@nexa/proto/nexa/v1/packed_dataset";
+import { PipelinePlan } from "@nexa/proto/nexa/v1/pipeline";
 import { RunManifest } from "@nexa/proto/nexa/v1/run";
 import { StageManifest } from "@nexa/proto/nexa/v1/stage";
 import { TokenizerManifest } from "@nexa/proto/nexa/v1/tokenizer";
@@ -99,14 +98,10 @@ export const CONTRACTS = {
     name: "nexa.v1.RunManifest", codec: RunManifest, kind: "manifest", supportedVersions: V1,
     required: ["schemaVersion", "runId", "pipeline", "stages[].stageName", "stages[].stageId", "stages[].manifest.digest"],
   } as Contract<RunManifest>,
-  ModuleSpec: {
-    name: "nexa.v1.ModuleSpec", codec: ModuleSpec, kind: "config", supportedVersions: V1,
-    required: ["schemaVersion", "name", "responsibility"],
-  } as Contract<ModuleSpec>,
-  LogEvent: {
-    name: "nexa.v1.LogEvent", codec: LogEvent, kind: "manifest", supportedVersions: [],
-    required: ["stage", "event"],
-  } as Contract<LogEvent>,
+  PipelinePlan: {
+    name: "nexa.v1.PipelinePlan", codec: PipelinePlan, kind: "manifest", supportedVersions: V1,
+    required: ["schemaVersion", "pipeline", "stages[].stage", "stages[].kind", "stages[].manifest", "stages[].data"],
+  } as Contract<PipelinePlan>,
 } as const;
 
 /** The contract whose fully qualified name is `name` (e.g. from ArtifactRef.schema_name), or undefined. */

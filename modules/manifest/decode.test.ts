@@ -2,7 +2,10 @@
 
 import { ConfigError, ManifestError, NexaError } from "@nexa/modules/monitoring";
 
+import { LogEvent } from "@nexa/proto/nexa/v1/log";
+
 import { CONTRACTS, decodeManifest, digestBytes } from "./index";
+import type { Contract } from "./index";
 
 const D = digestBytes("x");
 const shard = (digest: unknown = D) => ({ file: { digest, sizeBytes: 1, path: "s.jsonl" }, recordCount: 1, split: "train" });
@@ -12,7 +15,7 @@ const dataset = (over: Record<string, unknown> = {}) =>
     shards: [shard(), shard(), shard()], producer: { stageName: "data", stageId: "a".repeat(64) }, ...over,
   });
 
-function decodeError(text: string, contract = CONTRACTS.DatasetManifest as typeof CONTRACTS[keyof typeof CONTRACTS]): NexaError {
+function decodeError(text: string, contract: Contract<unknown> = CONTRACTS.DatasetManifest as Contract<unknown>): NexaError {
   try {
     decodeManifest(contract as never, text, "dataset.json");
   } catch (err) {
@@ -113,7 +116,10 @@ describe("decodeManifest", () => {
   });
 
   it("map values are type-checked too", () => {
-    const err = decodeError(JSON.stringify({ stage: "s", event: "e", fields: { a: "1", b: 2 } }), CONTRACTS.LogEvent);
+    // LogEvent (the documented log line shape) is the contract message with a map field; it is no decodable
+    // manifest, so the test declares its contract here.
+    const logEvent: Contract<LogEvent> = { name: "nexa.v1.LogEvent", codec: LogEvent, kind: "manifest", supportedVersions: [], required: [] };
+    const err = decodeError(JSON.stringify({ stage: "s", event: "e", fields: { a: "1", b: 2 } }), logEvent as Contract<unknown>);
     expect(err.message).toBe("dataset.json: $.fields.b: expected string, found number");
   });
 });

@@ -1,4 +1,4 @@
-// Entry point of the pack stage bundle (//modules/pack:stage): `node stage.js run --stage=… --config=… --input=dataset=…`.
+// Entry point of the pack stage bundle (//modules/pack:stage): `node stage.bundle.js run --stage=… --config=… --input=dataset=…`.
 import { runStageMain } from "@nexa/modules/stage";
 
 import { packStage } from "./pack_stage";

@@ -63,7 +63,7 @@ kill_train_action() {
 bz build --disk_cache= //pipelines:golden >"$scratch/build1.log" 2>&1 &
 builder=$!
 for _ in $(seq 1 900); do
-  if pid=$(pgrep -f -- 'stage.js run --stage=train ' | head -n1) && [[ -n "$pid" ]]; then break; fi
+  if pid=$(pgrep -f -- 'stage.bundle.js run --stage=train ' | head -n1) && [[ -n "$pid" ]]; then break; fi
   kill -0 "$builder" 2>/dev/null || fail "build ended before the train action started (see $scratch/build1.log)"
   sleep 0.5
 done
@@ -109,7 +109,7 @@ for _ in $(seq 1 600); do
   [[ $(find "$NEXA_HOME/cas/sha256" -type f 2>/dev/null | wc -l) -ge 3 ]] && break
   sleep 0.1
 done
-ppid_publisher=$(pgrep -f -- 'nexa.js publish' | head -n1) || fail "publisher not running"
+ppid_publisher=$(pgrep -f -- 'nexa.bundle.js publish' | head -n1) || fail "publisher not running"
 kill -9 "$ppid_publisher"
 wait "$runner" || true
 grep -q 'run_id=' "$scratch/publish.log" && fail "the publisher finished before it was killed"

@@ -437,7 +437,6 @@ npm_repository = repository_rule(
         "node": attr.label(mandatory = True, allow_single_file = True),
         "_generator": attr.label(default = "//tools/typescript/private:npm_repository.js", allow_single_file = True),
     },
-    environ = ["NEXA_NPM_STAMP"],
     local = True,
 )
 

@@ -29,9 +29,11 @@ def _nexa_pipeline_impl(ctx):
     if ctx.attr.report_stage and ctx.attr.report_stage not in seen:
         fail("{}: report_stage '{}' is not one of the stages".format(ctx.label, ctx.attr.report_stage))
     plan = ctx.actions.declare_file(ctx.label.name + ".pipeline.json")
+    # A nexa.v1.PipelinePlan (proto/nexa/v1/pipeline.proto) in proto3 JSON; `nexa publish` decodes it strictly.
     ctx.actions.write(plan, json.encode({
+        "schemaVersion": 1,
         "pipeline": str(ctx.label),
-        "report_stage": ctx.attr.report_stage,
+        "reportStage": ctx.attr.report_stage,
         "stages": [{
             "stage": s.stage,
             "module": s.module,

@@ -28,7 +28,7 @@ def _jest_test_impl(ctx):
     transitive_srcs = depset(srcs, transitive = deps.transitive_srcs)
 
     # swc strips types without checking them, so the tests and their deps are type-checked first.
-    stamp = typecheck_action(ctx, srcs, transitive_srcs, depset(transitive = [npm] + tools_npm), ["node", "jest"], "typecheck")
+    stamp = typecheck_action(ctx, srcs, transitive_srcs, depset(transitive = [npm] + tools_npm), ["node", "jest"])
 
     config = ctx.actions.declare_file(ctx.label.name + ".jest.config.js")
     ctx.actions.expand_template(

@@ -33,7 +33,7 @@ def _ts_binary_impl(ctx):
     deps = collect_ts(ctx.attr.deps)
     npm = depset(transitive = [d.files for d in ctx.attr.npm_deps] + deps.npm)
     transitive_srcs = depset([entry], transitive = deps.transitive_srcs)
-    stamp = typecheck_action(ctx, [entry], transitive_srcs, npm, ["node"], "typecheck")
+    stamp = typecheck_action(ctx, [entry], transitive_srcs, npm, ["node"])
 
     externals = NATIVE_PACKAGES + ctx.attr.externals
     external_files = depset(transitive = native_npm_files(ctx.attr.npm_deps, ctx.attr.externals) + deps.native_npm)
@@ -44,7 +44,7 @@ def _ts_binary_impl(ctx):
     ctx.actions.write(tsconfig, json.encode({
         "compilerOptions": {"baseUrl": up, "paths": {"@nexa/*": ["*", ctx.bin_dir.path + "/*"]}},
     }))
-    bundle = ctx.actions.declare_file(ctx.label.name + ".js")
+    bundle = ctx.actions.declare_file(ctx.label.name + ".bundle.js")
     args = ctx.actions.args()
     args.add(entry.path)
     args.add("--bundle")
@@ -98,5 +98,5 @@ ts_binary = rule(
     implementation = _ts_binary_impl,
     attrs = _ATTRS,
     executable = True,
-    doc = "A node tool: the entry and its deps type-checked and bundled by esbuild into `<name>.js`.",
+    doc = "A node tool: the entry and its deps type-checked and bundled by esbuild into `<name>.bundle.js` (never the name of a ts_project output, whatever the sources are called).",
 )

@@ -12,7 +12,7 @@ def _ts_project_impl(ctx):
     npm = depset(transitive = [d.files for d in ctx.attr.npm_deps] + deps.npm)
     transitive_srcs = depset(srcs, transitive = deps.transitive_srcs)
 
-    stamp = typecheck_action(ctx, srcs, transitive_srcs, npm, ["node"], "typecheck")
+    stamp = typecheck_action(ctx, srcs, transitive_srcs, npm, ["node"])
 
     # JavaScript emit: a per-file transform (no bundling); `@nexa/` imports are resolved when bundling (ts_binary).
     js = []

@@ -12,10 +12,10 @@ def npm_file(target, path):
             return f
     fail("{} has no file {}: is the package installed (npm ci) and listed in package.json?".format(target.label, want))
 
-def typecheck_action(ctx, srcs, transitive_srcs, npm, types, suffix):
-    """Declares `<name>.<suffix>.ok`: written only when tsc finds no error in `srcs` (deps are checked too)."""
-    tsconfig = ctx.actions.declare_file("{}.{}.tsconfig.json".format(ctx.label.name, suffix))
-    stamp = ctx.actions.declare_file("{}.{}.ok".format(ctx.label.name, suffix))
+def typecheck_action(ctx, srcs, transitive_srcs, npm, types):
+    """Declares `<name>.typecheck.ok`: written only when tsc finds no error in `srcs` (deps are checked too)."""
+    tsconfig = ctx.actions.declare_file("{}.typecheck.tsconfig.json".format(ctx.label.name))
+    stamp = ctx.actions.declare_file("{}.typecheck.ok".format(ctx.label.name))
     up = _relative_to_execroot(tsconfig.path)
     bin_dir = ctx.bin_dir.path
     config = {
@@ -43,7 +43,7 @@ def typecheck_action(ctx, srcs, transitive_srcs, npm, types, suffix):
         outputs = [stamp],
         tools = [ctx.executable._node],
         mnemonic = "TsTypeCheck",
-        progress_message = "Type-checking {} ({})".format(ctx.label, suffix),
+        progress_message = "Type-checking {} (typecheck)".format(ctx.label),
     )
     return stamp
 
