@@ -3,7 +3,7 @@
 Nothing here downloads anything (tools/setup/setup.sh installs what is missing). Each rule produces a small
 external repository:
   @nexa_node   //:node (the node binary), //:BUILD info
-  @nexa_rust   //:rustc (the real rustc, not the rustup proxy)
+  @nexa_rust   //:rustc (the real rustc, not the rustup proxy), //:rustfmt (the real rustfmt of that toolchain)
   @nexa_cc     //:defs.bzl: absolute paths of cc, gcc, ar (and as, ld) and the PATH actions that run them get
   @com_google_protobuf  //:protoc and proto_library targets for the well-known types (the names upstream uses)
   @nexa_cuda   //:defs.bzl (CUDA_AVAILABLE, CUDA_CONSTRAINT, CUDA_ROOT), //:nvcc, //:cuda_headers, //:cudart_static
@@ -124,10 +124,24 @@ def _host_rust_impl(rctx):
     version = _first_version(_run(rctx, [real, "--version"], "rustc"))
     _check_version(rctx, "rustc", real, version)
     rctx.symlink(real, "rustc")
-    rctx.file("BUILD.bazel", """# Host rustc {version} (sysroot {sysroot}).
-exports_files(["rustc"], visibility = ["//visibility:public"])
-""".format(version = version, sysroot = sysroot))
-    rctx.file("version.bzl", 'RUSTC_VERSION = "{}"\n'.format(version))
+
+    # rustfmt ships with the same toolchain (rustup's default profile): the real binary beside the real rustc,
+    # used by //tools/format. Without it only formatting fails, with the fix; building Rust does not need it.
+    rustfmt = rctx.path(sysroot + "/bin/rustfmt")
+    if rustfmt.exists:
+        rustfmt_version = _first_version(_run(rctx, [rustfmt, "--version"], "rustfmt"))
+        rctx.symlink(rustfmt, "rustfmt")
+    else:
+        rustfmt_version = ""
+        rctx.file("rustfmt", """#!/bin/sh
+echo '[nexa toolchain] rustfmt not found at {path}' >&2
+echo '  fix: rustup component add rustfmt (for the toolchain of {rustc}), then run the command again' >&2
+exit 2
+""".format(path = rustfmt, rustc = real), executable = True)
+    rctx.file("BUILD.bazel", """# Host rustc {version} (sysroot {sysroot}); rustfmt {rustfmt_version}.
+exports_files(["rustc", "rustfmt"], visibility = ["//visibility:public"])
+""".format(version = version, sysroot = sysroot, rustfmt_version = rustfmt_version or "missing"))
+    rctx.file("version.bzl", 'RUSTC_VERSION = "{}"\nRUSTFMT_VERSION = "{}"\n'.format(version, rustfmt_version))
 
 host_rust = repository_rule(
     implementation = _host_rust_impl,
