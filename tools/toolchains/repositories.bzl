@@ -21,7 +21,7 @@ def _version_matches(found, pin):
         return True
     return found.startswith(pin + ".")
 
-def _check_version(rctx, tool, path, found):
+def _check_version(tool, path, found):
     pin = TOOL_PINS[tool]
     if not _version_matches(found, pin.version):
         fail(("\n[nexa toolchain] {tool} version mismatch\n  found:    {found} at {path}\n  expected: {expected}.x " +
@@ -94,7 +94,7 @@ def _host_node_impl(rctx):
     if node == None or not node.exists:
         _missing("node", _searched(rctx, "NEXA_NODE"))
     version = _run(rctx, [node, "--version"], "node").lstrip("v")
-    _check_version(rctx, "node", node, version)
+    _check_version("node", node, version)
     rctx.symlink(node, "node")
     rctx.file("BUILD.bazel", """# Host Node.js {version}, detected at {path}.
 exports_files(["node"], visibility = ["//visibility:public"])
@@ -122,7 +122,7 @@ def _host_rust_impl(rctx):
     if not real.exists:
         _missing("rustc", sysroot + "/bin/rustc")
     version = _first_version(_run(rctx, [real, "--version"], "rustc"))
-    _check_version(rctx, "rustc", real, version)
+    _check_version("rustc", real, version)
     rctx.symlink(real, "rustc")
 
     # rustfmt ships with the same toolchain (rustup's default profile): the real binary beside the real rustc,
@@ -231,7 +231,7 @@ def _host_protobuf_impl(rctx):
     if protoc == None or not protoc.exists:
         _missing("protoc", _searched(rctx, "NEXA_PROTOC"))
     version = _first_version(_run(rctx, [protoc, "--version"], "protoc"))
-    _check_version(rctx, "protoc", protoc, version)
+    _check_version("protoc", protoc, version)
     rctx.symlink(protoc, "protoc")
 
     include = rctx.path(rctx.attr.include_dir + "/google/protobuf")
@@ -376,7 +376,7 @@ def _host_cuda_impl(rctx):
     nvcc = root_path.get_child("bin").get_child("nvcc")
     # "Cuda compilation tools, release 13.0, V13.0.88": the full version after ", V".
     version = _first_version(_run(rctx, [nvcc, "--version"], "nvcc").split(", V")[-1])
-    _check_version(rctx, "nvcc", nvcc, version)
+    _check_version("nvcc", nvcc, version)
 
     # nvcc must run from its real path (a symlinked nvcc cannot find its headers), so actions call a wrapper.
     rctx.file("nvcc", "#!/bin/sh\nexec {} \"$@\"\n".format(nvcc), executable = True)

@@ -1,5 +1,7 @@
 """stage_rule: builds rules for pipeline stages (one per stage kind) with typed inputs and outputs."""
 
+# The stage rules run ts_binary tools: they share the TypeScript family's provider (one rule set, two families).
+# buildifier: disable=bzl-visibility
 load("//tools/typescript/private:ts_binary.bzl", "TsBinaryInfo")
 
 StageInfo = provider(
@@ -83,7 +85,7 @@ def _run(ctx, tool, command, args, inputs, outputs, progress):
 
 def _stage_impl(ctx):
     module = ctx.attr._module
-    provider, kind = _KIND_PROVIDERS[ctx.attr._produces]
+    kind_info, kind = _KIND_PROVIDERS[ctx.attr._produces]
     slots = {name: multi == "multiple" for name, multi in ctx.attr._slots.items()}
     tool = ctx.attr.tool[TsBinaryInfo]
     name = ctx.label.name
@@ -107,11 +109,11 @@ def _stage_impl(ctx):
         shard_dirs = []
         for i in range(n):
             d = ctx.actions.declare_directory("{}.shard-{}-of-{}".format(name, i, n))
-            l = ctx.actions.declare_file("{}.shard-{}-of-{}.log.jsonl".format(name, i, n))
-            shard_args = ["--shard={}".format(i), "--num-shards={}".format(n), "--out=" + d.path, "--log=" + l.path]
-            _run(ctx, tool, "run", common + shard_args, inputs, [d, l], "Stage {} shard {}/{} ({})".format(name, i + 1, n, module))
+            shard_log = ctx.actions.declare_file("{}.shard-{}-of-{}.log.jsonl".format(name, i, n))
+            shard_args = ["--shard={}".format(i), "--num-shards={}".format(n), "--out=" + d.path, "--log=" + shard_log.path]
+            _run(ctx, tool, "run", common + shard_args, inputs, [d, shard_log], "Stage {} shard {}/{} ({})".format(name, i + 1, n, module))
             shard_dirs.append(d)
-            shard_logs.append(l)
+            shard_logs.append(shard_log)
         merge_args = common + ["--shard-dir=" + d.path for d in shard_dirs] + outs
         _run(ctx, tool, "merge", merge_args, inputs + shard_dirs, [data, manifest, log], "Stage {} merge of {} shards ({})".format(name, n, module))
 
@@ -128,7 +130,7 @@ def _stage_impl(ctx):
     return [
         DefaultInfo(files = depset([manifest, data]), runfiles = ctx.runfiles(files = [manifest, data])),
         info,
-        provider(stage = info),
+        kind_info(stage = info),
         OutputGroupInfo(logs = depset([log] + shard_logs)),
     ]
 
@@ -143,6 +145,9 @@ def stage_rule(module, produces, inputs = {}, env_files = {}, doc = ""):
       env_files: default of the rule's `env_files`: file label -> environment variable that receives its path
         (e.g. {"//kernels/abi:nexa_kernels": "NEXA_KERNELS_LIB"}); the files become action inputs.
       doc: the rule's documentation.
+
+    Returns:
+      The rule; assign it to a name at the top level of a .bzl file.
     """
     attrs = {
         "tool": attr.label(

@@ -5,7 +5,15 @@ def _relative_to_execroot(path):
     return "/".join([".."] * len(path.split("/")[:-1]))
 
 def npm_file(target, path):
-    """The file `node_modules/<path>` inside an @npm//<pkg> closure target; fails clearly when absent."""
+    """The file `node_modules/<path>` inside an @npm//<pkg> closure target; fails clearly when absent.
+
+    Args:
+      target: an @npm//<pkg> target (its files are the package's dependency closure).
+      path: the file's path below node_modules, e.g. "typescript/lib/tsc.js".
+
+    Returns:
+      The File.
+    """
     want = "node_modules/" + path
     for f in target.files.to_list():
         if f.short_path.endswith(want):
@@ -13,7 +21,19 @@ def npm_file(target, path):
     fail("{} has no file {}: is the package installed (npm ci) and listed in package.json?".format(target.label, want))
 
 def typecheck_action(ctx, srcs, transitive_srcs, npm, types):
-    """Declares `<name>.typecheck.ok`: written only when tsc finds no error in `srcs` (deps are checked too)."""
+    """Declares `<name>.typecheck.ok`: written only when tsc finds no error in `srcs` (deps are checked too).
+
+    Args:
+      ctx: the rule context; its rule has the TSC_ATTRS attributes.
+      srcs: the package's .ts files to check.
+      transitive_srcs: depset of the .ts files they import (type-checked with them).
+      npm: depset of the npm files the sources import.
+      types: names of the @types packages to load, e.g. ["node"].
+      suffix: the middle of the output names (`<name>.<suffix>.tsconfig.json`, `<name>.typecheck.ok`), e.g. "typecheck".
+
+    Returns:
+      The stamp File; depend on it to depend on the check.
+    """
     tsconfig = ctx.actions.declare_file("{}.typecheck.tsconfig.json".format(ctx.label.name))
     stamp = ctx.actions.declare_file("{}.typecheck.ok".format(ctx.label.name))
     up = _relative_to_execroot(tsconfig.path)
