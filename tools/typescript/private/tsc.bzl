@@ -29,7 +29,6 @@ def typecheck_action(ctx, srcs, transitive_srcs, npm, types):
       transitive_srcs: depset of the .ts files they import (type-checked with them).
       npm: depset of the npm files the sources import.
       types: names of the @types packages to load, e.g. ["node"].
-      suffix: the middle of the output names (`<name>.<suffix>.tsconfig.json`, `<name>.typecheck.ok`), e.g. "typecheck".
 
     Returns:
       The stamp File; depend on it to depend on the check.
