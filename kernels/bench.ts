@@ -74,7 +74,12 @@ function gpt2Ranks(): { compact: string; specials: Record<string, number>; patte
     const [, offset, ...tokens] = line.split(" ");
     tokens.forEach((t, i) => lines.push(`${t} ${Number(offset) + i}`));
   }
-  return { compact: json.bpe_ranks, specials: json.special_tokens, pattern: json.pat_str, file: lines.join("\n") + "\n" };
+  return {
+    compact: json.bpe_ranks,
+    specials: json.special_tokens,
+    pattern: json.pat_str,
+    file: lines.join("\n") + "\n",
+  };
 }
 
 /** Best wall time in seconds of `runs` calls of `f`. */
@@ -111,9 +116,12 @@ function main(): void {
   let encodeSeconds = Infinity;
   for (let r = 0; r < 3; r++) {
     const tok = Tokenizer.load(ranksFile, "tiktoken", ranks.specials);
-    encodeSeconds = Math.min(encodeSeconds, best(1, () => {
-      ours = bytes.map((b) => tok.encode(b));
-    }));
+    encodeSeconds = Math.min(
+      encodeSeconds,
+      best(1, () => {
+        ours = bytes.map((b) => tok.encode(b));
+      }),
+    );
     tok.free();
   }
   const reference = new Tiktoken(ranks.compact, ranks.specials, ranks.pattern);
@@ -122,7 +130,9 @@ function main(): void {
     theirs = corpus.docs.map((d) => reference.encode_ordinary(d));
   });
   reference.free();
-  const identical = ours.length === theirs.length && ours.every((a, i) => a.length === theirs[i].length && a.every((v, k) => v === theirs[i][k]));
+  const identical =
+    ours.length === theirs.length &&
+    ours.every((a, i) => a.length === theirs[i].length && a.every((v, k) => v === theirs[i][k]));
 
   // Pack: paragraphs of the corpus as documents, GPT-2 token lengths, 2048-token bins.
   const paragraphs = corpus.docs.flatMap((d) => d.split(/\n\s*\n/)).filter((p) => p.length > 0);
@@ -160,7 +170,13 @@ function main(): void {
 
   // Dedup: exact + near dedup over the files, quality filters disabled.
   const dedupSeconds = best(3, () => {
-    const gate = new Gate({ minBytes: 0, maxDuplicateLineFraction: 1, maxNgramRepeatFraction: 1, maxSymbolFraction: 1, maxDigitFraction: 1 });
+    const gate = new Gate({
+      minBytes: 0,
+      maxDuplicateLineFraction: 1,
+      maxNgramRepeatFraction: 1,
+      maxSymbolFraction: 1,
+      maxDigitFraction: 1,
+    });
     gate.run(bytes);
     gate.free();
   });

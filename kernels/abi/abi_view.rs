@@ -14,7 +14,9 @@ use std::any::{type_name, TypeId};
 
 // Every exported function, by its C name (the generated entries name them unqualified).
 #[allow(unused_imports)]
-use crate::{gate_abi::*, model_abi::*, model_train_abi::*, pack_abi::*, shuffle_abi::*, stats_abi::*, tokenize_abi::*};
+use crate::{
+    gate_abi::*, model_abi::*, model_train_abi::*, pack_abi::*, shuffle_abi::*, stats_abi::*, tokenize_abi::*,
+};
 #[allow(unused_imports)]
 use crate::{nexa_abi_version, nexa_last_error, nexa_selftest_panic};
 
@@ -65,11 +67,7 @@ pub(crate) struct Ty {
 }
 
 pub(crate) fn ty<T: 'static>() -> Ty {
-    Ty {
-        id: TypeId::of::<T>(),
-        name: type_name::<T>(),
-        size: std::mem::size_of::<T>(),
-    }
+    Ty { id: TypeId::of::<T>(), name: type_name::<T>(), size: std::mem::size_of::<T>() }
 }
 
 /// The type of a field, named by a projection closure (`|s: &S| &s.field`).
@@ -179,7 +177,11 @@ pub(crate) fn mismatches(header: &str, structs: &[StructCheck], functions: &[FnC
             if f.actual.id != f.expected.id {
                 out.push(format!(
                     "{at}: field {}.{} is {} in the header, but {} in {}",
-                    s.name, f.name, header_side(f.c_type, &f.expected), f.actual.name, s.rust.name
+                    s.name,
+                    f.name,
+                    header_side(f.c_type, &f.expected),
+                    f.actual.name,
+                    s.rust.name
                 ));
             }
             if f.rust_offset != f.c_offset {
@@ -195,7 +197,9 @@ pub(crate) fn mismatches(header: &str, structs: &[StructCheck], functions: &[FnC
         if f.actual.ret.id != f.ret.id {
             out.push(format!(
                 "{at}: {} returns {} in the header, but {} in kernels/abi",
-                f.name, header_side(f.ret_c_type, &f.ret), f.actual.ret.name
+                f.name,
+                header_side(f.ret_c_type, &f.ret),
+                f.actual.ret.name
             ));
         }
         // The arity is checked by rustc (the generated cast names one `_` per header argument).
@@ -203,7 +207,11 @@ pub(crate) fn mismatches(header: &str, structs: &[StructCheck], functions: &[FnC
             if actual.id != p.expected.id {
                 out.push(format!(
                     "{at}: {} argument {} ({}) is {} in the header, but {} in kernels/abi",
-                    f.name, i + 1, p.name, header_side(p.c_type, &p.expected), actual.name
+                    f.name,
+                    i + 1,
+                    p.name,
+                    header_side(p.c_type, &p.expected),
+                    actual.name
                 ));
             }
         }
@@ -230,7 +238,12 @@ mod tests {
     #[test]
     fn every_struct_and_function_of_the_header_matches_rust() {
         let (structs, functions) = (header::structs(), header::functions());
-        assert!(structs.len() >= 9 && functions.len() >= 46, "{} structs, {} functions", structs.len(), functions.len());
+        assert!(
+            structs.len() >= 9 && functions.len() >= 46,
+            "{} structs, {} functions",
+            structs.len(),
+            functions.len()
+        );
         let problems = mismatches(header::HEADER, &structs, &functions);
         assert!(problems.is_empty(), "the Rust ABI differs from {}:\n{}", header::HEADER, problems.join("\n"));
     }
@@ -240,9 +253,11 @@ mod tests {
         let h = broken::HEADER;
         let lines = |needle: &str| -> u32 {
             let src = include_str!("nexa_kernels.h");
-            1 + src.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle} not in the header")) as u32
+            1 + src.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle} not in the header"))
+                as u32
         };
-        let (fill, top_k, seed) = (lines("double fill_ratio;"), lines("uint32_t top_k;"), lines("nexa_status nexa_shuffle_fill("));
+        let (fill, top_k, seed) =
+            (lines("double fill_ratio;"), lines("uint32_t top_k;"), lines("nexa_status nexa_shuffle_fill("));
         let (temperature, top_p, options_seed) = (lines("double temperature;"), lines("double top_p;"), top_k + 3);
         let options = lines("typedef struct nexa_generate_options {");
         let problems = mismatches(h, &broken::structs(), &broken::functions());
@@ -263,7 +278,10 @@ mod tests {
 
     #[test]
     fn callbacks_and_handles_map_to_nullable_fn_pointers_and_their_rust_types() {
-        let f = header::functions().into_iter().find(|f| f.name == "nexa_model_train_steps").expect("nexa_model_train_steps");
+        let f = header::functions()
+            .into_iter()
+            .find(|f| f.name == "nexa_model_train_steps")
+            .expect("nexa_model_train_steps");
         let progress = f.params.iter().position(|p| p.name == "progress").expect("progress argument");
         assert_eq!(f.params[progress].c_type, "void (*)(void *, uint64_t, double, double, double, uint64_t)");
         let callback = ty::<Option<unsafe extern "C" fn(*mut std::ffi::c_void, u64, f64, f64, f64, u64)>>();

@@ -24,24 +24,15 @@ pub struct AbiError {
 }
 
 pub fn invalid(message: impl Into<String>) -> AbiError {
-    AbiError {
-        status: NEXA_ERR_INVALID_ARGUMENT,
-        message: message.into(),
-    }
+    AbiError { status: NEXA_ERR_INVALID_ARGUMENT, message: message.into() }
 }
 
 pub fn format_error(message: impl Into<String>) -> AbiError {
-    AbiError {
-        status: NEXA_ERR_FORMAT,
-        message: message.into(),
-    }
+    AbiError { status: NEXA_ERR_FORMAT, message: message.into() }
 }
 
 pub fn too_small(what: &str, needed: usize, cap: usize) -> AbiError {
-    AbiError {
-        status: NEXA_ERR_BUFFER_TOO_SMALL,
-        message: format!("{what}: buffer holds {cap}, needs {needed}"),
-    }
+    AbiError { status: NEXA_ERR_BUFFER_TOO_SMALL, message: format!("{what}: buffer holds {cap}, needs {needed}") }
 }
 
 // ---------------------------------------------------------------------------
@@ -77,7 +68,9 @@ pub fn guard(name: &str, f: impl FnOnce() -> Result<(), AbiError>) -> Status {
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            set_last_error(&format!("{name}: internal error (Rust panic: {msg}); please report this with the input that caused it"));
+            set_last_error(&format!(
+                "{name}: internal error (Rust panic: {msg}); please report this with the input that caused it"
+            ));
             NEXA_ERR_INTERNAL
         }
     }
@@ -89,26 +82,14 @@ pub fn guard(name: &str, f: impl FnOnce() -> Result<(), AbiError>) -> Status {
 
 fn check_ptr<T>(ptr: *const T, len: usize, name: &str) -> Result<(), AbiError> {
     if ptr.is_null() {
-        let message = if len == 1 {
-            format!("{name} is NULL")
-        } else {
-            format!("{name} is NULL but its length is {len}")
-        };
-        return Err(AbiError {
-            status: NEXA_ERR_NULL_POINTER,
-            message,
-        });
+        let message =
+            if len == 1 { format!("{name} is NULL") } else { format!("{name} is NULL but its length is {len}") };
+        return Err(AbiError { status: NEXA_ERR_NULL_POINTER, message });
     }
     if (ptr as usize) % std::mem::align_of::<T>() != 0 {
-        return Err(invalid(format!(
-            "{name} is not aligned to {} bytes",
-            std::mem::align_of::<T>()
-        )));
+        return Err(invalid(format!("{name} is not aligned to {} bytes", std::mem::align_of::<T>())));
     }
-    if len
-        .checked_mul(std::mem::size_of::<T>())
-        .is_none_or(|b| b > isize::MAX as usize)
-    {
+    if len.checked_mul(std::mem::size_of::<T>()).is_none_or(|b| b > isize::MAX as usize) {
         return Err(invalid(format!("{name}: length {len} is too large")));
     }
     Ok(())
@@ -130,11 +111,7 @@ pub unsafe fn slice_in<'a, T>(ptr: *const T, len: usize, name: &str) -> Result<&
 ///
 /// # Safety
 /// `ptr` must point to `len` writable `T` for the duration of the call.
-pub unsafe fn slice_out<'a, T>(
-    ptr: *mut T,
-    len: usize,
-    name: &str,
-) -> Result<&'a mut [T], AbiError> {
+pub unsafe fn slice_out<'a, T>(ptr: *mut T, len: usize, name: &str) -> Result<&'a mut [T], AbiError> {
     if len == 0 {
         return Ok(&mut []);
     }
@@ -179,28 +156,18 @@ pub fn check_offsets(offsets: &[u64], data_len: usize, name: &str) -> Result<(),
     }
     for (i, w) in offsets.windows(2).enumerate() {
         if w[1] < w[0] {
-            return Err(invalid(format!(
-                "{name} decrease at document {i} ({} > {})",
-                w[0], w[1]
-            )));
+            return Err(invalid(format!("{name} decrease at document {i} ({} > {})", w[0], w[1])));
         }
     }
     let last = offsets[offsets.len() - 1];
     if last != data_len as u64 {
-        return Err(invalid(format!(
-            "{name} ends at {last} but the data holds {data_len} entries"
-        )));
+        return Err(invalid(format!("{name} ends at {last} but the data holds {data_len} entries")));
     }
     Ok(())
 }
 
 /// Copies `src` into a caller buffer, reporting the required size via `out_len`.
-pub fn copy_out<T: Copy>(
-    src: &[T],
-    out: &mut [T],
-    out_len: &mut usize,
-    what: &str,
-) -> Result<(), AbiError> {
+pub fn copy_out<T: Copy>(src: &[T], out: &mut [T], out_len: &mut usize, what: &str) -> Result<(), AbiError> {
     *out_len = src.len();
     if out.len() < src.len() {
         return Err(too_small(what, src.len(), out.len()));

@@ -5,7 +5,15 @@ import fs from "fs";
 import path from "path";
 import { probeSource, rustSource, rustType } from "./abi_codegen";
 import {
-  AbiDescription, AbiError, CType, describe as describeLayout, MeasuredLayout, parseHeader, parsePrototype, render, renderFunction,
+  AbiDescription,
+  AbiError,
+  CType,
+  describe as describeLayout,
+  MeasuredLayout,
+  parseHeader,
+  parsePrototype,
+  render,
+  renderFunction,
 } from "./c_abi";
 
 const here = (f: string) => path.join(__dirname, f);
@@ -31,12 +39,21 @@ describe("the real header", () => {
 
   it("yields every function a plain scan of the text finds, and the structs, handles and callback", () => {
     const code = HEADER.replace(/\/\*[\s\S]*?\*\//g, "");
-    const scanned = [...new Set([...code.matchAll(/\b(nexa_[a-z0-9_]+)\s*\(/g)].map((m) => m[1]))].filter((n) => n !== "nexa_progress_fn");
+    const scanned = [...new Set([...code.matchAll(/\b(nexa_[a-z0-9_]+)\s*\(/g)].map((m) => m[1]))].filter(
+      (n) => n !== "nexa_progress_fn",
+    );
     expect(h.functions.map((f) => f.name).sort()).toEqual(scanned.sort());
     expect(h.functions.length).toBeGreaterThanOrEqual(46);
     expect(h.structs.map((s) => s.name)).toEqual([
-      "nexa_gate_config", "nexa_pack_stats", "nexa_length_stats", "nexa_model_config", "nexa_train_config", "nexa_model_info",
-      "nexa_step_metrics", "nexa_eval_result", "nexa_generate_options",
+      "nexa_gate_config",
+      "nexa_pack_stats",
+      "nexa_length_stats",
+      "nexa_model_config",
+      "nexa_train_config",
+      "nexa_model_info",
+      "nexa_step_metrics",
+      "nexa_eval_result",
+      "nexa_generate_options",
     ]);
     expect(h.opaque.map((o) => o.name)).toEqual(["nexa_tokenizer", "nexa_gate", "nexa_pack_plan", "nexa_model"]);
     expect(h.callbacks.map((c) => renderFunction(c))).toEqual([
@@ -49,8 +66,12 @@ describe("the real header", () => {
   it("resolves typedefs: nexa_status is int32_t, a callback argument is its function pointer", () => {
     const f = h.functions.find((x) => x.name === "nexa_model_train_steps")!;
     expect(render(f.ret)).toBe("int32_t");
-    expect(render(f.params.find((p) => p.name === "progress")!.type)).toBe("void (*)(void *, uint64_t, double, double, double, uint64_t)");
-    expect(renderFunction(h.functions.find((x) => x.name === "nexa_last_error")!)).toBe("const char *nexa_last_error(void)");
+    expect(render(f.params.find((p) => p.name === "progress")!.type)).toBe(
+      "void (*)(void *, uint64_t, double, double, double, uint64_t)",
+    );
+    expect(renderFunction(h.functions.find((x) => x.name === "nexa_last_error")!)).toBe(
+      "const char *nexa_last_error(void)",
+    );
   });
 
   it("is described by the build with the layout the C compiler measured", () => {
@@ -59,7 +80,12 @@ describe("the real header", () => {
     const info = description.structs.find((s) => s.name === "nexa_model_info")!;
     expect([info.size, info.align]).toEqual([64, 8]);
     expect(info.fields.map((f) => [f.name, f.offset, f.size])).toEqual([
-      ["config", 0, 20], ["num_params", 24, 8], ["step", 32, 8], ["rows_seen", 40, 8], ["tokens_seen", 48, 8], ["threads", 56, 4],
+      ["config", 0, 20],
+      ["num_params", 24, 8],
+      ["step", 32, 8],
+      ["rows_seen", 40, 8],
+      ["tokens_seen", 48, 8],
+      ["threads", 56, 4],
     ]);
     expect(render(info.fields[0].type)).toBe("nexa_model_config");
   });
@@ -94,7 +120,10 @@ describe("spelling", () => {
     ["const uint8_t *", ptr(name("uint8_t", true))],
     ["nexa_gate **", ptr(ptr(name("nexa_gate")))],
     ["char *const *", ptr(ptr(name("char"), true))],
-    ["void (*)(void *)", ptr({ kind: "function", ret: name("void"), params: [{ name: "u", type: ptr(name("void")) }] })],
+    [
+      "void (*)(void *)",
+      ptr({ kind: "function", ret: name("void"), params: [{ name: "u", type: ptr(name("void")) }] }),
+    ],
     ["const char *(*)(void)", ptr({ kind: "function", ret: ptr(name("char", true)), params: [] })],
   ])("spells %s", (spelled, t) => {
     expect(render(t)).toBe(spelled);
@@ -104,8 +133,9 @@ describe("spelling", () => {
     expect(rustType(ptr(name("uint8_t", true)))).toBe("*const c::uint8_t");
     expect(rustType(ptr(ptr(name("nexa_gate"))))).toBe("*mut *mut c::nexa_gate");
     expect(rustType(name("void"), "return")).toBe("()");
-    expect(rustType(ptr({ kind: "function", ret: name("void"), params: [{ name: "u", type: ptr(name("void")) }] })))
-      .toBe('Option<unsafe extern "C" fn(*mut c::void)>');
+    expect(
+      rustType(ptr({ kind: "function", ret: name("void"), params: [{ name: "u", type: ptr(name("void")) }] })),
+    ).toBe('Option<unsafe extern "C" fn(*mut c::void)>');
   });
 });
 
@@ -133,15 +163,19 @@ describe("declarations the reader refuses, naming the line", () => {
   });
 
   it("accepts what the header is written in", () => {
-    const h = parseBody([
-      "#define N 7u",
-      "typedef int32_t st;",
-      "typedef struct h h;",
-      "typedef struct s { uint64_t a; const uint8_t *p; } s;",
-      "typedef void (*cb)(void *user, uint64_t n);",
-      "st f(const s *in, h **out, cb progress, const uint64_t k);",
-    ].join("\n"));
-    expect(renderFunction(h.functions[0])).toBe("int32_t f(const s *in, h **out, void (*progress)(void *, uint64_t), uint64_t k)");
+    const h = parseBody(
+      [
+        "#define N 7u",
+        "typedef int32_t st;",
+        "typedef struct h h;",
+        "typedef struct s { uint64_t a; const uint8_t *p; } s;",
+        "typedef void (*cb)(void *user, uint64_t n);",
+        "st f(const s *in, h **out, cb progress, const uint64_t k);",
+      ].join("\n"),
+    );
+    expect(renderFunction(h.functions[0])).toBe(
+      "int32_t f(const s *in, h **out, void (*progress)(void *, uint64_t), uint64_t k)",
+    );
     expect(h.constants).toEqual([{ name: "N", value: 7, line: 4 }]);
   });
 });
@@ -160,15 +194,23 @@ describe("koffi prototypes", () => {
   });
 
   it("refuse an output marker on const data and a callback used by value", () => {
-    expect(() => parsePrototype("int32_t f(_Out_ const uint8_t *x)", "p", names)).toThrow(/argument x is marked _Out_ but points to const data/);
-    expect(() => parsePrototype("int32_t f(cb progress)", "p", names)).toThrow(/the function type "cb" is used without "\*"/);
+    expect(() => parsePrototype("int32_t f(_Out_ const uint8_t *x)", "p", names)).toThrow(
+      /argument x is marked _Out_ but points to const data/,
+    );
+    expect(() => parsePrototype("int32_t f(cb progress)", "p", names)).toThrow(
+      /the function type "cb" is used without "\*"/,
+    );
   });
 });
 
 describe("the description step", () => {
   const h = parseBody("typedef struct s { uint32_t a; uint64_t b; } s;\nuint32_t f(void);");
   const layout = (bOffset: number): MeasuredLayout => ({
-    s: { size: 16, align: 8, fields: { a: { offset: 0, size: 4, align: 4 }, b: { offset: bOffset, size: 8, align: 8 } } },
+    s: {
+      size: 16,
+      align: 8,
+      fields: { a: { offset: 0, size: 4, align: 4 }, b: { offset: bOffset, size: 8, align: 8 } },
+    },
   });
 
   it("accepts fields that tile the struct as C lays it out", () => {
@@ -176,7 +218,9 @@ describe("the description step", () => {
   });
 
   it("refuses a gap (a field the reader did not see) and an unmeasured struct", () => {
-    expect(() => describeLayout(h, layout(16))).toThrow(/x\.h:4: s\.b is at offset 16, but the fields read before it end at 4/);
+    expect(() => describeLayout(h, layout(16))).toThrow(
+      /x\.h:4: s\.b is at offset 16, but the fields read before it end at 4/,
+    );
     expect(() => describeLayout(h, {})).toThrow(/x\.h:4: the layout probe did not measure s/);
   });
 });
@@ -195,6 +239,7 @@ describe("generated sources", () => {
     const rust = rustSource(description, "kernels/abi/nexa_kernels_abi.json");
     expect(rust).toBe(fs.readFileSync(here("nexa_kernels_abi_view.rs"), "utf8"));
     for (const f of description.functions) expect(rust).toContain(`signature(${f.name} as unsafe extern "C" fn(`);
-    for (const s of description.structs) for (const f of s.fields) expect(rust).toContain(`std::mem::offset_of!(c::${s.name}, ${f.name})`);
+    for (const s of description.structs)
+      for (const f of s.fields) expect(rust).toContain(`std::mem::offset_of!(c::${s.name}, ${f.name})`);
   });
 });

@@ -66,7 +66,11 @@ export interface CHeader {
 
 /** Measured by the layout probe (a C program compiled against the header): per struct and field, in bytes. */
 export interface MeasuredLayout {
-  [struct: string]: { size: number; align: number; fields: { [field: string]: { offset: number; size: number; align: number } } };
+  [struct: string]: {
+    size: number;
+    align: number;
+    fields: { [field: string]: { offset: number; size: number; align: number } };
+  };
 }
 
 /** A field with its offset, size and alignment in bytes, as the C compiler laid it out. */
@@ -113,7 +117,8 @@ export const SCALARS: Record<string, { size: number; kind: "int" | "uint" | "flo
   double: { size: 8, kind: "float" },
 };
 
-const SCALAR_HINT = "the ABI uses <stdint.h> fixed-width integers, size_t, float, double, char, void and its own typedefs";
+const SCALAR_HINT =
+  "the ABI uses <stdint.h> fixed-width integers, size_t, float, double, char, void and its own typedefs";
 
 // ---- spelling --------------------------------------------------------------------------------------------------------
 
@@ -141,7 +146,11 @@ export function withoutConst(t: CType): CType {
     case "pointer":
       return { kind: "pointer", to: withoutConst(t.to), const: false };
     case "function":
-      return { kind: "function", ret: withoutConst(t.ret), params: t.params.map((p) => ({ ...p, type: withoutConst(p.type) })) };
+      return {
+        kind: "function",
+        ret: withoutConst(t.ret),
+        params: t.params.map((p) => ({ ...p, type: withoutConst(p.type) })),
+      };
   }
 }
 
@@ -258,7 +267,10 @@ class Parser {
     const at = this.pos;
     const name = this.identifier("a type name");
     if (name === "struct" || name === "enum" || name === "union") {
-      this.fail(`"${name} ${this.peek() ?? ""}" as a type: ${name === "struct" ? "use the struct's typedef name" : `the ABI has no ${name}s; use a fixed-width integer`}`, at);
+      this.fail(
+        `"${name} ${this.peek() ?? ""}" as a type: ${name === "struct" ? "use the struct's typedef name" : `the ABI has no ${name}s; use a fixed-width integer`}`,
+        at,
+      );
     }
     if (["unsigned", "signed", "int", "long", "short", "bool", "_Bool"].includes(name)) {
       this.fail(`type "${name}": ${SCALAR_HINT}`, at);
@@ -312,7 +324,8 @@ class Parser {
         direction = marker === "_In_" ? "in" : marker === "_Out_" ? "out" : "inout";
       }
       const type = this.type();
-      if (this.peek() === "(") this.fail(`${owner}: a function pointer written inline; typedef it (like nexa_progress_fn)`);
+      if (this.peek() === "(")
+        this.fail(`${owner}: a function pointer written inline; typedef it (like nexa_progress_fn)`);
       if (this.peek() === "," || this.peek() === ")") this.fail(`${owner}: argument ${params.length + 1} has no name`);
       const name = this.identifier(`the name of argument ${params.length + 1} of ${owner}`);
       if (this.peek() === "[") this.fail(`${owner}: array parameter "${name}[]"; write a pointer`);
@@ -362,7 +375,8 @@ function statements(tokens: Token[], file: string): Token[][] {
 function declare(header: CHeader, names: Map<string, Binding>, tokens: Token[], file: string): void {
   const p = new Parser(tokens, file, names);
   const fresh = (name: string) => {
-    if (names.has(name)) throw new AbiError(`${file}:${p.line()}: "${name}" is declared twice (or shadows a scalar type)`);
+    if (names.has(name))
+      throw new AbiError(`${file}:${p.line()}: "${name}" is declared twice (or shadows a scalar type)`);
   };
   const line = p.line();
   if (p.peek() === "typedef" && p.peek(1) === "struct") {
@@ -371,7 +385,8 @@ function declare(header: CHeader, names: Map<string, Binding>, tokens: Token[], 
     const tag = p.identifier("a struct tag");
     if (p.peek() !== "{") {
       const name = p.identifier("the typedef name of the handle");
-      if (name !== tag) throw new AbiError(`${file}:${line}: typedef struct ${tag} ${name}: the tag and the name must be the same`);
+      if (name !== tag)
+        throw new AbiError(`${file}:${line}: typedef struct ${tag} ${name}: the tag and the name must be the same`);
       p.end(`typedef struct ${tag} ${name}`);
       fresh(name);
       names.set(name, { kind: "opaque" });
@@ -385,21 +400,32 @@ function declare(header: CHeader, names: Map<string, Binding>, tokens: Token[], 
       const type = p.type();
       const field = p.identifier(`a field name in ${tag}`);
       const after = p.next();
-      if (after === "[") throw new AbiError(`${file}:${fieldLine}: ${tag}.${field} is an array; the ABI checks support scalar, struct and pointer fields (extend kernels/abi/c_abi.ts first)`);
-      if (after === ":") throw new AbiError(`${file}:${fieldLine}: ${tag}.${field} is a bit-field; use a whole integer`);
-      if (after === ",") throw new AbiError(`${file}:${fieldLine}: ${tag}: declare one field per declaration (${field}, …)`);
-      if (after !== ";") throw new AbiError(`${file}:${fieldLine}: expected ";" after ${tag}.${field}, found "${after}"`);
-      if (type.kind === "name" && type.name === "void") throw new AbiError(`${file}:${fieldLine}: ${tag}.${field} has type void`);
+      if (after === "[")
+        throw new AbiError(
+          `${file}:${fieldLine}: ${tag}.${field} is an array; the ABI checks support scalar, struct and pointer fields (extend kernels/abi/c_abi.ts first)`,
+        );
+      if (after === ":")
+        throw new AbiError(`${file}:${fieldLine}: ${tag}.${field} is a bit-field; use a whole integer`);
+      if (after === ",")
+        throw new AbiError(`${file}:${fieldLine}: ${tag}: declare one field per declaration (${field}, …)`);
+      if (after !== ";")
+        throw new AbiError(`${file}:${fieldLine}: expected ";" after ${tag}.${field}, found "${after}"`);
+      if (type.kind === "name" && type.name === "void")
+        throw new AbiError(`${file}:${fieldLine}: ${tag}.${field} has type void`);
       if (type.kind === "name" && names.get(type.name)?.kind === "opaque") {
-        throw new AbiError(`${file}:${fieldLine}: ${tag}.${field} holds the opaque ${type.name} by value; use a pointer`);
+        throw new AbiError(
+          `${file}:${fieldLine}: ${tag}.${field} holds the opaque ${type.name} by value; use a pointer`,
+        );
       }
-      if (fields.some((f) => f.name === field)) throw new AbiError(`${file}:${fieldLine}: ${tag}.${field} is declared twice`);
+      if (fields.some((f) => f.name === field))
+        throw new AbiError(`${file}:${fieldLine}: ${tag}.${field} is declared twice`);
       fields.push({ name: field, type, line: fieldLine });
     }
     p.next(); // }
     if (fields.length === 0) throw new AbiError(`${file}:${line}: struct ${tag} has no fields`);
     const name = p.identifier(`the typedef name of struct ${tag}`);
-    if (name !== tag) throw new AbiError(`${file}:${line}: typedef struct ${tag} {…} ${name}: the tag and the name must be the same`);
+    if (name !== tag)
+      throw new AbiError(`${file}:${line}: typedef struct ${tag} {…} ${name}: the tag and the name must be the same`);
     p.end(`typedef struct ${tag} {…} ${name}`);
     fresh(name);
     names.set(name, { kind: "struct" });
@@ -433,10 +459,12 @@ function declare(header: CHeader, names: Map<string, Binding>, tokens: Token[], 
   }
   const ret = p.type();
   const name = p.identifier("a function name");
-  if (p.peek() !== "(") throw new AbiError(`${file}:${line}: "${name}" is not a function declaration (the ABI exports functions only)`);
+  if (p.peek() !== "(")
+    throw new AbiError(`${file}:${line}: "${name}" is not a function declaration (the ABI exports functions only)`);
   const { params } = p.params(name);
   p.end(`the declaration of ${name}`);
-  if (header.functions.some((f) => f.name === name)) throw new AbiError(`${file}:${line}: function ${name} is declared twice`);
+  if (header.functions.some((f) => f.name === name))
+    throw new AbiError(`${file}:${line}: function ${name} is declared twice`);
   header.functions.push({ name, line, ret, params });
 }
 
@@ -465,7 +493,9 @@ export function parseHeader(src: string, file: string): CHeader {
     if (!text.startsWith("#")) {
       if (skipping) {
         if (text !== "" && text !== 'extern "C" {' && text !== "}") {
-          throw new AbiError(`${file}:${line}: only extern "C" { … } belongs inside #ifdef __cplusplus (C compilers skip it)`);
+          throw new AbiError(
+            `${file}:${line}: only extern "C" { … } belongs inside #ifdef __cplusplus (C compilers skip it)`,
+          );
         }
         code.push("");
       } else {
@@ -477,7 +507,10 @@ export function parseHeader(src: string, file: string): CHeader {
     const [directive, ...rest] = text.slice(1).trim().split(/\s+/);
     const arg = rest.join(" ");
     if (directive === "include") {
-      if (!/^<[A-Za-z0-9_./]+>$/.test(arg)) throw new AbiError(`${file}:${line}: #include ${arg}: the ABI header includes only system headers (<stdint.h>, <stddef.h>)`);
+      if (!/^<[A-Za-z0-9_./]+>$/.test(arg))
+        throw new AbiError(
+          `${file}:${line}: #include ${arg}: the ABI header includes only system headers (<stdint.h>, <stddef.h>)`,
+        );
     } else if (directive === "ifndef" && conditionals.length === 0 && !guardSeen) {
       guardSeen = true;
       conditionals.push({ kind: "guard", name: arg, line });
@@ -488,24 +521,33 @@ export function parseHeader(src: string, file: string): CHeader {
     } else if (directive === "define") {
       if (skipping) throw new AbiError(`${file}:${line}: #define inside #ifdef __cplusplus`);
       const [name, ...valueParts] = rest;
-      if (!name || !/^[A-Z_][A-Z0-9_]*$/.test(name)) throw new AbiError(`${file}:${line}: #define ${arg}: names are UPPER_CASE and macros take no arguments`);
+      if (!name || !/^[A-Z_][A-Z0-9_]*$/.test(name))
+        throw new AbiError(`${file}:${line}: #define ${arg}: names are UPPER_CASE and macros take no arguments`);
       const guard = conditionals.find((c) => c.kind === "guard");
       if (valueParts.length === 0) {
-        if (!guard || guard.name !== name || guardDefined) throw new AbiError(`${file}:${line}: #define ${name} without a value (only the include guard may)`);
+        if (!guard || guard.name !== name || guardDefined)
+          throw new AbiError(`${file}:${line}: #define ${name} without a value (only the include guard may)`);
         guardDefined = true;
         return;
       }
       const value = integerLiteral(valueParts.join(" "));
-      if (value === null) throw new AbiError(`${file}:${line}: #define ${name} ${valueParts.join(" ")}: constants are integer literals (decimal or hex, optional u)`);
+      if (value === null)
+        throw new AbiError(
+          `${file}:${line}: #define ${name} ${valueParts.join(" ")}: constants are integer literals (decimal or hex, optional u)`,
+        );
       if (header.constants.some((c) => c.name === name)) throw new AbiError(`${file}:${line}: #define ${name} twice`);
       header.constants.push({ name, value, line });
     } else {
-      throw new AbiError(`${file}:${line}: #${directive} is not accepted in the ABI header (only #include, the include guard, #ifdef __cplusplus and #define NAME <integer>)`);
+      throw new AbiError(
+        `${file}:${line}: #${directive} is not accepted in the ABI header (only #include, the include guard, #ifdef __cplusplus and #define NAME <integer>)`,
+      );
     }
   });
   if (conditionals.length > 0) {
     const open = conditionals[conditionals.length - 1];
-    throw new AbiError(`${file}:${open.line}: #if${open.kind === "guard" ? "ndef" : "def"} ${open.name} is never closed`);
+    throw new AbiError(
+      `${file}:${open.line}: #if${open.kind === "guard" ? "ndef" : "def"} ${open.name} is never closed`,
+    );
   }
   const tokens = tokenize(code.join("\n"), 1);
   for (const stmt of statements(tokens, file)) declare(header, names, stmt, file);
@@ -549,7 +591,8 @@ function prototypeNames(names: PrototypeNames): Map<string, Binding> {
   const map = scalarNames();
   for (const s of names.structs) map.set(s, { kind: "struct" });
   for (const o of names.opaque) map.set(o, { kind: "opaque" });
-  for (const c of names.callbacks) map.set(c.name, { kind: "function", type: { kind: "function", ret: c.ret, params: c.params } });
+  for (const c of names.callbacks)
+    map.set(c.name, { kind: "function", type: { kind: "function", ret: c.ret, params: c.params } });
   return map;
 }
 
@@ -573,20 +616,28 @@ export function describe(header: CHeader, layout: MeasuredLayout): AbiDescriptio
       if (!mf) throw new AbiError(`${header.file}:${f.line}: the layout probe did not measure ${s.name}.${f.name}`);
       const expected = alignUp(end, mf.align);
       if (mf.offset !== expected) {
-        throw new AbiError(`${header.file}:${f.line}: ${s.name}.${f.name} is at offset ${mf.offset}, but the fields read before it end at ${end} (next aligned offset ${expected}): a declaration the reader did not see?`);
+        throw new AbiError(
+          `${header.file}:${f.line}: ${s.name}.${f.name} is at offset ${mf.offset}, but the fields read before it end at ${end} (next aligned offset ${expected}): a declaration the reader did not see?`,
+        );
       }
       end = mf.offset + mf.size;
       align = Math.max(align, mf.align);
       return { ...f, ...mf };
     });
     if (m.align !== align || m.size !== alignUp(end, align)) {
-      throw new AbiError(`${header.file}:${s.line}: ${s.name} measures ${m.size} bytes aligned to ${m.align}, but its fields as read give ${alignUp(end, align)} aligned to ${align}`);
+      throw new AbiError(
+        `${header.file}:${s.line}: ${s.name} measures ${m.size} bytes aligned to ${m.align}, but its fields as read give ${alignUp(end, align)} aligned to ${align}`,
+      );
     }
     const extra = Object.keys(m.fields).filter((f) => !s.fields.some((x) => x.name === f));
-    if (extra.length > 0) throw new AbiError(`${header.file}:${s.line}: the probe measured unknown fields ${extra.join(", ")} of ${s.name}`);
+    if (extra.length > 0)
+      throw new AbiError(
+        `${header.file}:${s.line}: the probe measured unknown fields ${extra.join(", ")} of ${s.name}`,
+      );
     return { ...s, size: m.size, align: m.align, fields };
   });
   const extra = Object.keys(layout).filter((n) => !header.structs.some((s) => s.name === n));
-  if (extra.length > 0) throw new AbiError(`${header.file}: the probe measured structs the header does not declare: ${extra.join(", ")}`);
+  if (extra.length > 0)
+    throw new AbiError(`${header.file}: the probe measured structs the header does not declare: ${extra.join(", ")}`);
   return { ...header, structs };
 }

@@ -2,10 +2,7 @@
 
 use std::collections::HashSet;
 
-use gate::{
-    reason_name, signature_similarity, FilterConfig, Gate, GateConfig, MinHashConfig, MinHasher,
-    REASON_COUNT,
-};
+use gate::{reason_name, signature_similarity, FilterConfig, Gate, GateConfig, MinHashConfig, MinHasher, REASON_COUNT};
 
 use crate::boundary::*;
 
@@ -31,9 +28,7 @@ pub struct GateConfigC {
 
 fn check_fraction(name: &str, v: f64) -> Result<f64, AbiError> {
     if v.is_nan() || v < 0.0 {
-        return Err(invalid(format!(
-            "config.{name} must be a number >= 0 (got {v})"
-        )));
+        return Err(invalid(format!("config.{name} must be a number >= 0 (got {v})")));
     }
     Ok(v)
 }
@@ -52,10 +47,7 @@ pub unsafe extern "C" fn nexa_gate_new(config: *const GateConfigC, out: *mut *mu
                     c.max_duplicate_line_fraction,
                 )?,
                 ngram_words: c.ngram_words,
-                max_ngram_repeat_fraction: check_fraction(
-                    "max_ngram_repeat_fraction",
-                    c.max_ngram_repeat_fraction,
-                )?,
+                max_ngram_repeat_fraction: check_fraction("max_ngram_repeat_fraction", c.max_ngram_repeat_fraction)?,
                 max_symbol_fraction: check_fraction("max_symbol_fraction", c.max_symbol_fraction)?,
                 max_digit_fraction: check_fraction("max_digit_fraction", c.max_digit_fraction)?,
             },
@@ -71,9 +63,7 @@ pub unsafe extern "C" fn nexa_gate_new(config: *const GateConfigC, out: *mut *mu
             num_shards: c.num_shards,
         };
         if cfg.filters.ngram_words == 0 && cfg.filters.max_ngram_repeat_fraction < 1.0 {
-            return Err(invalid(
-                "config.ngram_words must be >= 1 when the n-gram filter is enabled",
-            ));
+            return Err(invalid("config.ngram_words must be >= 1 when the n-gram filter is enabled"));
         }
         *out = Box::into_raw(Box::new(Gate::gate_new(cfg).map_err(invalid)?));
         Ok(())
@@ -107,11 +97,7 @@ pub unsafe extern "C" fn nexa_gate_counts(gate: *const Gate, out: *mut u64, len:
     guard("nexa_gate_counts", || {
         let g = handle(gate, "gate")?;
         if len != REASON_COUNT {
-            return Err(too_small(
-                "counts (must be NEXA_GATE_REASON_COUNT)",
-                REASON_COUNT,
-                len,
-            ));
+            return Err(too_small("counts (must be NEXA_GATE_REASON_COUNT)", REASON_COUNT, len));
         }
         slice_out(out, len, "out")?.copy_from_slice(&g.counts());
         Ok(())
@@ -161,35 +147,17 @@ pub unsafe extern "C" fn nexa_minhash_similarity(
     out_exact: *mut f64,
 ) -> Status {
     guard("nexa_minhash_similarity", || {
-        let (est, exact) = (
-            out_ref(out_estimate, "out_estimate")?,
-            out_ref(out_exact, "out_exact")?,
-        );
-        let h = MinHasher::minhasher_new(MinHashConfig {
-            bands,
-            rows,
-            shingle_words,
-            seed,
-        })
-        .map_err(invalid)?;
+        let (est, exact) = (out_ref(out_estimate, "out_estimate")?, out_ref(out_exact, "out_exact")?);
+        let h = MinHasher::minhasher_new(MinHashConfig { bands, rows, shingle_words, seed }).map_err(invalid)?;
         let (mut sa, mut sb, mut ga, mut gb) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         h.shingles(slice_in(a, a_len, "a")?, &mut sa);
         h.shingles(slice_in(b, b_len, "b")?, &mut sb);
         h.signature(&sa, &mut ga);
         h.signature(&sb, &mut gb);
-        let (x, y): (HashSet<u64>, HashSet<u64>) =
-            (sa.into_iter().collect(), sb.into_iter().collect());
+        let (x, y): (HashSet<u64>, HashSet<u64>) = (sa.into_iter().collect(), sb.into_iter().collect());
         let union = x.union(&y).count();
-        *exact = if union == 0 {
-            1.0
-        } else {
-            x.intersection(&y).count() as f64 / union as f64
-        };
-        *est = if union == 0 {
-            1.0
-        } else {
-            signature_similarity(&ga, &gb)
-        };
+        *exact = if union == 0 { 1.0 } else { x.intersection(&y).count() as f64 / union as f64 };
+        *est = if union == 0 { 1.0 } else { signature_similarity(&ga, &gb) };
         Ok(())
     })
 }

@@ -35,9 +35,7 @@ pub extern "C" fn nexa_last_error() -> *const std::ffi::c_char {
 
 #[no_mangle]
 pub extern "C" fn nexa_selftest_panic() -> Status {
-    guard("nexa_selftest_panic", || {
-        panic!("deliberate panic to test the FFI boundary")
-    })
+    guard("nexa_selftest_panic", || panic!("deliberate panic to test the FFI boundary"))
 }
 
 #[cfg(test)]
@@ -54,9 +52,7 @@ mod tests {
     #[test]
     fn panics_become_internal_status_with_message() {
         assert_eq!(nexa_selftest_panic(), boundary::NEXA_ERR_INTERNAL);
-        let msg = unsafe { std::ffi::CStr::from_ptr(nexa_last_error()) }
-            .to_string_lossy()
-            .into_owned();
+        let msg = unsafe { std::ffi::CStr::from_ptr(nexa_last_error()) }.to_string_lossy().into_owned();
         assert!(msg.contains("deliberate panic"), "{msg}");
     }
 }

@@ -8,8 +8,8 @@
 //! Training steps (`train_step`, `train_steps`) live in model_train_abi.rs.
 
 use nexa_model::{
-    Batch, Distill, ErrorKind, GenerateOptions, GptConfig, Model, ModelError, SampleOptions,
-    StopReason, TrainConfig, Variant, IGNORE,
+    Batch, Distill, ErrorKind, GenerateOptions, GptConfig, Model, ModelError, SampleOptions, StopReason, TrainConfig,
+    Variant, IGNORE,
 };
 
 use crate::boundary::*;
@@ -95,12 +95,9 @@ fn str_in<'a>(ptr: *const u8, len: usize, name: &str) -> Result<&'a str, AbiErro
 /// Checks a batch shape before any slice is formed from it (`B·T` must not overflow).
 pub(crate) fn batch_len(b: usize, t: usize) -> Result<usize, AbiError> {
     if b == 0 || t == 0 {
-        return Err(invalid(format!(
-            "batch shape b={b} t={t} is empty; need b >= 1 and 1 <= t <= seq_len"
-        )));
+        return Err(invalid(format!("batch shape b={b} t={t} is empty; need b >= 1 and 1 <= t <= seq_len")));
     }
-    b.checked_mul(t)
-        .ok_or_else(|| invalid(format!("batch shape b={b} t={t} overflows")))
+    b.checked_mul(t).ok_or_else(|| invalid(format!("batch shape b={b} t={t} overflows")))
 }
 
 /// A `[B·T]` batch; `targets` NULL means "no targets" (all IGNORE, for forward).
@@ -115,19 +112,8 @@ unsafe fn batch_in(
     // every pointer and length is checked before anything of size n is allocated
     let tokens = slice_in(tokens, n, "tokens")?;
     let doc_ids = slice_in(doc_ids, n, "doc_ids")?;
-    let targets = if targets.is_null() {
-        vec![IGNORE; n]
-    } else {
-        slice_in(targets, n, "targets")?.to_vec()
-    };
-    Ok(Batch {
-        b,
-        t,
-        tokens: tokens.to_vec(),
-        targets,
-        doc_ids: doc_ids.to_vec(),
-        teacher: None,
-    })
+    let targets = if targets.is_null() { vec![IGNORE; n] } else { slice_in(targets, n, "targets")?.to_vec() };
+    Ok(Batch { b, t, tokens: tokens.to_vec(), targets, doc_ids: doc_ids.to_vec(), teacher: None })
 }
 
 // ---------------------------------------------------------------------------
@@ -135,11 +121,7 @@ unsafe fn batch_in(
 // ---------------------------------------------------------------------------
 
 #[no_mangle]
-pub unsafe extern "C" fn nexa_model_new(
-    config: *const ModelConfigC,
-    seed: u64,
-    out: *mut *mut Model,
-) -> Status {
+pub unsafe extern "C" fn nexa_model_new(config: *const ModelConfigC, seed: u64, out: *mut *mut Model) -> Status {
     guard("nexa_model_new", || {
         let c = handle(config, "config")?;
         let out = out_ref(out, "out")?;
@@ -157,11 +139,7 @@ pub unsafe extern "C" fn nexa_model_new(
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn nexa_model_load(
-    data: *const u8,
-    data_len: usize,
-    out: *mut *mut Model,
-) -> Status {
+pub unsafe extern "C" fn nexa_model_load(data: *const u8, data_len: usize, out: *mut *mut Model) -> Status {
     guard("nexa_model_load", || {
         let out = out_ref(out, "out")?;
         let bytes = slice_in(data, data_len, "data")?.to_vec();
@@ -172,22 +150,12 @@ pub unsafe extern "C" fn nexa_model_load(
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn nexa_model_save(
-    model: *const Model,
-    out: *mut u8,
-    cap: usize,
-    out_len: *mut usize,
-) -> Status {
+pub unsafe extern "C" fn nexa_model_save(model: *const Model, out: *mut u8, cap: usize, out_len: *mut usize) -> Status {
     guard("nexa_model_save", || {
         let m = handle(model, "model")?;
         let out_len = out_ref(out_len, "out_len")?;
         let bytes = m.to_safetensors();
-        copy_out(
-            &bytes,
-            slice_out(out, cap, "out")?,
-            out_len,
-            "checkpoint bytes",
-        )
+        copy_out(&bytes, slice_out(out, cap, "out")?, out_len, "checkpoint bytes")
     })
 }
 
@@ -249,7 +217,12 @@ pub unsafe extern "C" fn nexa_model_set_variant(model: *mut Model, name: *const 
 
 /// The model's current kernel variant name.
 #[no_mangle]
-pub unsafe extern "C" fn nexa_model_variant(model: *const Model, out: *mut u8, cap: usize, out_len: *mut usize) -> Status {
+pub unsafe extern "C" fn nexa_model_variant(
+    model: *const Model,
+    out: *mut u8,
+    cap: usize,
+    out_len: *mut usize,
+) -> Status {
     guard("nexa_model_variant", || {
         let m = handle(model, "model")?;
         let out_len = out_ref(out_len, "out_len")?;
@@ -268,10 +241,7 @@ pub unsafe extern "C" fn nexa_kernel_variants(out: *mut u8, cap: usize, out_len:
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn nexa_model_set_train_config(
-    model: *mut Model,
-    config: *const TrainConfigC,
-) -> Status {
+pub unsafe extern "C" fn nexa_model_set_train_config(model: *mut Model, config: *const TrainConfigC) -> Status {
     guard("nexa_model_set_train_config", || {
         let m = handle_mut(model, "model")?;
         let c = handle(config, "config")?;
@@ -286,10 +256,7 @@ pub unsafe extern "C" fn nexa_model_set_train_config(
             weight_decay: c.weight_decay as f32,
             decay_all: c.decay_all != 0,
             grad_clip: c.grad_clip as f32,
-            distill: Distill {
-                weight: c.distill_weight as f32,
-                temperature: c.distill_temperature as f32,
-            },
+            distill: Distill { weight: c.distill_weight as f32, temperature: c.distill_temperature as f32 },
         };
         m.set_train_config(cfg).map_err(model_error)
     })
@@ -352,14 +319,11 @@ pub unsafe extern "C" fn nexa_model_next_token_targets(
 ) -> Status {
     guard("nexa_model_next_token_targets", || {
         if t == 0 || n % t != 0 {
-            return Err(invalid(format!(
-                "n = {n} must be a multiple of the row length t = {t} (t >= 1)"
-            )));
+            return Err(invalid(format!("n = {n} must be a multiple of the row length t = {t} (t >= 1)")));
         }
         let tokens = slice_in(tokens, n, "tokens")?;
         let doc_ids = slice_in(doc_ids, n, "doc_ids")?;
-        slice_out(out_targets, n, "out_targets")?
-            .copy_from_slice(&Batch::next_token_targets(t, tokens, doc_ids));
+        slice_out(out_targets, n, "out_targets")?.copy_from_slice(&Batch::next_token_targets(t, tokens, doc_ids));
         Ok(())
     })
 }
@@ -389,18 +353,11 @@ pub unsafe extern "C" fn nexa_model_eval_loss(
         let batch = batch_in(tokens, targets, doc_ids, b, t)?;
         let n = b * t;
         if per_token_len != 0 && per_token_len != n {
-            return Err(invalid(format!(
-                "out_per_token holds {per_token_len} values; pass 0 (none) or b * t = {n}"
-            )));
+            return Err(invalid(format!("out_per_token holds {per_token_len} values; pass 0 (none) or b * t = {n}")));
         }
         let r = m.eval_loss(&batch).map_err(model_error)?;
-        slice_out(out_per_token, per_token_len, "out_per_token")?
-            .copy_from_slice(&r.per_token[..per_token_len]);
-        *out = EvalResultC {
-            loss: r.loss,
-            loss_sum: r.loss_sum,
-            count: r.count,
-        };
+        slice_out(out_per_token, per_token_len, "out_per_token")?.copy_from_slice(&r.per_token[..per_token_len]);
+        *out = EvalResultC { loss: r.loss, loss_sum: r.loss_sum, count: r.count };
         Ok(())
     })
 }
@@ -418,15 +375,9 @@ pub unsafe extern "C" fn nexa_model_forward(
     guard("nexa_model_forward", || {
         let m = handle(model, "model")?;
         let batch = batch_in(tokens, std::ptr::null(), doc_ids, b, t)?;
-        let needed = (b * t)
-            .checked_mul(m.config.vocab_size)
-            .ok_or_else(|| invalid("b * t * vocab_size overflows"))?;
+        let needed = (b * t).checked_mul(m.config.vocab_size).ok_or_else(|| invalid("b * t * vocab_size overflows"))?;
         if out_len != needed {
-            return Err(too_small(
-                "out_logits (must be b * t * vocab_size)",
-                needed,
-                out_len,
-            ));
+            return Err(too_small("out_logits (must be b * t * vocab_size)", needed, out_len));
         }
         let out = slice_out(out_logits, out_len, "out_logits")?;
         out.copy_from_slice(&m.forward(&batch).map_err(model_error)?);
@@ -462,9 +413,7 @@ pub unsafe extern "C" fn nexa_model_teacher_topk(
                 "temperature = {temperature} must be finite and > 0 (1 gives the input of a distillation at the train config's temperature)"
             )));
         }
-        let needed = (b * t)
-            .checked_mul(k)
-            .ok_or_else(|| invalid(format!("b * t * k = {b} * {t} * {k} overflows")))?;
+        let needed = (b * t).checked_mul(k).ok_or_else(|| invalid(format!("b * t * k = {b} * {t} * {k} overflows")))?;
         if out_len != needed {
             return Err(invalid(format!(
                 "out_len = {out_len}: out_ids and out_probs must each hold b * t * k = {needed} values"
@@ -511,11 +460,7 @@ pub unsafe extern "C" fn nexa_model_generate(
         }
         let opts = GenerateOptions {
             max_new_tokens: o.max_new_tokens as usize,
-            sample: SampleOptions {
-                temperature: o.temperature as f32,
-                top_k: o.top_k as usize,
-                top_p: o.top_p as f32,
-            },
+            sample: SampleOptions { temperature: o.temperature as f32, top_k: o.top_k as usize, top_p: o.top_p as f32 },
             seed: o.seed,
             stop_tokens: stops.to_vec(),
         };
@@ -525,12 +470,7 @@ pub unsafe extern "C" fn nexa_model_generate(
             StopReason::StopToken => 1,
             StopReason::ContextFull => 2,
         };
-        copy_out(
-            &g.tokens,
-            slice_out(out_tokens, cap, "out_tokens")?,
-            out_len,
-            "generated tokens",
-        )
+        copy_out(&g.tokens, slice_out(out_tokens, cap, "out_tokens")?, out_len, "generated tokens")
     })
 }
 
@@ -552,10 +492,27 @@ mod tests {
         let tokens: Vec<u32> = (0..16).map(|i| i % 11).collect();
         let docs = vec![0u32; 16];
         let mut targets = vec![0u32; 16];
-        assert_eq!(unsafe { nexa_model_next_token_targets(tokens.as_ptr(), docs.as_ptr(), 16, 8, targets.as_mut_ptr()) }, NEXA_OK);
+        assert_eq!(
+            unsafe { nexa_model_next_token_targets(tokens.as_ptr(), docs.as_ptr(), 16, 8, targets.as_mut_ptr()) },
+            NEXA_OK
+        );
         assert_eq!(targets[7], IGNORE);
         let mut s = StepMetricsC::default();
-        let st = unsafe { nexa_model_train_step(m, tokens.as_ptr(), targets.as_ptr(), docs.as_ptr(), 1, 2, 8, std::ptr::null(), std::ptr::null(), 0, &mut s) };
+        let st = unsafe {
+            nexa_model_train_step(
+                m,
+                tokens.as_ptr(),
+                targets.as_ptr(),
+                docs.as_ptr(),
+                1,
+                2,
+                8,
+                std::ptr::null(),
+                std::ptr::null(),
+                0,
+                &mut s,
+            )
+        };
         assert_eq!(st, NEXA_OK);
         assert_eq!((s.step, s.tokens), (1, 14));
         let mut len = 0usize;
@@ -567,9 +524,37 @@ mod tests {
         assert_eq!(unsafe { nexa_model_load(bytes.as_ptr(), 9, &mut back) }, NEXA_ERR_FORMAT);
         // a token outside the vocabulary and an empty shape are invalid arguments, not panics
         let bad: Vec<u32> = vec![11; 16];
-        let st = unsafe { nexa_model_train_step(m, bad.as_ptr(), targets.as_ptr(), docs.as_ptr(), 1, 2, 8, std::ptr::null(), std::ptr::null(), 0, &mut s) };
+        let st = unsafe {
+            nexa_model_train_step(
+                m,
+                bad.as_ptr(),
+                targets.as_ptr(),
+                docs.as_ptr(),
+                1,
+                2,
+                8,
+                std::ptr::null(),
+                std::ptr::null(),
+                0,
+                &mut s,
+            )
+        };
         assert_eq!(st, NEXA_ERR_INVALID_ARGUMENT);
-        let st = unsafe { nexa_model_train_step(m, tokens.as_ptr(), targets.as_ptr(), docs.as_ptr(), 1, 2, 0, std::ptr::null(), std::ptr::null(), 0, &mut s) };
+        let st = unsafe {
+            nexa_model_train_step(
+                m,
+                tokens.as_ptr(),
+                targets.as_ptr(),
+                docs.as_ptr(),
+                1,
+                2,
+                0,
+                std::ptr::null(),
+                std::ptr::null(),
+                0,
+                &mut s,
+            )
+        };
         assert_eq!(st, NEXA_ERR_INVALID_ARGUMENT);
         unsafe {
             nexa_model_free(m);
@@ -588,18 +573,61 @@ mod tests {
         let docs: Vec<u32> = (0..16).map(|i| (i >= 5) as u32).collect();
         let (b, t, k) = (2, 8, 4);
         let (mut ids, mut probs) = (vec![0u32; 16 * k], vec![0f32; 16 * k]);
-        let st = unsafe { nexa_model_teacher_topk(teacher, tokens.as_ptr(), docs.as_ptr(), b, t, 1.0, k, ids.as_mut_ptr(), probs.as_mut_ptr(), 16 * k) };
+        let st = unsafe {
+            nexa_model_teacher_topk(
+                teacher,
+                tokens.as_ptr(),
+                docs.as_ptr(),
+                b,
+                t,
+                1.0,
+                k,
+                ids.as_mut_ptr(),
+                probs.as_mut_ptr(),
+                16 * k,
+            )
+        };
         assert_eq!(st, NEXA_OK, "{}", last_error());
-        let batch = Batch { b, t, tokens: tokens.clone(), targets: vec![IGNORE; 16], doc_ids: docs.clone(), teacher: None };
+        let batch =
+            Batch { b, t, tokens: tokens.clone(), targets: vec![IGNORE; 16], doc_ids: docs.clone(), teacher: None };
         let want = unsafe { &*teacher }.teacher_topk(&batch, 1.0, k).unwrap();
         assert_eq!((ids.clone(), probs.clone()), (want.ids, want.probs));
         let mut targets = vec![0u32; 16];
-        assert_eq!(unsafe { nexa_model_next_token_targets(tokens.as_ptr(), docs.as_ptr(), 16, t, targets.as_mut_ptr()) }, NEXA_OK);
-        let cfg = TrainConfigC { lr: 1e-2, min_lr: 1e-3, warmup_steps: 0, total_steps: 10, beta1: 0.9, beta2: 0.95, eps: 1e-8,
-            weight_decay: 0.0, grad_clip: 1.0, distill_weight: 0.5, distill_temperature: 2.0, decay_all: 0 };
+        assert_eq!(
+            unsafe { nexa_model_next_token_targets(tokens.as_ptr(), docs.as_ptr(), 16, t, targets.as_mut_ptr()) },
+            NEXA_OK
+        );
+        let cfg = TrainConfigC {
+            lr: 1e-2,
+            min_lr: 1e-3,
+            warmup_steps: 0,
+            total_steps: 10,
+            beta1: 0.9,
+            beta2: 0.95,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            grad_clip: 1.0,
+            distill_weight: 0.5,
+            distill_temperature: 2.0,
+            decay_all: 0,
+        };
         assert_eq!(unsafe { nexa_model_set_train_config(student, &cfg) }, NEXA_OK);
         let mut s = StepMetricsC::default();
-        let st = unsafe { nexa_model_train_step(student, tokens.as_ptr(), targets.as_ptr(), docs.as_ptr(), 1, b, t, ids.as_ptr(), probs.as_ptr(), k, &mut s) };
+        let st = unsafe {
+            nexa_model_train_step(
+                student,
+                tokens.as_ptr(),
+                targets.as_ptr(),
+                docs.as_ptr(),
+                1,
+                b,
+                t,
+                ids.as_ptr(),
+                probs.as_ptr(),
+                k,
+                &mut s,
+            )
+        };
         assert_eq!(st, NEXA_OK, "{}", last_error());
         assert!(s.kl > 0.0 && s.loss.is_finite());
         unsafe {
@@ -615,23 +643,120 @@ mod tests {
         let docs = vec![0u32; 16];
         let (mut ids, mut probs) = (vec![0u32; 48], vec![0f32; 48]);
         let null = std::ptr::null_mut::<u32>();
-        type Call<'a> = (*const Model, *const u32, usize, usize, f64, usize, *mut u32, *mut f32, usize, Status, &'a str);
+        type Call<'a> =
+            (*const Model, *const u32, usize, usize, f64, usize, *mut u32, *mut f32, usize, Status, &'a str);
         let (ip, pp) = (ids.as_mut_ptr(), probs.as_mut_ptr());
         let cases: Vec<Call> = vec![
             (std::ptr::null(), tokens.as_ptr(), 2, 8, 1.0, 3, ip, pp, 48, NEXA_ERR_NULL_POINTER, "model is NULL"),
             (m, std::ptr::null(), 2, 8, 1.0, 3, ip, pp, 48, NEXA_ERR_NULL_POINTER, "tokens is NULL"),
             (m, tokens.as_ptr(), 2, 0, 1.0, 3, ip, pp, 48, NEXA_ERR_INVALID_ARGUMENT, "b=2 t=0 is empty"),
-            (m, tokens.as_ptr(), 2, 8, 1.0, 0, ip, pp, 0, NEXA_ERR_INVALID_ARGUMENT, "k = 0 must be in 1..=vocab_size (11)"),
-            (m, tokens.as_ptr(), 2, 8, 1.0, 12, ip, pp, 192, NEXA_ERR_INVALID_ARGUMENT, "k = 12 must be in 1..=vocab_size (11)"),
-            (m, tokens.as_ptr(), 2, 8, 0.0, 3, ip, pp, 48, NEXA_ERR_INVALID_ARGUMENT, "temperature = 0 must be finite and > 0"),
+            (
+                m,
+                tokens.as_ptr(),
+                2,
+                8,
+                1.0,
+                0,
+                ip,
+                pp,
+                0,
+                NEXA_ERR_INVALID_ARGUMENT,
+                "k = 0 must be in 1..=vocab_size (11)",
+            ),
+            (
+                m,
+                tokens.as_ptr(),
+                2,
+                8,
+                1.0,
+                12,
+                ip,
+                pp,
+                192,
+                NEXA_ERR_INVALID_ARGUMENT,
+                "k = 12 must be in 1..=vocab_size (11)",
+            ),
+            (
+                m,
+                tokens.as_ptr(),
+                2,
+                8,
+                0.0,
+                3,
+                ip,
+                pp,
+                48,
+                NEXA_ERR_INVALID_ARGUMENT,
+                "temperature = 0 must be finite and > 0",
+            ),
             (m, tokens.as_ptr(), 2, 8, -2.0, 3, ip, pp, 48, NEXA_ERR_INVALID_ARGUMENT, "temperature = -2 must be"),
             (m, tokens.as_ptr(), 2, 8, f64::NAN, 3, ip, pp, 48, NEXA_ERR_INVALID_ARGUMENT, "temperature = NaN must be"),
-            (m, tokens.as_ptr(), 2, 8, f64::INFINITY, 3, ip, pp, 48, NEXA_ERR_INVALID_ARGUMENT, "temperature = inf must be"),
-            (m, tokens.as_ptr(), 2, 8, 1e-50, 3, ip, pp, 48, NEXA_ERR_INVALID_ARGUMENT, "teacher temperature 0 is invalid"),
-            (m, tokens.as_ptr(), 2, 8, 1.0, 3, ip, pp, 47, NEXA_ERR_INVALID_ARGUMENT, "out_len = 47: out_ids and out_probs must each hold b * t * k = 48"),
+            (
+                m,
+                tokens.as_ptr(),
+                2,
+                8,
+                f64::INFINITY,
+                3,
+                ip,
+                pp,
+                48,
+                NEXA_ERR_INVALID_ARGUMENT,
+                "temperature = inf must be",
+            ),
+            (
+                m,
+                tokens.as_ptr(),
+                2,
+                8,
+                1e-50,
+                3,
+                ip,
+                pp,
+                48,
+                NEXA_ERR_INVALID_ARGUMENT,
+                "teacher temperature 0 is invalid",
+            ),
+            (
+                m,
+                tokens.as_ptr(),
+                2,
+                8,
+                1.0,
+                3,
+                ip,
+                pp,
+                47,
+                NEXA_ERR_INVALID_ARGUMENT,
+                "out_len = 47: out_ids and out_probs must each hold b * t * k = 48",
+            ),
             (m, tokens.as_ptr(), 2, 8, 1.0, 3, null, pp, 48, NEXA_ERR_NULL_POINTER, "out_ids is NULL"),
-            (m, tokens.as_ptr(), 2, 8, 1.0, 3, ip, std::ptr::null_mut(), 48, NEXA_ERR_NULL_POINTER, "out_probs is NULL"),
-            (m, tokens.as_ptr(), usize::MAX / 2, 2, 1.0, 3, ip, pp, 48, NEXA_ERR_INVALID_ARGUMENT, "tokens: length 18446744073709551614 is too large"),
+            (
+                m,
+                tokens.as_ptr(),
+                2,
+                8,
+                1.0,
+                3,
+                ip,
+                std::ptr::null_mut(),
+                48,
+                NEXA_ERR_NULL_POINTER,
+                "out_probs is NULL",
+            ),
+            (
+                m,
+                tokens.as_ptr(),
+                usize::MAX / 2,
+                2,
+                1.0,
+                3,
+                ip,
+                pp,
+                48,
+                NEXA_ERR_INVALID_ARGUMENT,
+                "tokens: length 18446744073709551614 is too large",
+            ),
         ];
         for (model, tok, b, t, temp, k, ids, probs, len, status, want) in cases {
             let st = unsafe { nexa_model_teacher_topk(model, tok, docs.as_ptr(), b, t, temp, k, ids, probs, len) };

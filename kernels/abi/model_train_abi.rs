@@ -106,9 +106,7 @@ unsafe fn train_arrays_in<'a>(
     teacher_k: usize,
 ) -> Result<TrainArrays<'a>, AbiError> {
     let n = batch_len(b, t)?;
-    let total = n
-        .checked_mul(count)
-        .ok_or_else(|| invalid(format!("{what} * b * t overflows")))?;
+    let total = n.checked_mul(count).ok_or_else(|| invalid(format!("{what} * b * t overflows")))?;
     if targets.is_null() {
         return Err(AbiError {
             status: NEXA_ERR_NULL_POINTER,
@@ -118,13 +116,9 @@ unsafe fn train_arrays_in<'a>(
     let teacher = if teacher_k == 0 {
         None
     } else {
-        let kn = total
-            .checked_mul(teacher_k)
-            .ok_or_else(|| invalid(format!("{what} * b * t * teacher_k overflows")))?;
-        Some((
-            slice_in(teacher_ids, kn, "teacher_ids")?,
-            slice_in(teacher_probs, kn, "teacher_probs")?,
-        ))
+        let kn =
+            total.checked_mul(teacher_k).ok_or_else(|| invalid(format!("{what} * b * t * teacher_k overflows")))?;
+        Some((slice_in(teacher_ids, kn, "teacher_ids")?, slice_in(teacher_probs, kn, "teacher_probs")?))
     };
     Ok(TrainArrays {
         b,
@@ -161,9 +155,8 @@ pub unsafe extern "C" fn nexa_model_train_step(
         if n_micro == 0 {
             return Err(invalid("n_micro must be >= 1"));
         }
-        let arrays = train_arrays_in(
-            tokens, targets, doc_ids, n_micro, "n_micro", b, t, teacher_ids, teacher_probs, teacher_k,
-        )?;
+        let arrays =
+            train_arrays_in(tokens, targets, doc_ids, n_micro, "n_micro", b, t, teacher_ids, teacher_probs, teacher_k)?;
         let s = m.train_step(&arrays.step_batches(0, n_micro)).map_err(model_error)?;
         *out = StepMetricsC::from(&s);
         Ok(())
@@ -193,15 +186,20 @@ pub unsafe extern "C" fn nexa_model_train_steps(
         let m = handle_mut(model, "model")?;
         let out = out_ref(out, "out")?;
         if n_micro == 0 || n_steps == 0 {
-            return Err(invalid(format!(
-                "n_micro = {n_micro} and n_steps = {n_steps} must both be >= 1"
-            )));
+            return Err(invalid(format!("n_micro = {n_micro} and n_steps = {n_steps} must both be >= 1")));
         }
-        let count = n_steps
-            .checked_mul(n_micro)
-            .ok_or_else(|| invalid("n_steps * n_micro overflows"))?;
+        let count = n_steps.checked_mul(n_micro).ok_or_else(|| invalid("n_steps * n_micro overflows"))?;
         let arrays = train_arrays_in(
-            tokens, targets, doc_ids, count, "n_steps * n_micro", b, t, teacher_ids, teacher_probs, teacher_k,
+            tokens,
+            targets,
+            doc_ids,
+            count,
+            "n_steps * n_micro",
+            b,
+            t,
+            teacher_ids,
+            teacher_probs,
+            teacher_k,
         )?;
         // all or nothing: no step runs unless every micro-batch of every step is valid
         for i in 0..count {
@@ -268,8 +266,19 @@ mod tests {
         for s in 0..3 {
             let at = s * 16;
             let st = unsafe {
-                nexa_model_train_step(a, tokens[at..].as_ptr(), targets[at..].as_ptr(), docs[at..].as_ptr(), 2, 1, 8,
-                    std::ptr::null(), std::ptr::null(), 0, &mut one)
+                nexa_model_train_step(
+                    a,
+                    tokens[at..].as_ptr(),
+                    targets[at..].as_ptr(),
+                    docs[at..].as_ptr(),
+                    2,
+                    1,
+                    8,
+                    std::ptr::null(),
+                    std::ptr::null(),
+                    0,
+                    &mut one,
+                )
             };
             assert_eq!(st, NEXA_OK);
             singles.push((one.step, one.loss, one.lr, one.grad_norm, one.tokens));
@@ -277,8 +286,22 @@ mod tests {
         let mut seen: Vec<(u64, f64, f64, f64, u64)> = Vec::new();
         let mut last = StepMetricsC::default();
         let st = unsafe {
-            nexa_model_train_steps(b, tokens.as_ptr(), targets.as_ptr(), docs.as_ptr(), 2, 1, 8, std::ptr::null(),
-                std::ptr::null(), 0, 3, Some(record), &mut seen as *mut _ as *mut c_void, &mut last)
+            nexa_model_train_steps(
+                b,
+                tokens.as_ptr(),
+                targets.as_ptr(),
+                docs.as_ptr(),
+                2,
+                1,
+                8,
+                std::ptr::null(),
+                std::ptr::null(),
+                0,
+                3,
+                Some(record),
+                &mut seen as *mut _ as *mut c_void,
+                &mut last,
+            )
         };
         assert_eq!(st, NEXA_OK);
         assert_eq!(seen, singles);
@@ -286,8 +309,22 @@ mod tests {
         assert_eq!(saved(a), saved(b));
         // no callback is fine too
         let st = unsafe {
-            nexa_model_train_steps(b, tokens.as_ptr(), targets.as_ptr(), docs.as_ptr(), 2, 1, 8, std::ptr::null(),
-                std::ptr::null(), 0, 3, None, std::ptr::null_mut(), &mut last)
+            nexa_model_train_steps(
+                b,
+                tokens.as_ptr(),
+                targets.as_ptr(),
+                docs.as_ptr(),
+                2,
+                1,
+                8,
+                std::ptr::null(),
+                std::ptr::null(),
+                0,
+                3,
+                None,
+                std::ptr::null_mut(),
+                &mut last,
+            )
         };
         assert_eq!((st, last.step), (NEXA_OK, 6));
         unsafe {
@@ -306,8 +343,22 @@ mod tests {
         let mut last = StepMetricsC::default();
         type Seen = Vec<(u64, f64, f64, f64, u64)>;
         let call = |tokens: &[u32], n_steps: usize, n_micro: usize, seen: &mut Seen, last: &mut StepMetricsC| unsafe {
-            nexa_model_train_steps(m, tokens.as_ptr(), targets.as_ptr(), docs.as_ptr(), n_micro, 1, 8, std::ptr::null(),
-                std::ptr::null(), 0, n_steps, Some(record), seen as *mut Seen as *mut c_void, last)
+            nexa_model_train_steps(
+                m,
+                tokens.as_ptr(),
+                targets.as_ptr(),
+                docs.as_ptr(),
+                n_micro,
+                1,
+                8,
+                std::ptr::null(),
+                std::ptr::null(),
+                0,
+                n_steps,
+                Some(record),
+                seen as *mut Seen as *mut c_void,
+                last,
+            )
         };
         assert_eq!(call(&tokens, 3, 2, &mut seen, &mut last), NEXA_ERR_INVALID_ARGUMENT);
         let msg = unsafe { std::ffi::CStr::from_ptr(crate::nexa_last_error()) }.to_string_lossy().into_owned();
@@ -316,8 +367,22 @@ mod tests {
         assert_eq!(call(&tokens, 3, 0, &mut seen, &mut last), NEXA_ERR_INVALID_ARGUMENT);
         assert_eq!(call(&tokens, usize::MAX, 2, &mut seen, &mut last), NEXA_ERR_INVALID_ARGUMENT);
         let st = unsafe {
-            nexa_model_train_steps(m, tokens.as_ptr(), std::ptr::null(), docs.as_ptr(), 2, 1, 8, std::ptr::null(),
-                std::ptr::null(), 0, 3, None, std::ptr::null_mut(), &mut last)
+            nexa_model_train_steps(
+                m,
+                tokens.as_ptr(),
+                std::ptr::null(),
+                docs.as_ptr(),
+                2,
+                1,
+                8,
+                std::ptr::null(),
+                std::ptr::null(),
+                0,
+                3,
+                None,
+                std::ptr::null_mut(),
+                &mut last,
+            )
         };
         assert_eq!(st, NEXA_ERR_NULL_POINTER);
         assert!(seen.is_empty());

@@ -35,10 +35,7 @@ pub unsafe extern "C" fn nexa_pack_plan_new(
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn nexa_pack_plan_stats(
-    plan: *const PackPlan,
-    out: *mut PackStatsC,
-) -> Status {
+pub unsafe extern "C" fn nexa_pack_plan_stats(plan: *const PackPlan, out: *mut PackStatsC) -> Status {
     guard("nexa_pack_plan_stats", || {
         let s = handle(plan, "plan")?.stats;
         *out_ref(out, "out")? = PackStatsC {
@@ -67,24 +64,13 @@ pub unsafe extern "C" fn nexa_pack_plan_segments(
     guard("nexa_pack_plan_segments", || {
         let p = handle(plan, "plan")?;
         if bin_starts_len != p.bin_starts.len() {
-            return Err(too_small(
-                "bin_starts (must be bins + 1)",
-                p.bin_starts.len(),
-                bin_starts_len,
-            ));
+            return Err(too_small("bin_starts (must be bins + 1)", p.bin_starts.len(), bin_starts_len));
         }
         if segments_len != 3 * p.segments.len() {
-            return Err(too_small(
-                "segments (must be 3 * segments)",
-                3 * p.segments.len(),
-                segments_len,
-            ));
+            return Err(too_small("segments (must be 3 * segments)", 3 * p.segments.len(), segments_len));
         }
         slice_out(bin_starts, bin_starts_len, "bin_starts")?.copy_from_slice(&p.bin_starts);
-        for (dst, s) in slice_out(segments, segments_len, "segments")?
-            .chunks_exact_mut(3)
-            .zip(&p.segments)
-        {
+        for (dst, s) in slice_out(segments, segments_len, "segments")?.chunks_exact_mut(3).zip(&p.segments) {
             dst.copy_from_slice(&[s.doc, s.doc_offset, s.len]);
         }
         Ok(())
@@ -103,9 +89,7 @@ pub unsafe extern "C" fn nexa_pack_shard_bins(
         let p = handle(plan, "plan")?;
         let (f, n) = (out_ref(first_bin, "first_bin")?, out_ref(n_bins, "n_bins")?);
         let (a, b) = shard_bins(p, shard, num_shards).ok_or_else(|| {
-            invalid(format!(
-                "shard {shard} of {num_shards} is invalid: need 0 <= shard < num_shards"
-            ))
+            invalid(format!("shard {shard} of {num_shards} is invalid: need 0 <= shard < num_shards"))
         })?;
         (*f, *n) = (a, b - a);
         Ok(())
@@ -131,24 +115,17 @@ pub unsafe extern "C" fn nexa_pack_materialize(
         let p = handle(plan, "plan")?;
         let tokens = slice_in(tokens, n_tokens, "tokens")?;
         let offsets = slice_in(doc_offsets, n_offsets, "doc_offsets")?;
-        let end = first_bin
-            .checked_add(n_bins)
-            .ok_or_else(|| invalid("first_bin + n_bins overflows"))?;
+        let end = first_bin.checked_add(n_bins).ok_or_else(|| invalid("first_bin + n_bins overflows"))?;
         let needed = n_bins.saturating_mul(p.seq_len as u64);
         if (out_len as u64) < needed {
-            return Err(too_small(
-                "out_tokens/out_doc_ids/out_positions (n_bins * seq_len)",
-                needed as usize,
-                out_len,
-            ));
+            return Err(too_small("out_tokens/out_doc_ids/out_positions (n_bins * seq_len)", needed as usize, out_len));
         }
         let (t, d, pos) = (
             slice_out(out_tokens, out_len, "out_tokens")?,
             slice_out(out_doc_ids, out_len, "out_doc_ids")?,
             slice_out(out_positions, out_len, "out_positions")?,
         );
-        pack_materialize(p, tokens, offsets, pad_id, first_bin..end, t, d, pos)
-            .map_err(|e| invalid(e.to_string()))
+        pack_materialize(p, tokens, offsets, pad_id, first_bin..end, t, d, pos).map_err(|e| invalid(e.to_string()))
     })
 }
 

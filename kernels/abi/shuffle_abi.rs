@@ -7,30 +7,19 @@ use crate::boundary::*;
 fn check_range(n: u64, start: u64, count: usize) -> Result<(), AbiError> {
     match start.checked_add(count as u64) {
         Some(end) if end <= n => Ok(()),
-        _ => Err(invalid(format!(
-            "positions {start}..{start}+{count} exceed n = {n}"
-        ))),
+        _ => Err(invalid(format!("positions {start}..{start}+{count} exceed n = {n}"))),
     }
 }
 
 fn check_values(n: u64, values: &[u64]) -> Result<(), AbiError> {
     match values.iter().position(|&v| v >= n) {
-        Some(i) => Err(invalid(format!(
-            "values[{i}] = {} is not < n = {n}",
-            values[i]
-        ))),
+        Some(i) => Err(invalid(format!("values[{i}] = {} is not < n = {n}", values[i]))),
         None => Ok(()),
     }
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn nexa_shuffle_fill(
-    n: u64,
-    seed: u64,
-    start: u64,
-    out: *mut u64,
-    count: usize,
-) -> Status {
+pub unsafe extern "C" fn nexa_shuffle_fill(n: u64, seed: u64, start: u64, out: *mut u64, count: usize) -> Status {
     guard("nexa_shuffle_fill", || {
         check_range(n, start, count)?;
         let out = slice_out(out, count, "out")?;
@@ -116,9 +105,7 @@ pub unsafe extern "C" fn nexa_shuffle_shard_range(
     guard("nexa_shuffle_shard_range", || {
         let (s, e) = (out_ref(start, "start")?, out_ref(end, "end")?);
         let (a, b) = shard_range(n, shard, num_shards).ok_or_else(|| {
-            invalid(format!(
-                "shard {shard} of {num_shards} is invalid: need 0 <= shard < num_shards"
-            ))
+            invalid(format!("shard {shard} of {num_shards} is invalid: need 0 <= shard < num_shards"))
         })?;
         (*s, *e) = (a, b);
         Ok(())

@@ -1,8 +1,6 @@
 //! nexa_stats_*: corpus statistics through the C ABI.
 
-use stats::{
-    length_histogram, length_stats, lens_from_offsets, merge_counts, vocab_usage, HISTOGRAM_BUCKETS,
-};
+use stats::{length_histogram, length_stats, lens_from_offsets, merge_counts, vocab_usage, HISTOGRAM_BUCKETS};
 
 use crate::boundary::*;
 
@@ -28,8 +26,7 @@ pub unsafe extern "C" fn nexa_stats_lengths(
 ) -> Status {
     guard("nexa_stats_lengths", || {
         let out = out_ref(out, "out")?;
-        let lens =
-            lens_from_offsets(slice_in(doc_offsets, n_offsets, "doc_offsets")?).map_err(invalid)?;
+        let lens = lens_from_offsets(slice_in(doc_offsets, n_offsets, "doc_offsets")?).map_err(invalid)?;
         let s = length_stats(&lens);
         *out = LengthStatsC {
             docs: s.docs,
@@ -43,8 +40,7 @@ pub unsafe extern "C" fn nexa_stats_lengths(
         };
         if !histogram.is_null() {
             let h = slice_out(histogram, HISTOGRAM_BUCKETS, "histogram")?;
-            let h: &mut [u64; HISTOGRAM_BUCKETS] =
-                h.try_into().map_err(|_| invalid("histogram size"))?;
+            let h: &mut [u64; HISTOGRAM_BUCKETS] = h.try_into().map_err(|_| invalid("histogram size"))?;
             length_histogram(&lens, h);
         }
         Ok(())
@@ -63,22 +59,14 @@ pub unsafe extern "C" fn nexa_stats_vocab_usage(
         let used = out_ref(out_used, "out_used")?;
         let ids = slice_in(ids, n_ids, "ids")?;
         let counts = slice_out(counts, vocab_size, "counts")?;
-        *used = vocab_usage(ids, counts).map_err(|i| {
-            invalid(format!(
-                "ids[{i}] = {} is >= vocab_size {vocab_size}",
-                ids[i]
-            ))
-        })?;
+        *used = vocab_usage(ids, counts)
+            .map_err(|i| invalid(format!("ids[{i}] = {} is >= vocab_size {vocab_size}", ids[i])))?;
         Ok(())
     })
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn nexa_stats_merge_counts(
-    total: *mut u64,
-    shard: *const u64,
-    len: usize,
-) -> Status {
+pub unsafe extern "C" fn nexa_stats_merge_counts(total: *mut u64, shard: *const u64, len: usize) -> Status {
     guard("nexa_stats_merge_counts", || {
         let shard = slice_in(shard, len, "shard")?;
         let total = slice_out(total, len, "total")?;

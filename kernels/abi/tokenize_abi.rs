@@ -17,24 +17,19 @@ fn format_of(code: u32) -> Result<Format, AbiError> {
         0 => Ok(Format::Native),
         1 => Ok(Format::HfJson),
         2 => Ok(Format::Tiktoken),
-        _ => Err(invalid(format!("format {code} is unknown; use NEXA_FORMAT_NATIVE (0), NEXA_FORMAT_HF_JSON (1) or NEXA_FORMAT_TIKTOKEN (2)"))),
+        _ => Err(invalid(format!(
+            "format {code} is unknown; use NEXA_FORMAT_NATIVE (0), NEXA_FORMAT_HF_JSON (1) or NEXA_FORMAT_TIKTOKEN (2)"
+        ))),
     }
 }
 
 /// Splits the '\n'-separated specials list (empty entries are ignored).
 fn specials_list(bytes: &[u8]) -> Vec<Vec<u8>> {
-    bytes
-        .split(|&b| b == b'\n')
-        .filter(|s| !s.is_empty())
-        .map(<[u8]>::to_vec)
-        .collect()
+    bytes.split(|&b| b == b'\n').filter(|s| !s.is_empty()).map(<[u8]>::to_vec).collect()
 }
 
 fn into_handle(tok: Tokenizer, out: &mut *mut TokenizerHandle) {
-    *out = Box::into_raw(Box::new(TokenizerHandle {
-        tok,
-        cache: Mutex::new(EncodeCache::default()),
-    }));
+    *out = Box::into_raw(Box::new(TokenizerHandle { tok, cache: Mutex::new(EncodeCache::default()) }));
 }
 
 #[no_mangle]
@@ -59,9 +54,7 @@ pub unsafe extern "C" fn nexa_tokenizer_train(
             min_frequency,
             specials: specials_list(slice_in(specials, specials_len, "specials")?),
         };
-        let docs = offsets
-            .windows(2)
-            .map(|w| &data[w[0] as usize..w[1] as usize]);
+        let docs = offsets.windows(2).map(|w| &data[w[0] as usize..w[1] as usize]);
         let tok = Tokenizer::tokenizer_train(docs, &cfg).map_err(invalid)?;
         into_handle(tok, out);
         Ok(())
@@ -86,18 +79,10 @@ pub unsafe extern "C" fn nexa_tokenizer_load(
         let names = specials_list(slice_in(specials, specials_len, "specials")?);
         let ids = slice_in(special_ids, n_special_ids, "special_ids")?;
         if names.len() != ids.len() {
-            return Err(invalid(format!(
-                "{} special tokens but {} special ids",
-                names.len(),
-                ids.len()
-            )));
+            return Err(invalid(format!("{} special tokens but {} special ids", names.len(), ids.len())));
         }
-        let tok = Tokenizer::tokenizer_load(
-            data,
-            format,
-            names.into_iter().zip(ids.iter().copied()).collect(),
-        )
-        .map_err(format_error)?;
+        let tok = Tokenizer::tokenizer_load(data, format, names.into_iter().zip(ids.iter().copied()).collect())
+            .map_err(format_error)?;
         into_handle(tok, out);
         Ok(())
     })
@@ -115,20 +100,12 @@ pub unsafe extern "C" fn nexa_tokenizer_save(
         let h = handle(tok, "tok")?;
         let out_len = out_ref(out_len, "out_len")?;
         let bytes = h.tok.tokenizer_save(format_of(format)?).map_err(invalid)?;
-        copy_out(
-            &bytes,
-            slice_out(out, cap, "out")?,
-            out_len,
-            "tokenizer bytes",
-        )
+        copy_out(&bytes, slice_out(out, cap, "out")?, out_len, "tokenizer bytes")
     })
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn nexa_tokenizer_vocab_size(
-    tok: *const TokenizerHandle,
-    out: *mut u32,
-) -> Status {
+pub unsafe extern "C" fn nexa_tokenizer_vocab_size(tok: *const TokenizerHandle, out: *mut u32) -> Status {
     guard("nexa_tokenizer_vocab_size", || {
         *out_ref(out, "out")? = handle(tok, "tok")?.tok.vocab_size();
         Ok(())
@@ -151,9 +128,10 @@ pub unsafe extern "C" fn nexa_tokenizer_encode(
         let text = slice_in(text, text_len, "text")?;
         let out = slice_out(out_ids, cap, "out_ids")?;
         let mut ids = Vec::with_capacity(text.len() / 3);
-        let mut cache = h.cache.lock().map_err(|_| {
-            invalid("tokenizer cache poisoned by an earlier panic; reload the tokenizer")
-        })?;
+        let mut cache = h
+            .cache
+            .lock()
+            .map_err(|_| invalid("tokenizer cache poisoned by an earlier panic; reload the tokenizer"))?;
         h.tok.encode(text, allow_special != 0, &mut cache, &mut ids);
         copy_out(&ids, out, out_len, "out_ids")
     })
@@ -181,17 +159,13 @@ pub unsafe extern "C" fn nexa_tokenizer_encode_batch(
         let out_offsets = slice_out(out_doc_offsets, n_docs + 1, "out_doc_offsets")?;
         let out = slice_out(out_ids, cap, "out_ids")?;
         let mut ids = Vec::with_capacity(data.len() / 3);
-        let mut cache = h.cache.lock().map_err(|_| {
-            invalid("tokenizer cache poisoned by an earlier panic; reload the tokenizer")
-        })?;
+        let mut cache = h
+            .cache
+            .lock()
+            .map_err(|_| invalid("tokenizer cache poisoned by an earlier panic; reload the tokenizer"))?;
         out_offsets[0] = 0;
         for (i, w) in offsets.windows(2).enumerate() {
-            h.tok.encode(
-                &data[w[0] as usize..w[1] as usize],
-                allow_special != 0,
-                &mut cache,
-                &mut ids,
-            );
+            h.tok.encode(&data[w[0] as usize..w[1] as usize], allow_special != 0, &mut cache, &mut ids);
             out_offsets[i + 1] = ids.len() as u64;
         }
         copy_out(&ids, out, out_len, "out_ids")
@@ -213,18 +187,9 @@ pub unsafe extern "C" fn nexa_tokenizer_decode(
         let ids = slice_in(ids, n_ids, "ids")?;
         let mut bytes = Vec::with_capacity(ids.len() * 4);
         h.tok.decode(ids, &mut bytes).map_err(|i| {
-            invalid(format!(
-                "ids[{i}] = {} is not in the vocabulary (size {})",
-                ids[i],
-                h.tok.vocab_size()
-            ))
+            invalid(format!("ids[{i}] = {} is not in the vocabulary (size {})", ids[i], h.tok.vocab_size()))
         })?;
-        copy_out(
-            &bytes,
-            slice_out(out, cap, "out")?,
-            out_len,
-            "decoded bytes",
-        )
+        copy_out(&bytes, slice_out(out, cap, "out")?, out_len, "decoded bytes")
     })
 }
 

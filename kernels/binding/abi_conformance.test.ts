@@ -10,14 +10,21 @@ import { GATE_REASONS, HISTOGRAM_BUCKETS, PAD_DOC_ID, TOKENIZER_FORMATS } from "
 import { ABI_VERSION, CALLBACKS, libraryPath, OPAQUE_TYPES, PROTOTYPES, Status, STRUCTS } from "./library";
 import { IGNORE_TARGET, STOP_REASONS } from "./model";
 
-const description = (file: string) => JSON.parse(fs.readFileSync(path.join(__dirname, "..", "abi", file), "utf8")) as AbiDescription;
+const description = (file: string) =>
+  JSON.parse(fs.readFileSync(path.join(__dirname, "..", "abi", file), "utf8")) as AbiDescription;
 const header = description("nexa_kernels_abi.json");
 const fixture = description("fixture_abi.json");
 const H = header.file;
 const F = fixture.file;
 const LIB = "kernels/binding/library.ts";
 
-const binding: BindingDeclarations = { file: LIB, opaque: OPAQUE_TYPES, structs: STRUCTS, callbacks: CALLBACKS, prototypes: PROTOTYPES };
+const binding: BindingDeclarations = {
+  file: LIB,
+  opaque: OPAQUE_TYPES,
+  structs: STRUCTS,
+  callbacks: CALLBACKS,
+  prototypes: PROTOTYPES,
+};
 
 const library = koffi.load(libraryPath());
 const koffiView: KoffiView = {
@@ -34,7 +41,9 @@ const koffiView: KoffiView = {
 /** The header line of a declaration (the messages name file:line). */
 const line = (d: AbiDescription, name: string, field?: string): string => {
   const s = d.structs.find((x) => x.name === name);
-  const l = field ? s?.fields.find((f) => f.name === field)?.line : s?.line ?? d.functions.find((f) => f.name === name)?.line;
+  const l = field
+    ? s?.fields.find((f) => f.name === field)?.line
+    : (s?.line ?? d.functions.find((f) => f.name === name)?.line);
   if (l === undefined) throw new Error(`${name}${field ? "." + field : ""} is not in ${d.file}`);
   return `${d.file}:${l}`;
 };
@@ -71,7 +80,11 @@ describe("the check fails, naming what differs", () => {
   it("on a prototype with one argument type changed, or renamed, or dropped", () => {
     const broken = (name: keyof typeof PROTOTYPES, from: string, to: string) => {
       expect(PROTOTYPES[name]).toContain(from);
-      return checkBinding(header, { ...binding, prototypes: { ...PROTOTYPES, [name]: PROTOTYPES[name].replace(from, to) } }, koffiView);
+      return checkBinding(
+        header,
+        { ...binding, prototypes: { ...PROTOTYPES, [name]: PROTOTYPES[name].replace(from, to) } },
+        koffiView,
+      );
     };
     expect(broken("nexa_gate_counts", "size_t len", "uint32_t len")).toEqual([
       `${line(header, "nexa_gate_counts")}: function nexa_gate_counts argument 3 (len) is size_t in the header, but uint32_t in ${LIB}`,
@@ -96,7 +109,13 @@ describe("the check fails, naming what differs", () => {
 
   it("on a missing or extra prototype, with the line to add", () => {
     const { nexa_pack_shard_bins: _dropped, ...rest } = PROTOTYPES;
-    expect(checkBinding(header, { ...binding, prototypes: { ...rest, nexa_pack_extra: "void nexa_pack_extra(void)" } }, koffiView)).toEqual([
+    expect(
+      checkBinding(
+        header,
+        { ...binding, prototypes: { ...rest, nexa_pack_extra: "void nexa_pack_extra(void)" } },
+        koffiView,
+      ),
+    ).toEqual([
       `${line(header, "nexa_pack_shard_bins")}: nexa_pack_shard_bins has no prototype in PROTOTYPES of ${LIB}: add ` +
         `"int32_t nexa_pack_shard_bins(const nexa_pack_plan *plan, uint64_t shard, uint64_t num_shards, uint64_t *first_bin, uint64_t *n_bins)" (mark single-value outputs _Out_)`,
       `${LIB}: PROTOTYPES has nexa_pack_extra, which ${H} does not declare`,
@@ -106,7 +125,10 @@ describe("the check fails, naming what differs", () => {
   it("on a koffi struct with a field of another type, a missing field, or fields swapped", () => {
     const withStruct = (name: string, fields: Record<string, string>) => {
       const structs = { ...STRUCTS, [name]: fields };
-      const view: KoffiView = { ...koffiView, type: (n) => (n === name ? (koffi.struct(fields) as unknown as KoffiType) : koffiView.type(n)) };
+      const view: KoffiView = {
+        ...koffiView,
+        type: (n) => (n === name ? (koffi.struct(fields) as unknown as KoffiType) : koffiView.type(n)),
+      };
       return checkBinding(header, { ...binding, structs }, view);
     };
     expect(withStruct("nexa_eval_result", { ...STRUCTS.nexa_eval_result, count: "double" })).toEqual([
@@ -144,13 +166,28 @@ describe("the check fails, naming what differs", () => {
   it("on a missing handle, callback or struct, with the declaration to add", () => {
     const { nexa_progress_fn: _cb, ...noCallbacks } = CALLBACKS;
     const { nexa_pack_stats: _s, ...noPackStats } = STRUCTS;
-    const problems = checkBinding(header, { ...binding, opaque: OPAQUE_TYPES.filter((o) => o !== "nexa_gate"), callbacks: noCallbacks, structs: noPackStats }, koffiView);
-    expect(problems).toContain(`${H}:${header.opaque.find((o) => o.name === "nexa_gate")!.line}: handle nexa_gate is not in OPAQUE_TYPES of ${LIB}`);
-    expect(problems).toContain(`${H}:${header.callbacks[0].line}: callback nexa_progress_fn has no koffi.proto in CALLBACKS of ${LIB}: add ` +
-      `"void nexa_progress_fn(void *user, uint64_t step, double loss, double lr, double grad_norm, uint64_t tokens)"`);
-    expect(problems).toContain(`${line(header, "nexa_pack_stats")}: struct nexa_pack_stats has no koffi struct in STRUCTS of ${LIB}: add nexa_pack_stats: ` +
-      `{ docs: "uint64_t", empty_docs: "uint64_t", total_tokens: "uint64_t", bins: "uint64_t", lower_bound_bins: "uint64_t", segments: "uint64_t", ` +
-      `truncated_docs: "uint64_t", padding_tokens: "uint64_t", fill_ratio: "double" }`);
+    const problems = checkBinding(
+      header,
+      {
+        ...binding,
+        opaque: OPAQUE_TYPES.filter((o) => o !== "nexa_gate"),
+        callbacks: noCallbacks,
+        structs: noPackStats,
+      },
+      koffiView,
+    );
+    expect(problems).toContain(
+      `${H}:${header.opaque.find((o) => o.name === "nexa_gate")!.line}: handle nexa_gate is not in OPAQUE_TYPES of ${LIB}`,
+    );
+    expect(problems).toContain(
+      `${H}:${header.callbacks[0].line}: callback nexa_progress_fn has no koffi.proto in CALLBACKS of ${LIB}: add ` +
+        `"void nexa_progress_fn(void *user, uint64_t step, double loss, double lr, double grad_norm, uint64_t tokens)"`,
+    );
+    expect(problems).toContain(
+      `${line(header, "nexa_pack_stats")}: struct nexa_pack_stats has no koffi struct in STRUCTS of ${LIB}: add nexa_pack_stats: ` +
+        `{ docs: "uint64_t", empty_docs: "uint64_t", total_tokens: "uint64_t", bins: "uint64_t", lower_bound_bins: "uint64_t", segments: "uint64_t", ` +
+        `truncated_docs: "uint64_t", padding_tokens: "uint64_t", fill_ratio: "double" }`,
+    );
   });
 });
 
@@ -167,8 +204,10 @@ function mirrored(name: string): number | undefined {
     NEXA_GATE_REASON_COUNT: GATE_REASONS.length,
   };
   if (name in singles) return singles[name];
-  if (name === "NEXA_OK" || name.startsWith("NEXA_ERR_")) return (Status as Record<string, number>)[name === "NEXA_OK" ? "OK" : name.slice("NEXA_ERR_".length)];
-  const index = (list: readonly string[], prefix: string) => (list.indexOf(lower(prefix)) >= 0 ? list.indexOf(lower(prefix)) : undefined);
+  if (name === "NEXA_OK" || name.startsWith("NEXA_ERR_"))
+    return (Status as Record<string, number>)[name === "NEXA_OK" ? "OK" : name.slice("NEXA_ERR_".length)];
+  const index = (list: readonly string[], prefix: string) =>
+    list.indexOf(lower(prefix)) >= 0 ? list.indexOf(lower(prefix)) : undefined;
   if (name.startsWith("NEXA_GATE_")) return index(GATE_REASONS, "NEXA_GATE_");
   if (name.startsWith("NEXA_STOP_")) return index(STOP_REASONS, "NEXA_STOP_");
   if (name.startsWith("NEXA_FORMAT_")) return (TOKENIZER_FORMATS as Record<string, number>)[lower("NEXA_FORMAT_")];
@@ -180,9 +219,14 @@ describe("constants the binding mirrors", () => {
     const problems = header.constants
       .map((c) => ({ c, v: mirrored(c.name) }))
       .filter(({ c, v }) => v !== c.value)
-      .map(({ c, v }) => `${H}:${c.line}: ${c.name} is ${c.value}, the binding ${v === undefined ? "has no copy (add one, and a rule in abi_conformance.test.ts)" : `says ${v}`}`);
+      .map(
+        ({ c, v }) =>
+          `${H}:${c.line}: ${c.name} is ${c.value}, the binding ${v === undefined ? "has no copy (add one, and a rule in abi_conformance.test.ts)" : `says ${v}`}`,
+      );
     expect(problems).toEqual([]);
     expect(header.constants.length).toBeGreaterThanOrEqual(28);
-    expect(Object.keys(Status).length).toBe(header.constants.filter((c) => c.name === "NEXA_OK" || c.name.startsWith("NEXA_ERR_")).length);
+    expect(Object.keys(Status).length).toBe(
+      header.constants.filter((c) => c.name === "NEXA_OK" || c.name.startsWith("NEXA_ERR_")).length,
+    );
   });
 });

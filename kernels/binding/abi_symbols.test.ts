@@ -25,8 +25,13 @@ function dynamicFunctions(file: string, undefinedOnly = false): string[] {
   const shnum = b.readUInt16LE(0x3c);
   const section = (i: number) => {
     const o = shoff + i * shentsize;
-    return { type: b.readUInt32LE(o + 4), offset: Number(b.readBigUInt64LE(o + 0x18)), size: Number(b.readBigUInt64LE(o + 0x20)),
-      link: b.readUInt32LE(o + 0x28), entsize: Number(b.readBigUInt64LE(o + 0x38)) };
+    return {
+      type: b.readUInt32LE(o + 4),
+      offset: Number(b.readBigUInt64LE(o + 0x18)),
+      size: Number(b.readBigUInt64LE(o + 0x20)),
+      link: b.readUInt32LE(o + 0x28),
+      entsize: Number(b.readBigUInt64LE(o + 0x38)),
+    };
   };
   const names: string[] = [];
   for (let i = 0; i < shnum; i++) {
@@ -50,8 +55,33 @@ function dynamicFunctions(file: string, undefinedOnly = false): string[] {
 const exportedFunctions = (file: string) => dynamicFunctions(file).filter((n) => n.startsWith("nexa_"));
 
 /** Math functions of the C library whose last bits differ between implementations (glibc, musl, …). */
-const LIBM = ["exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "pow", "cos", "sin", "tan", "tanh", "sinh", "cosh",
-  "atan", "atan2", "asin", "acos", "erf", "erfc", "cbrt", "hypot", "fma", "lgamma", "tgamma"].flatMap((f) => [f, `${f}f`]);
+const LIBM = [
+  "exp",
+  "exp2",
+  "expm1",
+  "log",
+  "log2",
+  "log10",
+  "log1p",
+  "pow",
+  "cos",
+  "sin",
+  "tan",
+  "tanh",
+  "sinh",
+  "cosh",
+  "atan",
+  "atan2",
+  "asin",
+  "acos",
+  "erf",
+  "erfc",
+  "cbrt",
+  "hypot",
+  "fma",
+  "lgamma",
+  "tgamma",
+].flatMap((f) => [f, `${f}f`]);
 
 describe("ABI surface", () => {
   test("header and library export the same functions", () => {

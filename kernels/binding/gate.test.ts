@@ -9,7 +9,7 @@ function words(seed: number, count: number): string[] {
     let w = "";
     for (let k = 0; k < 6; k++) {
       state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-      w += String.fromCharCode(97 + (state >>> 27) % 26);
+      w += String.fromCharCode(97 + ((state >>> 27) % 26));
     }
     out.push(w);
   }
@@ -32,8 +32,17 @@ describe("gate", () => {
       prose + " with a short tail",
     ];
     const reasons = Array.from(gate.run(docs), (r) => GATE_REASONS[r]);
-    expect(reasons).toEqual(["keep", "too_short", "too_long", "invalid_utf8", "duplicate_lines", "symbol_ratio",
-      "digit_ratio", "exact_duplicate", "near_duplicate"]);
+    expect(reasons).toEqual([
+      "keep",
+      "too_short",
+      "too_long",
+      "invalid_utf8",
+      "duplicate_lines",
+      "symbol_ratio",
+      "digit_ratio",
+      "exact_duplicate",
+      "near_duplicate",
+    ]);
     const counts = gate.counts();
     expect(counts.keep).toBe(1);
     expect(counts.exact_duplicate).toBe(1);

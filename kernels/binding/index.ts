@@ -11,12 +11,33 @@
 import { check, concatDocs, growCall, kernels, KernelError, Status, toBytes } from "./library";
 
 export {
-  ABI_VERSION, abiVersion, concatDocs, DECLARED_FUNCTIONS, KernelError, kernels, libraryPath, selftestPanic, Status, toBytes,
+  ABI_VERSION,
+  abiVersion,
+  concatDocs,
+  DECLARED_FUNCTIONS,
+  KernelError,
+  kernels,
+  libraryPath,
+  selftestPanic,
+  Status,
+  toBytes,
 } from "./library";
 export { IGNORE_TARGET, KERNEL_VARIANTS, Model, nextTokenTargets, STOP_REASONS, supportedVariants } from "./model";
 export type {
-  EvalResult, GenerateOptions, Generation, KernelVariant, ModelConfig, ModelInfo, ModelOptions, StepMetrics, StepProgress,
-  StopReason, TeacherTopK, TeacherTopKOptions, TrainBatch, TrainSettings,
+  EvalResult,
+  GenerateOptions,
+  Generation,
+  KernelVariant,
+  ModelConfig,
+  ModelInfo,
+  ModelOptions,
+  StepMetrics,
+  StepProgress,
+  StopReason,
+  TeacherTopK,
+  TeacherTopKOptions,
+  TrainBatch,
+  TrainSettings,
 } from "./model";
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -47,8 +68,20 @@ export class Tokenizer {
     const { data, offsets } = concatDocs(docs);
     const specials = toBytes((opts.specials ?? []).join("\n"));
     const out = [null];
-    check(kernels().nexa_tokenizer_train(data, data.length, offsets, docs.length, opts.vocabSize,
-      opts.minFrequency ?? 2, specials, specials.length, out), "nexa_tokenizer_train");
+    check(
+      kernels().nexa_tokenizer_train(
+        data,
+        data.length,
+        offsets,
+        docs.length,
+        opts.vocabSize,
+        opts.minFrequency ?? 2,
+        specials,
+        specials.length,
+        out,
+      ),
+      "nexa_tokenizer_train",
+    );
     return new Tokenizer(out[0]);
   }
 
@@ -58,8 +91,19 @@ export class Tokenizer {
     const text = toBytes(names.join("\n"));
     const ids = Uint32Array.from(names.map((n) => specials[n]));
     const out = [null];
-    check(kernels().nexa_tokenizer_load(bytes, bytes.length, TOKENIZER_FORMATS[format], text, text.length, ids, ids.length, out),
-      "nexa_tokenizer_load");
+    check(
+      kernels().nexa_tokenizer_load(
+        bytes,
+        bytes.length,
+        TOKENIZER_FORMATS[format],
+        text,
+        text.length,
+        ids,
+        ids.length,
+        out,
+      ),
+      "nexa_tokenizer_load",
+    );
     return new Tokenizer(out[0]);
   }
 
@@ -73,8 +117,12 @@ export class Tokenizer {
   /** Serialized bytes in `format` ("native" or "hf_json"). */
   save(format: TokenizerFormat): Uint8Array {
     const h = this.live();
-    return growCall((n) => new Uint8Array(n), 1 << 20,
-      (buf, cap, len) => kernels().nexa_tokenizer_save(h, TOKENIZER_FORMATS[format], buf, cap, len), "nexa_tokenizer_save");
+    return growCall(
+      (n) => new Uint8Array(n),
+      1 << 20,
+      (buf, cap, len) => kernels().nexa_tokenizer_save(h, TOKENIZER_FORMATS[format], buf, cap, len),
+      "nexa_tokenizer_save",
+    );
   }
 
   get vocabSize(): number {
@@ -88,27 +136,57 @@ export class Tokenizer {
     const bytes = toBytes(text);
     const ids = new Uint32Array(bytes.length); // never more ids than bytes
     const len = [0];
-    check(kernels().nexa_tokenizer_encode(this.live(), bytes, bytes.length, opts.allowSpecial ? 1 : 0, ids, ids.length, len),
-      "nexa_tokenizer_encode");
+    check(
+      kernels().nexa_tokenizer_encode(
+        this.live(),
+        bytes,
+        bytes.length,
+        opts.allowSpecial ? 1 : 0,
+        ids,
+        ids.length,
+        len,
+      ),
+      "nexa_tokenizer_encode",
+    );
     return ids.subarray(0, len[0]);
   }
 
   /** Encodes many documents in one call: concatenated ids and n + 1 offsets. */
-  encodeBatch(docs: readonly (string | Uint8Array)[], opts: { allowSpecial?: boolean } = {}): { ids: Uint32Array; offsets: BigUint64Array } {
+  encodeBatch(
+    docs: readonly (string | Uint8Array)[],
+    opts: { allowSpecial?: boolean } = {},
+  ): { ids: Uint32Array; offsets: BigUint64Array } {
     const { data, offsets } = concatDocs(docs);
     const ids = new Uint32Array(data.length);
     const outOffsets = new BigUint64Array(docs.length + 1);
     const len = [0];
-    check(kernels().nexa_tokenizer_encode_batch(this.live(), data, data.length, offsets, docs.length,
-      opts.allowSpecial ? 1 : 0, ids, ids.length, outOffsets, len), "nexa_tokenizer_encode_batch");
+    check(
+      kernels().nexa_tokenizer_encode_batch(
+        this.live(),
+        data,
+        data.length,
+        offsets,
+        docs.length,
+        opts.allowSpecial ? 1 : 0,
+        ids,
+        ids.length,
+        outOffsets,
+        len,
+      ),
+      "nexa_tokenizer_encode_batch",
+    );
     return { ids: ids.subarray(0, len[0]), offsets: outOffsets };
   }
 
   /** Bytes of `ids` (decode with TextDecoder for text). */
   decode(ids: Uint32Array): Uint8Array {
     const h = this.live();
-    return growCall((n) => new Uint8Array(n), ids.length * 4 + 16,
-      (buf, cap, len) => kernels().nexa_tokenizer_decode(h, ids, ids.length, buf, cap, len), "nexa_tokenizer_decode");
+    return growCall(
+      (n) => new Uint8Array(n),
+      ids.length * 4 + 16,
+      (buf, cap, len) => kernels().nexa_tokenizer_decode(h, ids, ids.length, buf, cap, len),
+      "nexa_tokenizer_decode",
+    );
   }
 
   free(): void {
@@ -123,8 +201,17 @@ export class Tokenizer {
 
 /** Reason names in code order (NEXA_GATE_*). */
 export const GATE_REASONS = [
-  "keep", "too_short", "too_long", "invalid_utf8", "duplicate_lines", "ngram_repetition",
-  "symbol_ratio", "digit_ratio", "exact_duplicate", "near_duplicate", "other_shard",
+  "keep",
+  "too_short",
+  "too_long",
+  "invalid_utf8",
+  "duplicate_lines",
+  "ngram_repetition",
+  "symbol_ratio",
+  "digit_ratio",
+  "exact_duplicate",
+  "near_duplicate",
+  "other_shard",
 ] as const;
 export type GateReason = (typeof GATE_REASONS)[number];
 
@@ -228,13 +315,29 @@ export class Gate {
 }
 
 /** MinHash estimate and exact shingle Jaccard of two documents. */
-export function minhashSimilarity(a: string | Uint8Array, b: string | Uint8Array,
-  opts: { bands?: number; rows?: number; shingleWords?: number; seed?: number } = {}): { estimate: number; exact: number } {
+export function minhashSimilarity(
+  a: string | Uint8Array,
+  b: string | Uint8Array,
+  opts: { bands?: number; rows?: number; shingleWords?: number; seed?: number } = {},
+): { estimate: number; exact: number } {
   const [x, y] = [toBytes(a), toBytes(b)];
   const est = [0];
   const exact = [0];
-  check(kernels().nexa_minhash_similarity(x, x.length, y, y.length, opts.bands ?? 14, opts.rows ?? 8,
-    opts.shingleWords ?? 5, opts.seed ?? 1, est, exact), "nexa_minhash_similarity");
+  check(
+    kernels().nexa_minhash_similarity(
+      x,
+      x.length,
+      y,
+      y.length,
+      opts.bands ?? 14,
+      opts.rows ?? 8,
+      opts.shingleWords ?? 5,
+      opts.seed ?? 1,
+      est,
+      exact,
+    ),
+    "nexa_minhash_similarity",
+  );
   return { estimate: est[0], exact: exact[0] };
 }
 
@@ -245,7 +348,13 @@ export function minhashSimilarity(a: string | Uint8Array, b: string | Uint8Array
 type U64 = number | bigint;
 
 /** permute(start + k) for k < count, of the seeded permutation of [0, n). */
-export function shuffleFill(n: U64, seed: U64, start: U64, count: number, out = new BigUint64Array(count)): BigUint64Array {
+export function shuffleFill(
+  n: U64,
+  seed: U64,
+  start: U64,
+  count: number,
+  out = new BigUint64Array(count),
+): BigUint64Array {
   check(kernels().nexa_shuffle_fill(n, seed, start, out, count), "nexa_shuffle_fill");
   return out;
 }
@@ -342,8 +451,10 @@ export class PackPlan {
     const s = this.stats();
     const binStarts = new BigUint64Array(s.bins + 1);
     const segments = new Uint32Array(3 * s.segments);
-    check(kernels().nexa_pack_plan_segments(this.live(), binStarts, binStarts.length, segments, segments.length),
-      "nexa_pack_plan_segments");
+    check(
+      kernels().nexa_pack_plan_segments(this.live(), binStarts, binStarts.length, segments, segments.length),
+      "nexa_pack_plan_segments",
+    );
     return { binStarts, segments };
   }
 
@@ -356,12 +467,33 @@ export class PackPlan {
   }
 
   /** Rows of bins [firstBin, firstBin + nBins) (default: all). */
-  materialize(tokens: Uint32Array, docOffsets: BigUint64Array, padId: number, firstBin = 0, nBins?: number): PackedRows {
+  materialize(
+    tokens: Uint32Array,
+    docOffsets: BigUint64Array,
+    padId: number,
+    firstBin = 0,
+    nBins?: number,
+  ): PackedRows {
     const count = nBins ?? this.stats().bins - firstBin;
     const len = count * this.seqLen;
     const rows = { tokens: new Uint32Array(len), docIds: new Uint32Array(len), positions: new Uint32Array(len) };
-    check(kernels().nexa_pack_materialize(this.live(), tokens, tokens.length, docOffsets, docOffsets.length, padId,
-      firstBin, count, rows.tokens, rows.docIds, rows.positions, len), "nexa_pack_materialize");
+    check(
+      kernels().nexa_pack_materialize(
+        this.live(),
+        tokens,
+        tokens.length,
+        docOffsets,
+        docOffsets.length,
+        padId,
+        firstBin,
+        count,
+        rows.tokens,
+        rows.docIds,
+        rows.positions,
+        len,
+      ),
+      "nexa_pack_materialize",
+    );
     return rows;
   }
 
@@ -408,8 +540,12 @@ export function vocabUsage(ids: Uint32Array, vocabSize: number): { counts: BigUi
 /** total[i] += shard[i] for per-reason drop counts. */
 export function mergeCounts(total: BigUint64Array, shard: BigUint64Array): void {
   if (total.length !== shard.length) {
-    throw new KernelError("KERNEL_INVALID_ARGUMENT", Status.INVALID_ARGUMENT,
-      `count arrays differ in length (${total.length} vs ${shard.length})`, "merge counts of the same reason set");
+    throw new KernelError(
+      "KERNEL_INVALID_ARGUMENT",
+      Status.INVALID_ARGUMENT,
+      `count arrays differ in length (${total.length} vs ${shard.length})`,
+      "merge counts of the same reason set",
+    );
   }
   check(kernels().nexa_stats_merge_counts(total, shard, total.length), "nexa_stats_merge_counts");
 }

@@ -75,8 +75,12 @@ export function libraryPath(): string {
   const explicit = process.env.NEXA_KERNELS_LIB;
   if (explicit) {
     if (!fs.existsSync(explicit)) {
-      throw new KernelError("KERNEL_LIBRARY_NOT_FOUND", 0, `NEXA_KERNELS_LIB=${explicit} does not exist`,
-        "build it with `bazel build //kernels/abi:nexa_kernels` and point NEXA_KERNELS_LIB at the .so");
+      throw new KernelError(
+        "KERNEL_LIBRARY_NOT_FOUND",
+        0,
+        `NEXA_KERNELS_LIB=${explicit} does not exist`,
+        "build it with `bazel build //kernels/abi:nexa_kernels` and point NEXA_KERNELS_LIB at the .so",
+      );
     }
     return explicit;
   }
@@ -90,8 +94,12 @@ export function libraryPath(): string {
       if (fs.existsSync(candidate)) return candidate;
     }
   }
-  throw new KernelError("KERNEL_LIBRARY_NOT_FOUND", 0, `cannot find ${LIB_NAME} (tried ${tried.length} runfiles paths)`,
-    "set NEXA_KERNELS_LIB to the library path, or add //kernels/abi:nexa_kernels to the target's data");
+  throw new KernelError(
+    "KERNEL_LIBRARY_NOT_FOUND",
+    0,
+    `cannot find ${LIB_NAME} (tried ${tried.length} runfiles paths)`,
+    "set NEXA_KERNELS_LIB to the library path, or add //kernels/abi:nexa_kernels to the target's data",
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -195,7 +203,8 @@ export const STRUCTS: Readonly<Record<string, Readonly<Record<string, string>>>>
 
 /** Callback types (koffi.proto), passed as `<name> *`. nexa_progress_fn: numbers only (`user` arrives as null). */
 export const CALLBACKS: Readonly<Record<string, string>> = {
-  nexa_progress_fn: "void nexa_progress_fn(void *user, uint64_t step, double loss, double lr, double grad_norm, uint64_t tokens)",
+  nexa_progress_fn:
+    "void nexa_progress_fn(void *user, uint64_t step, double loss, double lr, double grad_norm, uint64_t tokens)",
 };
 
 // koffi's type names are process-global and the addon may be shared by several module instances (e.g. jest test files
@@ -239,7 +248,8 @@ export const PROTOTYPES = {
   nexa_gate_free: "void nexa_gate_free(nexa_gate *gate)",
   nexa_minhash_similarity:
     "int32_t nexa_minhash_similarity(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, uint32_t bands, uint32_t rows, uint32_t shingle_words, uint64_t seed, _Out_ double *out_estimate, _Out_ double *out_exact)",
-  nexa_shuffle_fill: "int32_t nexa_shuffle_fill(uint64_t n, uint64_t seed, uint64_t start, uint64_t *out, size_t count)",
+  nexa_shuffle_fill:
+    "int32_t nexa_shuffle_fill(uint64_t n, uint64_t seed, uint64_t start, uint64_t *out, size_t count)",
   nexa_shuffle_inverse:
     "int32_t nexa_shuffle_inverse(uint64_t n, uint64_t seed, const uint64_t *values, uint64_t *out, size_t count)",
   nexa_shuffle_block_fill:
@@ -270,12 +280,15 @@ export const PROTOTYPES = {
   nexa_model_get_info: "int32_t nexa_model_get_info(const nexa_model *model, _Out_ nexa_model_info *out)",
   nexa_model_set_threads: "int32_t nexa_model_set_threads(nexa_model *model, uint32_t threads)",
   nexa_model_set_variant: "int32_t nexa_model_set_variant(nexa_model *model, const uint8_t *name, size_t name_len)",
-  nexa_model_variant: "int32_t nexa_model_variant(const nexa_model *model, uint8_t *out, size_t cap, _Out_ size_t *out_len)",
+  nexa_model_variant:
+    "int32_t nexa_model_variant(const nexa_model *model, uint8_t *out, size_t cap, _Out_ size_t *out_len)",
   nexa_kernel_variants: "int32_t nexa_kernel_variants(uint8_t *out, size_t cap, _Out_ size_t *out_len)",
-  nexa_model_set_train_config: "int32_t nexa_model_set_train_config(nexa_model *model, const nexa_train_config *config)",
+  nexa_model_set_train_config:
+    "int32_t nexa_model_set_train_config(nexa_model *model, const nexa_train_config *config)",
   nexa_model_set_metadata:
     "int32_t nexa_model_set_metadata(nexa_model *model, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len)",
-  nexa_model_metadata: "int32_t nexa_model_metadata(const nexa_model *model, uint8_t *out, size_t cap, _Out_ size_t *out_len)",
+  nexa_model_metadata:
+    "int32_t nexa_model_metadata(const nexa_model *model, uint8_t *out, size_t cap, _Out_ size_t *out_len)",
   nexa_model_next_token_targets:
     "int32_t nexa_model_next_token_targets(const uint32_t *tokens, const uint32_t *doc_ids, size_t n, size_t t, uint32_t *out_targets)",
   nexa_model_train_step:
@@ -313,9 +326,12 @@ export function kernels(): Lib {
   }
   const version = lib.nexa_abi_version() as number;
   if (version !== ABI_VERSION) {
-    throw new KernelError("KERNEL_ABI_MISMATCH", 0,
+    throw new KernelError(
+      "KERNEL_ABI_MISMATCH",
+      0,
       `${file} implements nexa_kernels ABI ${version}, this binding needs ${ABI_VERSION}`,
-      "rebuild //kernels/abi:nexa_kernels and //kernels/binding from the same commit");
+      "rebuild //kernels/abi:nexa_kernels and //kernels/binding from the same commit",
+    );
   }
   loaded = lib;
   return lib;
@@ -325,8 +341,12 @@ export function kernels(): Lib {
 export function check(status: number, fn: string): void {
   if (status === Status.OK) return;
   const message = (kernels().nexa_last_error() as string) || `${fn} failed with status ${status}`;
-  throw new KernelError(STATUS_NAMES[status] ?? "KERNEL_UNKNOWN_STATUS", status, message,
-    STATUS_HINTS[status] ?? "upgrade the binding to match the library");
+  throw new KernelError(
+    STATUS_NAMES[status] ?? "KERNEL_UNKNOWN_STATUS",
+    status,
+    message,
+    STATUS_HINTS[status] ?? "upgrade the binding to match the library",
+  );
 }
 
 /** The loaded library's ABI version. */
@@ -344,8 +364,14 @@ export function selftestPanic(): void {
 // ---------------------------------------------------------------------------------------------------------------------
 
 /** A nexa_progress_fn in JS: uint64 arguments arrive as numbers (bigint past 2^53). */
-export type ProgressCallback = (user: unknown, step: number | bigint, loss: number, lr: number, gradNorm: number,
-  tokens: number | bigint) => void;
+export type ProgressCallback = (
+  user: unknown,
+  step: number | bigint,
+  loss: number,
+  lr: number,
+  gradNorm: number,
+  tokens: number | bigint,
+) => void;
 
 /**
  * Runs `call` with `fn` registered as a nexa_progress_fn (koffi.register), and unregisters it when `call` returns or
@@ -391,8 +417,12 @@ export function concatDocs(docs: readonly (string | Uint8Array)[]): { data: Uint
 }
 
 /** Calls `fill(buffer, cap, outLen)` with a buffer of `guess` elements, retrying once with the reported size. */
-export function growCall<T extends Uint8Array | Uint32Array>(make: (n: number) => T, guess: number,
-  fill: (buf: T, cap: number, outLen: number[]) => number, fn: string): T {
+export function growCall<T extends Uint8Array | Uint32Array>(
+  make: (n: number) => T,
+  guess: number,
+  fill: (buf: T, cap: number, outLen: number[]) => number,
+  fn: string,
+): T {
   let buf = make(guess);
   const outLen = [0];
   let status = fill(buf, buf.length, outLen);

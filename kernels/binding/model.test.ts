@@ -2,7 +2,15 @@
 // trainSteps is trainStep repeated (bit for bit) with a progress callback, seeded generation repeats, a model's
 // teacher top-k feeds a student's distilling train step, and bad input is a KernelError with a message (never a crash).
 
-import { IGNORE_TARGET, KERNEL_VARIANTS, KernelError, Model, nextTokenTargets, Status, supportedVariants } from "./index";
+import {
+  IGNORE_TARGET,
+  KERNEL_VARIANTS,
+  KernelError,
+  Model,
+  nextTokenTargets,
+  Status,
+  supportedVariants,
+} from "./index";
 import type { ModelConfig, StepMetrics, StepProgress, TrainBatch } from "./index";
 
 const CONFIG: ModelConfig = { vocabSize: 32, seqLen: 16, nLayer: 2, nHead: 2, dModel: 16 };
@@ -37,7 +45,14 @@ function stepBatch(i: number, micro = 1, teacherK = 0): TrainBatch {
     for (let j = 0; j < n; j++) tokens[m * n + j] = (one.tokens[j] + i + 5 * m) % CONFIG.vocabSize;
     docIds.set(one.docIds, m * n);
   }
-  const batch: TrainBatch = { tokens, docIds, targets: nextTokenTargets(tokens, docIds, one.t), b: one.b, t: one.t, microBatches: micro };
+  const batch: TrainBatch = {
+    tokens,
+    docIds,
+    targets: nextTokenTargets(tokens, docIds, one.t),
+    b: one.b,
+    t: one.t,
+    microBatches: micro,
+  };
   if (teacherK > 0) {
     const ids = new Uint32Array(micro * n * teacherK);
     const probs = new Float32Array(micro * n * teacherK);
@@ -53,11 +68,24 @@ function stepBatch(i: number, micro = 1, teacherK = 0): TrainBatch {
 /** A fresh model with a schedule long enough for the tests' steps (distillation on when `distill`). */
 function fresh(distill = false): Model {
   const model = Model.create(CONFIG, 99, { threads: 2 });
-  model.setTrainConfig({ lr: 1e-2, minLr: 1e-3, warmupSteps: 2, totalSteps: 10, distillWeight: distill ? 0.5 : 0, distillTemperature: 2 });
+  model.setTrainConfig({
+    lr: 1e-2,
+    minLr: 1e-3,
+    warmupSteps: 2,
+    totalSteps: 10,
+    distillWeight: distill ? 0.5 : 0,
+    distillTemperature: 2,
+  });
   return model;
 }
 
-const progressOf = (m: StepMetrics): StepProgress => ({ step: m.step, loss: m.loss, lr: m.lr, gradNorm: m.gradNorm, tokens: m.tokens });
+const progressOf = (m: StepMetrics): StepProgress => ({
+  step: m.step,
+  loss: m.loss,
+  lr: m.lr,
+  gradNorm: m.gradNorm,
+  tokens: m.tokens,
+});
 
 function expectKernelError(f: () => unknown, pattern: RegExp, status: number = Status.INVALID_ARGUMENT): void {
   let err: unknown;
@@ -109,7 +137,11 @@ describe("model", () => {
     expect(back.evalLoss(batch, { perToken: true })).toEqual(model.evalLoss(batch, { perToken: true }));
     expect(back.forward(batch)).toEqual(model.forward(batch));
     expect(back.metadata()).toEqual(model.metadata());
-    expect(back.metadata()).toMatchObject({ "nexa.tokenizer_digest": "sha256:abc", nexa_tokenizer_manifest: "sha256:def", "nexa.step": "3" });
+    expect(back.metadata()).toMatchObject({
+      "nexa.tokenizer_digest": "sha256:abc",
+      nexa_tokenizer_manifest: "sha256:def",
+      "nexa.step": "3",
+    });
     expect(Buffer.from(back.save()).equals(Buffer.from(bytes))).toBe(true);
     const e = back.evalLoss(batch);
     expect(e.count).toBe(batch.targets.filter((x) => x !== IGNORE_TARGET).length);
@@ -132,7 +164,10 @@ describe("model", () => {
   });
 
   test("trainSteps(n) is n trainStep calls bit for bit and reports every step (micro-batches, teacher top-k)", () => {
-    for (const [micro, k] of [[1, 0], [2, 3]]) {
+    for (const [micro, k] of [
+      [1, 0],
+      [2, 3],
+    ]) {
       const batches = [0, 1, 2, 3, 4].map((i) => stepBatch(i, micro, k));
       const single = fresh(k > 0);
       const expected = batches.map((b) => single.trainStep(b));
@@ -160,10 +195,12 @@ describe("model", () => {
     const model = fresh();
     const boom = new Error("progress sink failed");
     const calls: number[] = [];
-    expect(() => model.trainSteps(batches, (p) => {
-      calls.push(p.step);
-      if (p.step === 2) throw boom;
-    })).toThrow(boom);
+    expect(() =>
+      model.trainSteps(batches, (p) => {
+        calls.push(p.step);
+        if (p.step === 2) throw boom;
+      }),
+    ).toThrow(boom);
     expect(calls).toEqual([1, 2]); // not called again after the first error
     expect(model.info().step).toBe(4);
     expect(Buffer.from(model.save()).equals(Buffer.from(reference.save()))).toBe(true);
@@ -188,17 +225,33 @@ describe("model", () => {
     const calls: number[] = [];
     const onProgress = (p: StepProgress) => calls.push(p.step);
     expectKernelError(() => model.trainSteps([], onProgress), /trainSteps: no batches/);
-    expectKernelError(() => model.trainSteps([good[0], { ...good[1], tokens: good[1].tokens.subarray(1) }], onProgress),
-      /trainSteps: batch 1: tokens holds 31 values, expected 32/);
-    expectKernelError(() => model.trainSteps([good[0], stepBatch(1, 2)], onProgress), /batch 1 has b=2 t=16 microBatches=2/);
-    expectKernelError(() => model.trainSteps([good[0], stepBatch(1, 1, 2)], onProgress), /teacher k=2, batch 0 has .* teacher k=0/);
-    expectKernelError(() => model.trainSteps([{ ...good[0], t: -1 }], onProgress), /t = -1 is not a non-negative integer/);
+    expectKernelError(
+      () => model.trainSteps([good[0], { ...good[1], tokens: good[1].tokens.subarray(1) }], onProgress),
+      /trainSteps: batch 1: tokens holds 31 values, expected 32/,
+    );
+    expectKernelError(
+      () => model.trainSteps([good[0], stepBatch(1, 2)], onProgress),
+      /batch 1 has b=2 t=16 microBatches=2/,
+    );
+    expectKernelError(
+      () => model.trainSteps([good[0], stepBatch(1, 1, 2)], onProgress),
+      /teacher k=2, batch 0 has .* teacher k=0/,
+    );
+    expectKernelError(
+      () => model.trainSteps([{ ...good[0], t: -1 }], onProgress),
+      /t = -1 is not a non-negative integer/,
+    );
     const bad = Uint32Array.from(good[2].tokens);
     bad[5] = CONFIG.vocabSize;
-    expectKernelError(() => model.trainSteps([good[0], good[1], { ...good[2], tokens: bad }], onProgress),
-      /step 2 micro-batch 0: token 32 at index 5 is outside vocab_size 32/);
+    expectKernelError(
+      () => model.trainSteps([good[0], good[1], { ...good[2], tokens: bad }], onProgress),
+      /step 2 micro-batch 0: token 32 at index 5 is outside vocab_size 32/,
+    );
     const empty = new Uint32Array(0);
-    expectKernelError(() => model.trainSteps([{ tokens: empty, targets: empty, docIds: empty, b: 2, t: 0 }], onProgress), /b=2 t=0 is empty/);
+    expectKernelError(
+      () => model.trainSteps([{ tokens: empty, targets: empty, docIds: empty, b: 2, t: 0 }], onProgress),
+      /b=2 t=0 is empty/,
+    );
     expect(calls).toEqual([]);
     expect(model.info().step).toBe(0);
     expect(Buffer.from(model.save()).equals(before)).toBe(true);
@@ -208,17 +261,26 @@ describe("model", () => {
   test("bad input is a KernelError with a message, never a crash", () => {
     const model = Model.create(CONFIG, 1);
     const good = fixedBatch();
-    expectKernelError(() => model.trainStep({ ...good, tokens: good.tokens.subarray(1) }), /tokens holds 31 values, expected 32/);
+    expectKernelError(
+      () => model.trainStep({ ...good, tokens: good.tokens.subarray(1) }),
+      /tokens holds 31 values, expected 32/,
+    );
     const bad = Uint32Array.from(good.tokens);
     bad[5] = CONFIG.vocabSize;
     expectKernelError(() => model.trainStep({ ...good, tokens: bad }), /token 32 at index 5 is outside vocab_size 32/);
     const empty = new Uint32Array(0);
-    expectKernelError(() => model.evalLoss({ tokens: empty, targets: empty, docIds: empty, b: 2, t: 0 }), /b=2 t=0 is empty/);
+    expectKernelError(
+      () => model.evalLoss({ tokens: empty, targets: empty, docIds: empty, b: 2, t: 0 }),
+      /b=2 t=0 is empty/,
+    );
     expectKernelError(() => model.forward({ ...good, b: 1, t: 32 }), /T=32 invalid/);
     expectKernelError(() => model.generate(new Uint32Array(0), { maxNewTokens: 2 }), /prompt length 0/);
     expectKernelError(() => model.setThreads(0), /threads = 0/);
     expectKernelError(() => model.setMetadata("nexa.step", "9"), /metadata key "nexa.step" is invalid/);
-    expectKernelError(() => model.setTrainConfig({ lr: 1e-3, minLr: 0, warmupSteps: 0, totalSteps: 10, beta1: 1.5 }), /TrainConfig out of range/);
+    expectKernelError(
+      () => model.setTrainConfig({ lr: 1e-3, minLr: 0, warmupSteps: 0, totalSteps: 10, beta1: 1.5 }),
+      /TrainConfig out of range/,
+    );
     expectKernelError(() => Model.create({ ...CONFIG, nHead: 3 }, 1), /divisible by n_head/);
     expectKernelError(() => Model.load(new TextEncoder().encode("not a checkpoint")), /./, Status.FORMAT);
     expectKernelError(() => nextTokenTargets(good.tokens, good.docIds, 0), /row length t = 0/);
@@ -234,14 +296,23 @@ describe("model", () => {
     const run = (variant: (typeof variants)[number], threads: number) => {
       const model = Model.create(CONFIG, 7, { threads, variant });
       expect(model.variant()).toBe(variant);
-      model.setTrainConfig({ lr: 1e-2, minLr: 1e-3, warmupSteps: 2, totalSteps: 6, distillWeight: 0.5, distillTemperature: 2 });
+      model.setTrainConfig({
+        lr: 1e-2,
+        minLr: 1e-3,
+        warmupSteps: 2,
+        totalSteps: 6,
+        distillWeight: 0.5,
+        distillTemperature: 2,
+      });
       for (let s = 0; s < 6; s++) model.trainStep(stepBatch(s, 2, 3));
       const batch = fixedBatch();
       const out = {
         checkpoint: Buffer.from(model.save()).toString("base64"),
         logits: Buffer.from(model.forward(batch).buffer).toString("base64"),
         evalLoss: model.evalLoss(batch).lossSum,
-        tokens: Array.from(model.generate(batch.tokens.subarray(0, 4), { maxNewTokens: 8, temperature: 0.9, topK: 8, seed: 3 }).tokens),
+        tokens: Array.from(
+          model.generate(batch.tokens.subarray(0, 4), { maxNewTokens: 8, temperature: 0.9, topK: 8, seed: 3 }).tokens,
+        ),
       };
       model.free();
       return out;
@@ -263,7 +334,10 @@ describe("model", () => {
     expect(loaded.variant()).toBe(widest);
     expect(loaded.info().threads).toBe(2);
     loaded.free();
-    expectKernelError(() => model.setVariant("sse9" as "auto"), /"sse9" is not a kernel variant: use auto, portable, avx2_fma or avx512f/);
+    expectKernelError(
+      () => model.setVariant("sse9" as "auto"),
+      /"sse9" is not a kernel variant: use auto, portable, avx2_fma or avx512f/,
+    );
     for (const v of KERNEL_VARIANTS.filter((x) => !supportedVariants().includes(x))) {
       expectKernelError(() => model.setVariant(v), /is not supported by this CPU/);
     }
@@ -280,7 +354,11 @@ describe("teacher top-k (distillation input)", () => {
     const batch = fixedBatch();
     const v = CONFIG.vocabSize;
     const logits = teacher.forward(batch);
-    for (const [temperature, k] of [[1, 5], [2, 3], [0.5, v]]) {
+    for (const [temperature, k] of [
+      [1, 5],
+      [2, 3],
+      [0.5, v],
+    ]) {
       const top = teacher.teacherTopK(batch, { k, temperature });
       expect(top.k).toBe(k);
       expect([top.ids.length, top.probs.length]).toEqual([32 * k, 32 * k]);
@@ -297,7 +375,9 @@ describe("teacher top-k (distillation input)", () => {
           if (j > 0) expect(probs[j] < probs[j - 1] || (probs[j] === probs[j - 1] && id > ids[j - 1])).toBe(true);
         });
         const kth = Math.min(...ids.map((id) => z[id]));
-        z.forEach((x, id) => { if (!ids.includes(id)) expect(x).toBeLessThanOrEqual(kth); });
+        z.forEach((x, id) => {
+          if (!ids.includes(id)) expect(x).toBeLessThanOrEqual(kth);
+        });
         const mass = probs.reduce((a, b) => a + b, 0);
         if (k === v) expect(Math.abs(mass - 1)).toBeLessThan(1e-5);
         else expect(mass).toBeLessThan(1 + 1e-6);
@@ -319,7 +399,12 @@ describe("teacher top-k (distillation input)", () => {
       student.setThreads(threads);
       student.setVariant(variant);
       const metrics = [0, 1, 2].map(() => student.trainStep({ ...batch, teacher: top }));
-      const out = { ids: Array.from(top.ids), probs: bits(top.probs), metrics, checkpoint: Buffer.from(student.save()).toString("base64") };
+      const out = {
+        ids: Array.from(top.ids),
+        probs: bits(top.probs),
+        metrics,
+        checkpoint: Buffer.from(student.save()).toString("base64"),
+      };
       teacher.free();
       student.free();
       return { out, batch, top };
@@ -332,7 +417,15 @@ describe("teacher top-k (distillation input)", () => {
     const { model: teacher } = trained(1, 8);
     const n = batch.b * batch.t;
     for (const m of [0, 1]) {
-      const part = teacher.teacherTopK({ tokens: batch.tokens.subarray(m * n, (m + 1) * n), docIds: batch.docIds.subarray(m * n, (m + 1) * n), b: batch.b, t: batch.t }, { k: 6 });
+      const part = teacher.teacherTopK(
+        {
+          tokens: batch.tokens.subarray(m * n, (m + 1) * n),
+          docIds: batch.docIds.subarray(m * n, (m + 1) * n),
+          b: batch.b,
+          t: batch.t,
+        },
+        { k: 6 },
+      );
       expect(Array.from(part.ids)).toEqual(Array.from(top.ids.subarray(m * n * 6, (m + 1) * n * 6)));
       expect(bits(part.probs)).toEqual(bits(top.probs.subarray(m * n * 6, (m + 1) * n * 6)));
     }
@@ -358,15 +451,27 @@ describe("teacher top-k (distillation input)", () => {
     expectKernelError(() => model.teacherTopK(batch, { k: 0 }), /teacherTopK: k = 0 must be an integer in 1..32/);
     expectKernelError(() => model.teacherTopK(batch, { k: 33 }), /k = 33 must be an integer in 1..32/);
     expectKernelError(() => model.teacherTopK(batch, { k: 1.5 }), /k = 1.5 must be an integer/);
-    expectKernelError(() => model.teacherTopK(batch, { k: 3, temperature: 0 }), /nexa_model_teacher_topk: temperature = 0 must be finite and > 0/);
-    expectKernelError(() => model.teacherTopK(batch, { k: 3, temperature: Number.NaN }), /temperature = NaN must be finite/);
+    expectKernelError(
+      () => model.teacherTopK(batch, { k: 3, temperature: 0 }),
+      /nexa_model_teacher_topk: temperature = 0 must be finite and > 0/,
+    );
+    expectKernelError(
+      () => model.teacherTopK(batch, { k: 3, temperature: Number.NaN }),
+      /temperature = NaN must be finite/,
+    );
     expectKernelError(() => model.teacherTopK(batch, { k: 3, temperature: -1 }), /temperature = -1 must be finite/);
     expectKernelError(() => model.teacherTopK(batch, { k: 3, temperature: 1e-50 }), /teacher temperature 0 is invalid/);
-    expectKernelError(() => model.teacherTopK({ ...batch, docIds: batch.docIds.subarray(1) }, { k: 3 }), /teacherTopK: docIds holds 31 values, expected 32/);
+    expectKernelError(
+      () => model.teacherTopK({ ...batch, docIds: batch.docIds.subarray(1) }, { k: 3 }),
+      /teacherTopK: docIds holds 31 values, expected 32/,
+    );
     expectKernelError(() => model.teacherTopK({ ...batch, b: 1, t: 32 }, { k: 3 }), /T=32 invalid/);
     const bad = Uint32Array.from(batch.tokens);
     bad[7] = CONFIG.vocabSize;
-    expectKernelError(() => model.teacherTopK({ ...batch, tokens: bad }, { k: 3 }), /token 32 at index 7 is outside vocab_size 32/);
+    expectKernelError(
+      () => model.teacherTopK({ ...batch, tokens: bad }, { k: 3 }),
+      /token 32 at index 7 is outside vocab_size 32/,
+    );
     model.free();
     expect(() => model.teacherTopK(batch, { k: 3 })).toThrow(/after free/);
   });

@@ -28,7 +28,12 @@ export interface ModelOptions {
 
 /** The kernel variants this CPU supports, narrowest first (always starts with "portable"). */
 export function supportedVariants(): KernelVariant[] {
-  const bytes = growCall((n) => new Uint8Array(n), 64, (buf, cap, len) => kernels().nexa_kernel_variants(buf, cap, len), "nexa_kernel_variants");
+  const bytes = growCall(
+    (n) => new Uint8Array(n),
+    64,
+    (buf, cap, len) => kernels().nexa_kernel_variants(buf, cap, len),
+    "nexa_kernel_variants",
+  );
   return new TextDecoder().decode(bytes).split(",") as KernelVariant[];
 }
 
@@ -188,7 +193,10 @@ export function nextTokenTargets(tokens: Uint32Array, docIds: Uint32Array, t: nu
     throw invalid(`docIds holds ${docIds.length} values, tokens ${tokens.length}`, "pass one doc id per token");
   }
   const out = new Uint32Array(tokens.length);
-  check(kernels().nexa_model_next_token_targets(tokens, docIds, tokens.length, t, out), "nexa_model_next_token_targets");
+  check(
+    kernels().nexa_model_next_token_targets(tokens, docIds, tokens.length, t, out),
+    "nexa_model_next_token_targets",
+  );
   return out;
 }
 
@@ -196,48 +204,89 @@ export function nextTokenTargets(tokens: Uint32Array, docIds: Uint32Array, t: nu
 function checkLengths(fn: string, n: number, arrays: Record<string, { length: number }>): void {
   for (const [name, a] of Object.entries(arrays)) {
     if (a.length !== n) {
-      throw invalid(`${fn}: ${name} holds ${a.length} values, expected ${n}`, "size every batch array as (micro-batches ×) b × t");
+      throw invalid(
+        `${fn}: ${name} holds ${a.length} values, expected ${n}`,
+        "size every batch array as (micro-batches ×) b × t",
+      );
     }
   }
 }
 
 /** nexa_step_metrics as koffi decodes it. */
-interface StepMetricsOut { step: number; loss: number; ce: number; kl: number; grad_norm: number; lr: number; tokens: number }
+interface StepMetricsOut {
+  step: number;
+  loss: number;
+  ce: number;
+  kl: number;
+  grad_norm: number;
+  lr: number;
+  tokens: number;
+}
 
 function stepMetrics(o: StepMetricsOut): StepMetrics {
-  return { step: Number(o.step), loss: o.loss, ce: o.ce, kl: o.kl, gradNorm: o.grad_norm, lr: o.lr, tokens: Number(o.tokens) };
+  return {
+    step: Number(o.step),
+    loss: o.loss,
+    ce: o.ce,
+    kl: o.kl,
+    gradNorm: o.grad_norm,
+    lr: o.lr,
+    tokens: Number(o.tokens),
+  };
 }
 
 /** The shape every batch of a trainSteps call shares: n = microBatches·b·t values per array, n·k per teacher array. */
-interface StepShape { b: number; t: number; micro: number; k: number; n: number }
+interface StepShape {
+  b: number;
+  t: number;
+  micro: number;
+  k: number;
+  n: number;
+}
 
 /** Checks that `batches` share one shape and hold the values it needs; returns the shape. */
 function stepShape(batches: readonly TrainBatch[]): StepShape {
   if (batches.length === 0) throw invalid("trainSteps: no batches", "pass one TrainBatch per step (at least one)");
   const first = batches[0];
-  const shape = { b: first.b, t: first.t, micro: first.microBatches ?? 1, k: first.teacher ? first.teacher.k : 0, n: 0 };
+  const shape = {
+    b: first.b,
+    t: first.t,
+    micro: first.microBatches ?? 1,
+    k: first.teacher ? first.teacher.k : 0,
+    n: 0,
+  };
   for (const [name, v] of Object.entries({ b: shape.b, t: shape.t, microBatches: shape.micro, "teacher.k": shape.k })) {
     if (!Number.isSafeInteger(v) || v < 0) {
-      throw invalid(`trainSteps: ${name} = ${v} is not a non-negative integer`, "give b, t, microBatches and teacher.k as integers");
+      throw invalid(
+        `trainSteps: ${name} = ${v} is not a non-negative integer`,
+        "give b, t, microBatches and teacher.k as integers",
+      );
     }
   }
   shape.n = shape.micro * shape.b * shape.t;
   batches.forEach((batch, i) => {
     const k = batch.teacher ? batch.teacher.k : 0;
     if (batch.b !== shape.b || batch.t !== shape.t || (batch.microBatches ?? 1) !== shape.micro || k !== shape.k) {
-      throw invalid(`trainSteps: batch ${i} has b=${batch.b} t=${batch.t} microBatches=${batch.microBatches ?? 1} teacher k=${k}, ` +
-        `batch 0 has b=${shape.b} t=${shape.t} microBatches=${shape.micro} teacher k=${shape.k}`,
-      "give every step's batch the same shape (or call trainSteps once per shape)");
+      throw invalid(
+        `trainSteps: batch ${i} has b=${batch.b} t=${batch.t} microBatches=${batch.microBatches ?? 1} teacher k=${k}, ` +
+          `batch 0 has b=${shape.b} t=${shape.t} microBatches=${shape.micro} teacher k=${shape.k}`,
+        "give every step's batch the same shape (or call trainSteps once per shape)",
+      );
     }
     const fn = `trainSteps: batch ${i}`;
     checkLengths(fn, shape.n, { tokens: batch.tokens, targets: batch.targets, docIds: batch.docIds });
-    if (batch.teacher) checkLengths(fn, shape.n * k, { "teacher.ids": batch.teacher.ids, "teacher.probs": batch.teacher.probs });
+    if (batch.teacher)
+      checkLengths(fn, shape.n * k, { "teacher.ids": batch.teacher.ids, "teacher.probs": batch.teacher.probs });
   });
   return shape;
 }
 
 /** The arrays of every batch back to back (the layout nexa_model_train_steps reads). */
-function concatSteps<T extends Uint32Array | Float32Array>(parts: readonly T[], make: (n: number) => T, each: number): T {
+function concatSteps<T extends Uint32Array | Float32Array>(
+  parts: readonly T[],
+  make: (n: number) => T,
+  each: number,
+): T {
   const out = make(parts.length * each);
   parts.forEach((p, i) => out.set(p, i * each));
   return out;
@@ -260,7 +309,13 @@ export class Model {
   /** A freshly initialised model; `threads` and `variant` never change results. */
   static create(config: ModelConfig, seed: number | bigint, opts: ModelOptions = {}): Model {
     const out = [null];
-    const c = { vocab_size: config.vocabSize, seq_len: config.seqLen, n_layer: config.nLayer, n_head: config.nHead, d_model: config.dModel };
+    const c = {
+      vocab_size: config.vocabSize,
+      seq_len: config.seqLen,
+      n_layer: config.nLayer,
+      n_head: config.nHead,
+      d_model: config.dModel,
+    };
     check(kernels().nexa_model_new(c, seed, out), "nexa_model_new");
     return new Model(out[0]).applyOptions(opts);
   }
@@ -285,8 +340,12 @@ export class Model {
 
   private live(): unknown {
     if (this.busy) {
-      throw new KernelError("KERNEL_MODEL_BUSY", 0, "model used from its own trainSteps progress callback",
-        "record the numbers in onProgress and use the model after trainSteps returns");
+      throw new KernelError(
+        "KERNEL_MODEL_BUSY",
+        0,
+        "model used from its own trainSteps progress callback",
+        "record the numbers in onProgress and use the model after trainSteps returns",
+      );
     }
     if (this.handle === null) {
       throw new KernelError("KERNEL_USE_AFTER_FREE", 0, "model used after free()", "keep the Model until done");
@@ -297,21 +356,32 @@ export class Model {
   /** Checkpoint bytes (safetensors: parameters, AdamW moments, metadata); deterministic. */
   save(): Uint8Array {
     const h = this.live();
-    return growCall((n) => new Uint8Array(n), 12 * this.info().numParams + (1 << 16),
-      (buf, cap, len) => kernels().nexa_model_save(h, buf, cap, len), "nexa_model_save");
+    return growCall(
+      (n) => new Uint8Array(n),
+      12 * this.info().numParams + (1 << 16),
+      (buf, cap, len) => kernels().nexa_model_save(h, buf, cap, len),
+      "nexa_model_save",
+    );
   }
 
   info(): ModelInfo {
     const o = {} as {
       config: { vocab_size: number; seq_len: number; n_layer: number; n_head: number; d_model: number };
-      num_params: number; step: number; rows_seen: number; tokens_seen: number; threads: number;
+      num_params: number;
+      step: number;
+      rows_seen: number;
+      tokens_seen: number;
+      threads: number;
     };
     check(kernels().nexa_model_get_info(this.live(), o), "nexa_model_get_info");
     const c = o.config;
     return {
       config: { vocabSize: c.vocab_size, seqLen: c.seq_len, nLayer: c.n_layer, nHead: c.n_head, dModel: c.d_model },
-      numParams: Number(o.num_params), step: Number(o.step), rowsSeen: Number(o.rows_seen),
-      tokensSeen: Number(o.tokens_seen), threads: o.threads,
+      numParams: Number(o.num_params),
+      step: Number(o.step),
+      rowsSeen: Number(o.rows_seen),
+      tokensSeen: Number(o.tokens_seen),
+      threads: o.threads,
     };
   }
 
@@ -329,15 +399,28 @@ export class Model {
   /** The kernel variant the model computes with (for logs: never part of an artifact). */
   variant(): KernelVariant {
     const h = this.live();
-    const bytes = growCall((n) => new Uint8Array(n), 32, (buf, cap, len) => kernels().nexa_model_variant(h, buf, cap, len), "nexa_model_variant");
+    const bytes = growCall(
+      (n) => new Uint8Array(n),
+      32,
+      (buf, cap, len) => kernels().nexa_model_variant(h, buf, cap, len),
+      "nexa_model_variant",
+    );
     return new TextDecoder().decode(bytes) as KernelVariant;
   }
 
   setTrainConfig(s: TrainSettings): void {
     const c = {
-      lr: s.lr, min_lr: s.minLr, warmup_steps: s.warmupSteps, total_steps: s.totalSteps,
-      beta1: s.beta1 ?? 0.9, beta2: s.beta2 ?? 0.95, eps: s.eps ?? 1e-8, weight_decay: s.weightDecay ?? 0.1,
-      grad_clip: s.gradClip ?? 1, distill_weight: s.distillWeight ?? 0, distill_temperature: s.distillTemperature ?? 1,
+      lr: s.lr,
+      min_lr: s.minLr,
+      warmup_steps: s.warmupSteps,
+      total_steps: s.totalSteps,
+      beta1: s.beta1 ?? 0.9,
+      beta2: s.beta2 ?? 0.95,
+      eps: s.eps ?? 1e-8,
+      weight_decay: s.weightDecay ?? 0.1,
+      grad_clip: s.gradClip ?? 1,
+      distill_weight: s.distillWeight ?? 0,
+      distill_temperature: s.distillTemperature ?? 1,
       decay_all: s.decayAll ? 1 : 0,
     };
     check(kernels().nexa_model_set_train_config(this.live(), c), "nexa_model_set_train_config");
@@ -358,8 +441,12 @@ export class Model {
   /** The checkpoint's __metadata__ ("nexa.*" keys and the caller's), as an object with sorted keys. */
   metadata(): Record<string, string> {
     const h = this.live();
-    const bytes = growCall((n) => new Uint8Array(n), 4096,
-      (buf, cap, len) => kernels().nexa_model_metadata(h, buf, cap, len), "nexa_model_metadata");
+    const bytes = growCall(
+      (n) => new Uint8Array(n),
+      4096,
+      (buf, cap, len) => kernels().nexa_model_metadata(h, buf, cap, len),
+      "nexa_model_metadata",
+    );
     const parts = new TextDecoder().decode(bytes).split("\0");
     const out: Record<string, string> = {};
     for (let i = 0; i + 1 < parts.length; i += 2) out[parts[i]] = parts[i + 1];
@@ -374,8 +461,22 @@ export class Model {
     const tk = batch.teacher;
     if (tk) checkLengths("trainStep", n * tk.k, { "teacher.ids": tk.ids, "teacher.probs": tk.probs });
     const o = {} as StepMetricsOut;
-    check(kernels().nexa_model_train_step(this.live(), batch.tokens, batch.targets, batch.docIds, micro, batch.b, batch.t,
-      tk ? tk.ids : null, tk ? tk.probs : null, tk ? tk.k : 0, o), "nexa_model_train_step");
+    check(
+      kernels().nexa_model_train_step(
+        this.live(),
+        batch.tokens,
+        batch.targets,
+        batch.docIds,
+        micro,
+        batch.b,
+        batch.t,
+        tk ? tk.ids : null,
+        tk ? tk.probs : null,
+        tk ? tk.k : 0,
+        o,
+      ),
+      "nexa_model_train_step",
+    );
     return stepMetrics(o);
   }
 
@@ -393,14 +494,55 @@ export class Model {
   trainSteps(batches: readonly TrainBatch[], onProgress?: (p: StepProgress) => void): StepMetrics {
     const h = this.live();
     const s = stepShape(batches);
-    const tokens = concatSteps(batches.map((x) => x.tokens), (n) => new Uint32Array(n), s.n);
-    const targets = concatSteps(batches.map((x) => x.targets), (n) => new Uint32Array(n), s.n);
-    const docIds = concatSteps(batches.map((x) => x.docIds), (n) => new Uint32Array(n), s.n);
-    const teacherIds = s.k > 0 ? concatSteps(batches.map((x) => x.teacher!.ids), (n) => new Uint32Array(n), s.n * s.k) : null;
-    const teacherProbs = s.k > 0 ? concatSteps(batches.map((x) => x.teacher!.probs), (n) => new Float32Array(n), s.n * s.k) : null;
+    const tokens = concatSteps(
+      batches.map((x) => x.tokens),
+      (n) => new Uint32Array(n),
+      s.n,
+    );
+    const targets = concatSteps(
+      batches.map((x) => x.targets),
+      (n) => new Uint32Array(n),
+      s.n,
+    );
+    const docIds = concatSteps(
+      batches.map((x) => x.docIds),
+      (n) => new Uint32Array(n),
+      s.n,
+    );
+    const teacherIds =
+      s.k > 0
+        ? concatSteps(
+            batches.map((x) => x.teacher!.ids),
+            (n) => new Uint32Array(n),
+            s.n * s.k,
+          )
+        : null;
+    const teacherProbs =
+      s.k > 0
+        ? concatSteps(
+            batches.map((x) => x.teacher!.probs),
+            (n) => new Float32Array(n),
+            s.n * s.k,
+          )
+        : null;
     const o = {} as StepMetricsOut;
-    const run = (callback: unknown): number => kernels().nexa_model_train_steps(h, tokens, targets, docIds, s.micro, s.b, s.t,
-      teacherIds, teacherProbs, s.k, batches.length, callback, null, o);
+    const run = (callback: unknown): number =>
+      kernels().nexa_model_train_steps(
+        h,
+        tokens,
+        targets,
+        docIds,
+        s.micro,
+        s.b,
+        s.t,
+        teacherIds,
+        teacherProbs,
+        s.k,
+        batches.length,
+        callback,
+        null,
+        o,
+      );
     const caught: { failed: boolean; error?: unknown } = { failed: false };
     const report: ProgressCallback = (_user, step, loss, lr, gradNorm, tok) => {
       if (caught.failed || !onProgress) return;
@@ -429,8 +571,20 @@ export class Model {
     checkLengths("evalLoss", n, { tokens: batch.tokens, targets: batch.targets, docIds: batch.docIds });
     const perToken = opts.perToken ? new Float32Array(n) : null;
     const o = {} as { loss: number; loss_sum: number; count: number };
-    check(kernels().nexa_model_eval_loss(this.live(), batch.tokens, batch.targets, batch.docIds, batch.b, batch.t, o,
-      perToken, perToken ? n : 0), "nexa_model_eval_loss");
+    check(
+      kernels().nexa_model_eval_loss(
+        this.live(),
+        batch.tokens,
+        batch.targets,
+        batch.docIds,
+        batch.b,
+        batch.t,
+        o,
+        perToken,
+        perToken ? n : 0,
+      ),
+      "nexa_model_eval_loss",
+    );
     const r: EvalResult = { loss: o.loss, lossSum: o.loss_sum, count: Number(o.count) };
     if (perToken) r.perToken = perToken;
     return r;
@@ -441,8 +595,10 @@ export class Model {
     const n = batch.b * batch.t;
     checkLengths("forward", n, { tokens: batch.tokens, docIds: batch.docIds });
     const out = new Float32Array(n * this.info().config.vocabSize);
-    check(kernels().nexa_model_forward(this.live(), batch.tokens, batch.docIds, batch.b, batch.t, out, out.length),
-      "nexa_model_forward");
+    check(
+      kernels().nexa_model_forward(this.live(), batch.tokens, batch.docIds, batch.b, batch.t, out, out.length),
+      "nexa_model_forward",
+    );
     return out;
   }
 
@@ -454,34 +610,69 @@ export class Model {
    * independent, so the teacher of `microBatches` micro-batches is one call with b = microBatches·b on the arrays
    * back to back. Bitwise identical for every thread count and kernel variant.
    */
-  teacherTopK(batch: { tokens: Uint32Array; docIds: Uint32Array; b: number; t: number }, opts: TeacherTopKOptions): TeacherTopK {
+  teacherTopK(
+    batch: { tokens: Uint32Array; docIds: Uint32Array; b: number; t: number },
+    opts: TeacherTopKOptions,
+  ): TeacherTopK {
     const h = this.live();
     const n = batch.b * batch.t;
     checkLengths("teacherTopK", n, { tokens: batch.tokens, docIds: batch.docIds });
     const { k } = opts;
     const vocab = this.info().config.vocabSize;
     if (!Number.isSafeInteger(k) || k < 1 || k > vocab) {
-      throw invalid(`teacherTopK: k = ${k} must be an integer in 1..${vocab} (vocabSize)`, "ask for at most vocabSize entries per position");
+      throw invalid(
+        `teacherTopK: k = ${k} must be an integer in 1..${vocab} (vocabSize)`,
+        "ask for at most vocabSize entries per position",
+      );
     }
     const ids = new Uint32Array(n * k);
     const probs = new Float32Array(n * k);
-    check(kernels().nexa_model_teacher_topk(h, batch.tokens, batch.docIds, batch.b, batch.t, opts.temperature ?? 1, k, ids,
-      probs, ids.length), "nexa_model_teacher_topk");
+    check(
+      kernels().nexa_model_teacher_topk(
+        h,
+        batch.tokens,
+        batch.docIds,
+        batch.b,
+        batch.t,
+        opts.temperature ?? 1,
+        k,
+        ids,
+        probs,
+        ids.length,
+      ),
+      "nexa_model_teacher_topk",
+    );
     return { k, ids, probs };
   }
 
   /** Continues `prompt` (1..seqLen tokens) by up to maxNewTokens seeded samples (KV cache). */
   generate(prompt: Uint32Array, opts: GenerateOptions): Generation {
     const o = {
-      max_new_tokens: opts.maxNewTokens, top_k: opts.topK ?? 0, temperature: opts.temperature ?? 1,
-      top_p: opts.topP ?? 1, seed: opts.seed ?? 0,
+      max_new_tokens: opts.maxNewTokens,
+      top_k: opts.topK ?? 0,
+      temperature: opts.temperature ?? 1,
+      top_p: opts.topP ?? 1,
+      seed: opts.seed ?? 0,
     };
     const stops = Uint32Array.from(opts.stopTokens ?? []);
     const out = new Uint32Array(Math.max(1, opts.maxNewTokens));
     const len = [0];
     const reason = [0];
-    check(kernels().nexa_model_generate(this.live(), prompt, prompt.length, o, stops, stops.length, out, out.length,
-      len, reason), "nexa_model_generate");
+    check(
+      kernels().nexa_model_generate(
+        this.live(),
+        prompt,
+        prompt.length,
+        o,
+        stops,
+        stops.length,
+        out,
+        out.length,
+        len,
+        reason,
+      ),
+      "nexa_model_generate",
+    );
     return { tokens: out.slice(0, Number(len[0])), stop: STOP_REASONS[reason[0]] ?? "max_new_tokens" };
   }
 

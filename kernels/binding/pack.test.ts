@@ -2,11 +2,16 @@
 
 import { KernelError, PAD_DOC_ID, PackPlan, Status } from "./index";
 
-function corpus(docs: number, seqLen: number, seed: number): { lens: Uint32Array; tokens: Uint32Array; offsets: BigUint64Array } {
+function corpus(
+  docs: number,
+  seqLen: number,
+  seed: number,
+): { lens: Uint32Array; tokens: Uint32Array; offsets: BigUint64Array } {
   let state = seed >>> 0;
   const next = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0);
   const lens = new Uint32Array(docs);
-  for (let i = 0; i < docs; i++) lens[i] = next() % 10 === 0 ? next() % (3 * seqLen) : 1 + (next() % Math.ceil(seqLen / 3));
+  for (let i = 0; i < docs; i++)
+    lens[i] = next() % 10 === 0 ? next() % (3 * seqLen) : 1 + (next() % Math.ceil(seqLen / 3));
   const offsets = new BigUint64Array(docs + 1);
   let total = 0;
   lens.forEach((l, i) => {
@@ -20,7 +25,12 @@ function corpus(docs: number, seqLen: number, seed: number): { lens: Uint32Array
 
 describe("pack", () => {
   test("property: every token exactly once, no bin overflows, positions restart per segment", () => {
-    for (const [docs, seqLen, seed] of [[500, 64, 1], [200, 7, 2], [50, 1000, 3], [1, 5, 4]]) {
+    for (const [docs, seqLen, seed] of [
+      [500, 64, 1],
+      [200, 7, 2],
+      [50, 1000, 3],
+      [1, 5, 4],
+    ]) {
       const { lens, tokens, offsets } = corpus(docs, seqLen, seed);
       const plan = PackPlan.create(lens, seqLen);
       const s = plan.stats();
@@ -90,9 +100,13 @@ describe("pack", () => {
     empty.free();
     const plan = PackPlan.create(new Uint32Array([2, 3]), 4);
     // Offsets that do not match the plan's documents.
-    expect(() => plan.materialize(new Uint32Array(5), new BigUint64Array([0n, 3n, 5n]), 0)).toThrow(/document 0 has 3 tokens/);
+    expect(() => plan.materialize(new Uint32Array(5), new BigUint64Array([0n, 3n, 5n]), 0)).toThrow(
+      /document 0 has 3 tokens/,
+    );
     expect(() => plan.materialize(new Uint32Array(5), new BigUint64Array([0n, 2n]), 0)).toThrow(KernelError);
-    expect(() => plan.materialize(new Uint32Array(5), new BigUint64Array([0n, 2n, 5n]), 0, 1, 5)).toThrow(/outside the plan/);
+    expect(() => plan.materialize(new Uint32Array(5), new BigUint64Array([0n, 2n, 5n]), 0, 1, 5)).toThrow(
+      /outside the plan/,
+    );
     let err: unknown;
     try {
       plan.shardBins(2, 2);

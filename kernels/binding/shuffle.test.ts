@@ -1,6 +1,13 @@
 // Shuffle through the FFI: bijection, inverse round trip, determinism, windowed locality, shards, bad input.
 
-import { blockShuffleFill, blockShuffleInverse, fisherYates, shuffleFill, shuffleInverse, shuffleShardRange } from "./index";
+import {
+  blockShuffleFill,
+  blockShuffleInverse,
+  fisherYates,
+  shuffleFill,
+  shuffleInverse,
+  shuffleShardRange,
+} from "./index";
 
 function isPermutation(values: ArrayLike<bigint | number>, n: number): boolean {
   const seen = new Uint8Array(n);
@@ -14,7 +21,14 @@ function isPermutation(values: ArrayLike<bigint | number>, n: number): boolean {
 
 describe("shuffle", () => {
   test("property: permutation is a bijection and the inverse round-trips", () => {
-    for (const [n, seed] of [[0, 1], [1, 2], [2, 3], [17, 4], [1000, 5], [65537, 6]]) {
+    for (const [n, seed] of [
+      [0, 1],
+      [1, 2],
+      [2, 3],
+      [17, 4],
+      [1000, 5],
+      [65537, 6],
+    ]) {
       const p = shuffleFill(n, seed, 0, n);
       expect(isPermutation(p, n)).toBe(true);
       const back = shuffleInverse(n, seed, p);

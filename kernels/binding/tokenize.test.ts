@@ -52,7 +52,17 @@ const HAND_WRITTEN = [
   "numbers 3.14159 1,000,000 ٣٤٥ Ⅻ ½ ² 0x1F",
   "   leading spaces, trailing spaces   ",
   "tabs\t\tand\nnewlines\n\n\nand\r\nCRLF and \u00a0nbsp and \u3000ideographic space",
-  "  \n \n\t  x", "a  b   c    d", " ", "\n", "", "'s", " 's", "?'s", "''ll", "x'", "'",
+  "  \n \n\t  x",
+  "a  b   c    d",
+  " ",
+  "\n",
+  "",
+  "'s",
+  " 's",
+  "?'s",
+  "''ll",
+  "x'",
+  "'",
   "combining e\u0301 and a\u0308 and \u0301 alone, Ⓐ circled",
   "zero\u200bwidth\u200dspace and soft\u00adhyphen",
   "<|endoftext> almost special <|endoftext",
@@ -62,9 +72,47 @@ const HAND_WRITTEN = [
 
 /** Deterministic random strings over a pool of tricky characters. */
 function fuzzCorpus(count: number, seed: number): string[] {
-  const pool = [..."abcXYZ019 ' \t\n\r.,;:!?-_()[]{}<>/\\\"#$%&*+=@^`|~", "é", "ß", "ñ", "ü", "Ж", "λ", "中", "語", "한",
-    "ا", "ש", "क", "ि", "्", "\u0301", "😀", "🚀", "👍🏽", "\u200d", "٣", "Ⅻ", "½", "\u00a0", "\u3000", "\u2028", "\u0085",
-    "Ⓐ", "ǅ", "ʰ", "々", "𝔘", "\ufffd", "  ", "\n\n", "'s", "'ll", "'re", " 's"];
+  const pool = [
+    ..."abcXYZ019 ' \t\n\r.,;:!?-_()[]{}<>/\\\"#$%&*+=@^`|~",
+    "é",
+    "ß",
+    "ñ",
+    "ü",
+    "Ж",
+    "λ",
+    "中",
+    "語",
+    "한",
+    "ا",
+    "ש",
+    "क",
+    "ि",
+    "्",
+    "\u0301",
+    "😀",
+    "🚀",
+    "👍🏽",
+    "\u200d",
+    "٣",
+    "Ⅻ",
+    "½",
+    "\u00a0",
+    "\u3000",
+    "\u2028",
+    "\u0085",
+    "Ⓐ",
+    "ǅ",
+    "ʰ",
+    "々",
+    "𝔘",
+    "\ufffd",
+    "  ",
+    "\n\n",
+    "'s",
+    "'ll",
+    "'re",
+    " 's",
+  ];
   let state = seed >>> 0;
   const next = () => {
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
@@ -117,7 +165,9 @@ describe("tokenizer conformance with npm tiktoken (GPT-2)", () => {
     const want = Array.from(reference.encode_ordinary(text));
     const got = Array.from(ours.encode(text));
     if (got.join() !== want.join()) {
-      throw new Error(`ids differ for ${JSON.stringify(text.slice(0, 200))}\n ours: ${got.slice(0, 40)}\n tiktoken: ${want.slice(0, 40)}`);
+      throw new Error(
+        `ids differ for ${JSON.stringify(text.slice(0, 200))}\n ours: ${got.slice(0, 40)}\n tiktoken: ${want.slice(0, 40)}`,
+      );
     }
   };
 

@@ -47,22 +47,17 @@ pub fn filter_document(doc: &[u8], cfg: &FilterConfig) -> Option<DropReason> {
     if cfg.max_bytes > 0 && len > cfg.max_bytes {
         return Some(DropReason::TooLong);
     }
-    if cfg.max_duplicate_line_fraction < 1.0
-        && duplicate_line_fraction(text) > cfg.max_duplicate_line_fraction
-    {
+    if cfg.max_duplicate_line_fraction < 1.0 && duplicate_line_fraction(text) > cfg.max_duplicate_line_fraction {
         return Some(DropReason::DuplicateLines);
     }
     if cfg.max_ngram_repeat_fraction < 1.0
-        && ngram_repeat_fraction(text, cfg.ngram_words.max(1) as usize)
-            > cfg.max_ngram_repeat_fraction
+        && ngram_repeat_fraction(text, cfg.ngram_words.max(1) as usize) > cfg.max_ngram_repeat_fraction
     {
         return Some(DropReason::NgramRepetition);
     }
     let (symbols, digits, visible) = char_counts(text);
     if visible > 0 {
-        if cfg.max_symbol_fraction < 1.0
-            && symbols as f64 / visible as f64 > cfg.max_symbol_fraction
-        {
+        if cfg.max_symbol_fraction < 1.0 && symbols as f64 / visible as f64 > cfg.max_symbol_fraction {
             return Some(DropReason::SymbolRatio);
         }
         if cfg.max_digit_fraction < 1.0 && digits as f64 / visible as f64 > cfg.max_digit_fraction {

@@ -10,9 +10,7 @@ mod minhash;
 
 use std::collections::HashSet;
 
-pub use filters::{
-    char_counts, duplicate_line_fraction, filter_document, ngram_repeat_fraction, FilterConfig,
-};
+pub use filters::{char_counts, duplicate_line_fraction, filter_document, ngram_repeat_fraction, FilterConfig};
 pub use hash::{content_digest, hash_bytes};
 pub use minhash::{signature_similarity, MinHashConfig, MinHasher};
 
@@ -105,10 +103,7 @@ pub struct Gate {
 impl Gate {
     pub fn gate_new(cfg: GateConfig) -> Result<Gate, String> {
         if cfg.num_shards == 0 || cfg.shard >= cfg.num_shards {
-            return Err(format!(
-                "shard {} of {} is invalid: need 0 <= shard < num_shards",
-                cfg.shard, cfg.num_shards
-            ));
+            return Err(format!("shard {} of {} is invalid: need 0 <= shard < num_shards", cfg.shard, cfg.num_shards));
         }
         let hasher = MinHasher::minhasher_new(cfg.minhash)?;
         Ok(Gate {
@@ -128,11 +123,8 @@ impl Gate {
     pub fn gate_document(&mut self, doc: &[u8]) -> DropReason {
         let index = self.next_index;
         self.next_index += 1;
-        let reason = if index % self.cfg.num_shards != self.cfg.shard {
-            DropReason::OtherShard
-        } else {
-            self.decide(doc)
-        };
+        let reason =
+            if index % self.cfg.num_shards != self.cfg.shard { DropReason::OtherShard } else { self.decide(doc) };
         self.counts[reason as usize] += 1;
         reason
     }

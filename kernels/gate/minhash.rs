@@ -21,12 +21,7 @@ pub struct MinHashConfig {
 
 impl Default for MinHashConfig {
     fn default() -> Self {
-        MinHashConfig {
-            bands: 14,
-            rows: 8,
-            shingle_words: 5,
-            seed: 1,
-        }
+        MinHashConfig { bands: 14, rows: 8, shingle_words: 5, seed: 1 }
     }
 }
 

@@ -20,44 +20,19 @@ fn prose(seed: u64, words: usize) -> String {
         }
         w
     };
-    (0..words)
-        .map(|_| word(splitmix(&mut s)))
-        .collect::<Vec<_>>()
-        .join(" ")
+    (0..words).map(|_| word(splitmix(&mut s))).collect::<Vec<_>>().join(" ")
 }
 
 #[test]
 fn filters_report_reasons() {
-    let cfg = FilterConfig {
-        min_bytes: 5,
-        max_bytes: 100,
-        ..FilterConfig::default()
-    };
+    let cfg = FilterConfig { min_bytes: 5, max_bytes: 100, ..FilterConfig::default() };
     assert_eq!(filter_document(b"hey", &cfg), Some(DropReason::TooShort));
-    assert_eq!(
-        filter_document(&[b'a'; 200], &cfg),
-        Some(DropReason::TooLong)
-    );
-    assert_eq!(
-        filter_document(b"abc\xff\xfedef", &cfg),
-        Some(DropReason::InvalidUtf8)
-    );
-    assert_eq!(
-        filter_document(b"same line\nsame line\nsame line\nother", &cfg),
-        Some(DropReason::DuplicateLines)
-    );
-    assert_eq!(
-        filter_document(b"a b c a b c a b c a b c", &cfg),
-        Some(DropReason::NgramRepetition)
-    );
-    assert_eq!(
-        filter_document(b"#### $$$$ %%%% ok", &cfg),
-        Some(DropReason::SymbolRatio)
-    );
-    assert_eq!(
-        filter_document(b"12345 67890 1 x", &cfg),
-        Some(DropReason::DigitRatio)
-    );
+    assert_eq!(filter_document(&[b'a'; 200], &cfg), Some(DropReason::TooLong));
+    assert_eq!(filter_document(b"abc\xff\xfedef", &cfg), Some(DropReason::InvalidUtf8));
+    assert_eq!(filter_document(b"same line\nsame line\nsame line\nother", &cfg), Some(DropReason::DuplicateLines));
+    assert_eq!(filter_document(b"a b c a b c a b c a b c", &cfg), Some(DropReason::NgramRepetition));
+    assert_eq!(filter_document(b"#### $$$$ %%%% ok", &cfg), Some(DropReason::SymbolRatio));
+    assert_eq!(filter_document(b"12345 67890 1 x", &cfg), Some(DropReason::DigitRatio));
     assert_eq!(filter_document(b"A perfectly normal sentence.", &cfg), None);
 }
 
@@ -83,15 +58,8 @@ fn exact_and_near_duplicates_are_dropped_and_counted() {
 fn gate_is_deterministic_and_shards_partition_documents() {
     let docs: Vec<String> = (0..40).map(|i| prose(i % 25, 50)).collect();
     let run = |shard, num_shards| {
-        let mut g = Gate::gate_new(GateConfig {
-            shard,
-            num_shards,
-            ..GateConfig::default()
-        })
-        .unwrap();
-        docs.iter()
-            .map(|d| g.gate_document(d.as_bytes()))
-            .collect::<Vec<_>>()
+        let mut g = Gate::gate_new(GateConfig { shard, num_shards, ..GateConfig::default() }).unwrap();
+        docs.iter().map(|d| g.gate_document(d.as_bytes())).collect::<Vec<_>>()
     };
     assert_eq!(run(0, 1), run(0, 1));
     let (s0, s1) = (run(0, 2), run(1, 2));
@@ -99,30 +67,14 @@ fn gate_is_deterministic_and_shards_partition_documents() {
         assert_eq!(s0[i] == DropReason::OtherShard, i % 2 == 1);
         assert_eq!(s1[i] == DropReason::OtherShard, i % 2 == 0);
     }
-    assert!(Gate::gate_new(GateConfig {
-        shard: 2,
-        num_shards: 2,
-        ..GateConfig::default()
-    })
-    .is_err());
-    let bad = GateConfig {
-        minhash: MinHashConfig {
-            bands: 0,
-            ..MinHashConfig::default()
-        },
-        ..GateConfig::default()
-    };
+    assert!(Gate::gate_new(GateConfig { shard: 2, num_shards: 2, ..GateConfig::default() }).is_err());
+    let bad = GateConfig { minhash: MinHashConfig { bands: 0, ..MinHashConfig::default() }, ..GateConfig::default() };
     assert!(Gate::gate_new(bad).is_err());
 }
 
 #[test]
 fn minhash_estimates_track_exact_jaccard_property() {
-    let cfg = MinHashConfig {
-        bands: 16,
-        rows: 16,
-        shingle_words: 1,
-        seed: 42,
-    };
+    let cfg = MinHashConfig { bands: 16, rows: 16, shingle_words: 1, seed: 42 };
     let h = MinHasher::minhasher_new(cfg).unwrap();
     let mut s = 123u64;
     let mut worst = 0.0f64;
@@ -134,10 +86,8 @@ fn minhash_estimates_track_exact_jaccard_property() {
         let base = splitmix(&mut s);
         let word = |k: u64| format!("t{}", base.wrapping_add(k));
         let a: Vec<String> = (0..common + only_a).map(|k| word(k as u64)).collect();
-        let b: Vec<String> = (0..common)
-            .map(|k| word(k as u64))
-            .chain((0..only_b).map(|k| word(1_000_000 + k as u64)))
-            .collect();
+        let b: Vec<String> =
+            (0..common).map(|k| word(k as u64)).chain((0..only_b).map(|k| word(1_000_000 + k as u64))).collect();
         let exact = common as f64 / (common + only_a + only_b) as f64;
         let (mut sa, mut sb, mut ga, mut gb) = (vec![], vec![], vec![], vec![]);
         h.shingles(a.join(" ").as_bytes(), &mut sa);

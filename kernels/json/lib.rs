@@ -385,7 +385,15 @@ mod tests {
 
     #[test]
     fn json_rejects_bad_escapes_and_surrogates() {
-        for bad in [r#""\u12""#, r#""\u+123""#, r#""\u12g4""#, r#""\ud83d""#, r#""\ud83dx""#, r#""\ud83d\u0041""#, r#""\ude00""#] {
+        for bad in [
+            r#""\u12""#,
+            r#""\u+123""#,
+            r#""\u12g4""#,
+            r#""\ud83d""#,
+            r#""\ud83dx""#,
+            r#""\ud83d\u0041""#,
+            r#""\ude00""#,
+        ] {
             assert!(json_parse(bad).is_err(), "accepted {bad:?}");
         }
     }
@@ -430,7 +438,10 @@ mod tests {
             ("a".into(), Json::Obj(vec![("k".into(), Json::Str("q\"\\\n\r\t\u{1}é".into()))])),
         ]);
         assert_eq!(json_write(&v), r#"{"z":[1,null,false],"a":{"k":"q\"\\\n\r\t\u0001é"}}"#);
-        assert_eq!(json_write_lines(&v), "{\n  \"z\":[1,null,false],\n  \"a\":{\"k\":\"q\\\"\\\\\\n\\r\\t\\u0001é\"}\n}");
+        assert_eq!(
+            json_write_lines(&v),
+            "{\n  \"z\":[1,null,false],\n  \"a\":{\"k\":\"q\\\"\\\\\\n\\r\\t\\u0001é\"}\n}"
+        );
         assert_eq!(json_write_lines(&Json::Obj(vec![])), "{\n}");
         assert_eq!(json_write_lines(&Json::Arr(vec![Json::Obj(vec![])])), "[{}]");
     }

@@ -35,7 +35,16 @@ pub fn grad_clip(grads: &mut [f32], max_norm: f32) -> f32 {
 
 /// One AdamW update (step `t` is 1-based for bias correction).
 /// θ ← θ − lr·( m̂/(√v̂ + ε) + λ·θ ), with λ = 0 for norms/biases/embeddings unless `decay_all`.
-pub fn adamw_update(cfg: &TrainConfig, layout: &ParamLayout, params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], lr: f32, t: u64) {
+pub fn adamw_update(
+    cfg: &TrainConfig,
+    layout: &ParamLayout,
+    params: &mut [f32],
+    grads: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    lr: f32,
+    t: u64,
+) {
     let bc1 = 1.0 - powi_f32(cfg.beta1, t);
     let bc2 = 1.0 - powi_f32(cfg.beta2, t);
     for spec in &layout.tensors {

@@ -51,8 +51,15 @@ impl Batch {
     pub fn next_token_targets(t: usize, tokens: &[u32], doc_ids: &[u32]) -> Vec<u32> {
         (0..tokens.len())
             .map(|i| {
-                let same_doc = (i + 1) % t != 0 && i + 1 < tokens.len() && doc_ids[i] != PAD_DOC_ID && doc_ids[i + 1] == doc_ids[i];
-                if same_doc { tokens[i + 1] } else { IGNORE }
+                let same_doc = (i + 1) % t != 0
+                    && i + 1 < tokens.len()
+                    && doc_ids[i] != PAD_DOC_ID
+                    && doc_ids[i + 1] == doc_ids[i];
+                if same_doc {
+                    tokens[i + 1]
+                } else {
+                    IGNORE
+                }
             })
             .collect()
     }
@@ -71,32 +78,58 @@ impl Batch {
     pub fn validate(&self, cfg: &GptConfig) -> Result<()> {
         let n = self.b * self.t;
         if self.b == 0 || self.t == 0 || self.t > cfg.seq_len {
-            return err(ErrorKind::InvalidBatch, format!("batch shape B={} T={} invalid (need B>0, 0<T≤seq_len={})", self.b, self.t, cfg.seq_len));
+            return err(
+                ErrorKind::InvalidBatch,
+                format!("batch shape B={} T={} invalid (need B>0, 0<T≤seq_len={})", self.b, self.t, cfg.seq_len),
+            );
         }
         if self.tokens.len() != n || self.targets.len() != n || self.doc_ids.len() != n {
-            return err(ErrorKind::InvalidBatch, format!("tokens/targets/doc_ids must each hold B·T={n} values, got {}/{}/{}", self.tokens.len(), self.targets.len(), self.doc_ids.len()));
+            return err(
+                ErrorKind::InvalidBatch,
+                format!(
+                    "tokens/targets/doc_ids must each hold B·T={n} values, got {}/{}/{}",
+                    self.tokens.len(),
+                    self.targets.len(),
+                    self.doc_ids.len()
+                ),
+            );
         }
         let v = cfg.vocab_size as u32;
         if let Some(i) = self.tokens.iter().position(|&x| x >= v) {
-            return err(ErrorKind::InvalidBatch, format!("token {} at index {i} is outside vocab_size {v}", self.tokens[i]));
+            return err(
+                ErrorKind::InvalidBatch,
+                format!("token {} at index {i} is outside vocab_size {v}", self.tokens[i]),
+            );
         }
         if let Some(i) = self.targets.iter().position(|&x| x >= v && x != IGNORE) {
-            return err(ErrorKind::InvalidBatch, format!("target {} at index {i} is outside vocab_size {v}", self.targets[i]));
+            return err(
+                ErrorKind::InvalidBatch,
+                format!("target {} at index {i} is outside vocab_size {v}", self.targets[i]),
+            );
         }
         for row in 0..self.b {
             let d = &self.doc_ids[row * self.t..(row + 1) * self.t];
             for i in 1..d.len() {
                 if d[i] != d[i - 1] && d[..i - 1].contains(&d[i]) {
-                    return err(ErrorKind::InvalidBatch, format!("row {row}: document id {} is not contiguous (reappears at {i})", d[i]));
+                    return err(
+                        ErrorKind::InvalidBatch,
+                        format!("row {row}: document id {} is not contiguous (reappears at {i})", d[i]),
+                    );
                 }
             }
         }
         if let Some(t) = &self.teacher {
             if t.k == 0 || t.ids.len() != n * t.k || t.probs.len() != n * t.k {
-                return err(ErrorKind::InvalidBatch, format!("teacher top-k arrays must hold B·T·k = {} values", n * t.k));
+                return err(
+                    ErrorKind::InvalidBatch,
+                    format!("teacher top-k arrays must hold B·T·k = {} values", n * t.k),
+                );
             }
             if let Some(i) = t.ids.iter().position(|&x| x >= v) {
-                return err(ErrorKind::InvalidBatch, format!("teacher id {} at index {i} is outside vocab_size {v}", t.ids[i]));
+                return err(
+                    ErrorKind::InvalidBatch,
+                    format!("teacher id {} at index {i} is outside vocab_size {v}", t.ids[i]),
+                );
             }
             if t.probs.iter().any(|p| !(p.is_finite() && *p >= 0.0)) {
                 return err(ErrorKind::InvalidBatch, "teacher probabilities must be finite and ≥ 0");
@@ -112,7 +145,14 @@ mod tests {
 
     #[test]
     fn positions_restart_per_document_and_round_trip_from_position_ids() {
-        let b = Batch { b: 2, t: 4, tokens: vec![0; 8], targets: vec![0; 8], doc_ids: vec![0, 0, 1, 1, 5, 6, 6, 6], teacher: None };
+        let b = Batch {
+            b: 2,
+            t: 4,
+            tokens: vec![0; 8],
+            targets: vec![0; 8],
+            doc_ids: vec![0, 0, 1, 1, 5, 6, 6, 6],
+            teacher: None,
+        };
         assert_eq!(b.positions(), vec![0, 1, 0, 1, 0, 0, 1, 2]);
         let pos: Vec<u32> = b.positions().iter().map(|&p| p as u32).collect();
         let ids = Batch::doc_ids_from_positions(4, &pos);

@@ -33,7 +33,9 @@ fn peak_flops(variant: Variant) -> (f64, &'static str) {
         let (flops_per_iter, n, sink) = match variant {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the variant was checked as supported.
-            Variant::Avx512 => (AVX512_CHAINS * 16 * 2, "avx512f vfmadd, 24 zmm chains", unsafe { fma_loop_avx512(iters) }),
+            Variant::Avx512 => {
+                (AVX512_CHAINS * 16 * 2, "avx512f vfmadd, 24 zmm chains", unsafe { fma_loop_avx512(iters) })
+            }
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as above.
             Variant::Avx2Fma => (AVX2_CHAINS * 8 * 2, "fma3 vfmadd, 10 ymm chains", unsafe { fma_loop_avx2(iters) }),
@@ -193,10 +195,18 @@ fn parse_args() -> Result<(bool, usize, Vec<Variant>), String> {
             }
             "--variant" => {
                 let v = value(i)?;
-                variants = if v == "all" { Variant::supported() } else { vec![Variant::resolve(v).map_err(|e| format!("--variant: {e}"))?] };
+                variants = if v == "all" {
+                    Variant::supported()
+                } else {
+                    vec![Variant::resolve(v).map_err(|e| format!("--variant: {e}"))?]
+                };
                 i += 1;
             }
-            other => return Err(format!("unknown argument {other} (use --json, --steps N, --variant all|auto|portable|avx2_fma|avx512f)")),
+            other => {
+                return Err(format!(
+                    "unknown argument {other} (use --json, --steps N, --variant all|auto|portable|avx2_fma|avx512f)"
+                ))
+            }
         }
         i += 1;
     }
@@ -225,7 +235,10 @@ fn main() {
         figures.push(VariantFigures { variant, peak, peak_kind, gemm, one, two });
     }
     // other processes on a shared machine distort the 2-thread figure: report the load next to it
-    let load = std::fs::read_to_string("/proc/loadavg").ok().and_then(|s| s.split_whitespace().next().and_then(|x| x.parse::<f64>().ok())).unwrap_or(-1.0);
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|x| x.parse::<f64>().ok()))
+        .unwrap_or(-1.0);
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let params = Model::new(cfg, 1).unwrap().num_params();
     if json {
@@ -247,8 +260,21 @@ fn main() {
     } else {
         println!("config: {cfg:?}, batch {b}x{t}, {params} parameters; every variant computes the same bits");
         for f in &figures {
-            println!("[{}] peak (1 core, {}): {:.1} GFLOP/s; gemm 1024x768x256: {:.1} GFLOP/s ({:.0}% of peak)", f.variant.name(), f.peak_kind, f.peak / 1e9, f.gemm / 1e9, 100.0 * f.gemm / f.peak);
-            println!("[{}] 1 thread : {:.0} tokens/s, {:.1} GFLOP/s model, {:.1}% of peak", f.variant.name(), f.one.tokens_per_s, f.one.flops_per_s / 1e9, 100.0 * f.one.flops_per_s / f.peak);
+            println!(
+                "[{}] peak (1 core, {}): {:.1} GFLOP/s; gemm 1024x768x256: {:.1} GFLOP/s ({:.0}% of peak)",
+                f.variant.name(),
+                f.peak_kind,
+                f.peak / 1e9,
+                f.gemm / 1e9,
+                100.0 * f.gemm / f.peak
+            );
+            println!(
+                "[{}] 1 thread : {:.0} tokens/s, {:.1} GFLOP/s model, {:.1}% of peak",
+                f.variant.name(),
+                f.one.tokens_per_s,
+                f.one.flops_per_s / 1e9,
+                100.0 * f.one.flops_per_s / f.peak
+            );
             if let Some(two) = &f.two {
                 println!("[{}] 2 threads: {:.0} tokens/s, {:.1} GFLOP/s model, speed-up {:.2}x ({cores} cores, load average {load})", f.variant.name(), two.tokens_per_s, two.flops_per_s / 1e9, two.tokens_per_s / f.one.tokens_per_s);
             }
@@ -259,12 +285,21 @@ fn main() {
     for f in &figures {
         for (what, v) in [("gemm", f.gemm), ("model (1 thread)", f.one.flops_per_s)] {
             if v > f.peak {
-                over.push(format!("{} {what}: {:.2} GFLOP/s > peak {:.2} GFLOP/s ({})", f.variant.name(), v / 1e9, f.peak / 1e9, f.peak_kind));
+                over.push(format!(
+                    "{} {what}: {:.2} GFLOP/s > peak {:.2} GFLOP/s ({})",
+                    f.variant.name(),
+                    v / 1e9,
+                    f.peak / 1e9,
+                    f.peak_kind
+                ));
             }
         }
     }
     if !over.is_empty() {
-        eprintln!("bench: FAILED: measured kernels exceed the measured peak, so the peak probe is wrong:\n  {}", over.join("\n  "));
+        eprintln!(
+            "bench: FAILED: measured kernels exceed the measured peak, so the peak probe is wrong:\n  {}",
+            over.join("\n  ")
+        );
         std::process::exit(1);
     }
 }

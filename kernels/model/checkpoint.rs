@@ -18,13 +18,17 @@ pub const FORMAT: &str = "nexa.gpt";
 pub const FORMAT_VERSION: &str = "1";
 
 fn meta_get<'a>(meta: &'a [(String, String)], key: &str) -> Result<&'a str> {
-    meta.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    meta.iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
         .ok_or_else(|| ModelError::new(ErrorKind::Mismatch, format!("checkpoint metadata lacks \"{key}\"")))
 }
 
 fn meta_num<T: std::str::FromStr>(meta: &[(String, String)], key: &str) -> Result<T> {
     let s = meta_get(meta, key)?;
-    s.parse().map_err(|_| ModelError::new(ErrorKind::Format, format!("checkpoint metadata \"{key}\" = \"{s}\" is not a valid number")))
+    s.parse().map_err(|_| {
+        ModelError::new(ErrorKind::Format, format!("checkpoint metadata \"{key}\" = \"{s}\" is not a valid number"))
+    })
 }
 
 impl Model {
@@ -54,7 +58,17 @@ impl Model {
             ("tokens_seen", self.tokens_seen.to_string()),
         ];
         // f32 Display is the shortest string that parses back to the same bits
-        for (k, v) in [("lr", t.lr), ("min_lr", t.min_lr), ("beta1", t.beta1), ("beta2", t.beta2), ("eps", t.eps), ("weight_decay", t.weight_decay), ("grad_clip", t.grad_clip), ("distill_weight", t.distill.weight), ("distill_temperature", t.distill.temperature)] {
+        for (k, v) in [
+            ("lr", t.lr),
+            ("min_lr", t.min_lr),
+            ("beta1", t.beta1),
+            ("beta2", t.beta2),
+            ("eps", t.eps),
+            ("weight_decay", t.weight_decay),
+            ("grad_clip", t.grad_clip),
+            ("distill_weight", t.distill.weight),
+            ("distill_temperature", t.distill.temperature),
+        ] {
             m.push((k, v.to_string()));
         }
         m.push(("warmup_steps", t.warmup_steps.to_string()));
@@ -78,7 +92,11 @@ impl Model {
     /// may be absent altogether (weights-only export): they then start at zero.
     pub fn from_safetensors(bytes: Vec<u8>) -> Result<Model> {
         let st = safetensors_parse(bytes)?;
-        let meta = st.metadata.iter().filter_map(|(k, v)| k.strip_prefix("nexa.").map(|k| (k.to_string(), v.clone()))).collect::<Vec<_>>();
+        let meta = st
+            .metadata
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix("nexa.").map(|k| (k.to_string(), v.clone())))
+            .collect::<Vec<_>>();
         let format = meta_get(&meta, "format")?;
         if format != FORMAT {
             return err(ErrorKind::Mismatch, format!("checkpoint format \"{format}\" is not \"{FORMAT}\""));
@@ -106,7 +124,10 @@ impl Model {
             weight_decay: meta_num(&meta, "weight_decay")?,
             decay_all: meta_num(&meta, "decay_all")?,
             grad_clip: meta_num(&meta, "grad_clip")?,
-            distill: Distill { weight: meta_num(&meta, "distill_weight")?, temperature: meta_num(&meta, "distill_temperature")? },
+            distill: Distill {
+                weight: meta_num(&meta, "distill_weight")?,
+                temperature: meta_num(&meta, "distill_temperature")?,
+            },
         };
         train.validate()?;
         let mut model = Model::new(config, 0)?;
@@ -114,15 +135,25 @@ impl Model {
         let has_optimizer = st.tensors.iter().any(|t| t.name.starts_with("optimizer."));
         let expected = model.layout.tensors.len() * if has_optimizer { 3 } else { 1 };
         if st.tensors.len() != expected {
-            let known = |n: &str| model.layout.tensors.iter().any(|t| n == t.name || n.strip_prefix("optimizer.adam_m.") == Some(&t.name) || n.strip_prefix("optimizer.adam_v.") == Some(&t.name));
+            let known = |n: &str| {
+                model.layout.tensors.iter().any(|t| {
+                    n == t.name
+                        || n.strip_prefix("optimizer.adam_m.") == Some(&t.name)
+                        || n.strip_prefix("optimizer.adam_v.") == Some(&t.name)
+                })
+            };
             let extra: Vec<&str> = st.tensors.iter().map(|t| t.name.as_str()).filter(|n| !known(n)).collect();
-            return err(ErrorKind::Mismatch, format!("checkpoint holds {} tensors, expected {expected}; unexpected: {extra:?}", st.tensors.len()));
+            return err(
+                ErrorKind::Mismatch,
+                format!("checkpoint holds {} tensors, expected {expected}; unexpected: {extra:?}", st.tensors.len()),
+            );
         }
         for t in model.layout.tensors.clone() {
             let r = t.range();
             model.params[r.clone()].copy_from_slice(&st.read_f32(&t.name, &t.shape)?);
             if has_optimizer {
-                model.adam_m[r.clone()].copy_from_slice(&st.read_f32(&format!("optimizer.adam_m.{}", t.name), &t.shape)?);
+                model.adam_m[r.clone()]
+                    .copy_from_slice(&st.read_f32(&format!("optimizer.adam_m.{}", t.name), &t.shape)?);
                 model.adam_v[r].copy_from_slice(&st.read_f32(&format!("optimizer.adam_v.{}", t.name), &t.shape)?);
             }
         }
@@ -149,7 +180,9 @@ impl Model {
     }
 
     pub fn load(path: &std::path::Path) -> Result<Model> {
-        let bytes = std::fs::read(path).map_err(|e| ModelError::new(ErrorKind::Io, format!("reading {}: {e}", path.display())))?;
-        Model::from_safetensors(bytes).map_err(|e| ModelError::new(e.kind, format!("{}: {}", path.display(), e.message)))
+        let bytes = std::fs::read(path)
+            .map_err(|e| ModelError::new(ErrorKind::Io, format!("reading {}: {e}", path.display())))?;
+        Model::from_safetensors(bytes)
+            .map_err(|e| ModelError::new(e.kind, format!("{}: {}", path.display(), e.message)))
     }
 }

@@ -12,7 +12,14 @@ use crate::safetensors::safetensors_write;
 fn trainer(threads: usize) -> Model {
     let mut m = Model::new(tiny_config(), 42).unwrap();
     m.set_threads(threads);
-    m.set_train_config(TrainConfig { lr: 1e-2, warmup_steps: 2, total_steps: 8, distill: Distill { weight: 0.0, temperature: 1.0 }, ..Default::default() }).unwrap();
+    m.set_train_config(TrainConfig {
+        lr: 1e-2,
+        warmup_steps: 2,
+        total_steps: 8,
+        distill: Distill { weight: 0.0, temperature: 1.0 },
+        ..Default::default()
+    })
+    .unwrap();
     m.tokenizer_digest = "sha256:0123abcd".into();
     m
 }
@@ -78,7 +85,19 @@ fn written_file_follows_the_safetensors_spec_field_by_field() {
     assert_eq!(n % 8, 0, "header padded to 8 bytes");
     let header = std::str::from_utf8(&bytes[8..8 + n]).unwrap().trim_end_matches(' ');
     assert!(header.starts_with("{\"__metadata__\":{") && header.ends_with('}'));
-    for key in ["format", "format_version", "vocab_size", "seq_len", "n_layer", "n_head", "d_model", "tokenizer_digest", "step", "rng_state", "rows_seen"] {
+    for key in [
+        "format",
+        "format_version",
+        "vocab_size",
+        "seq_len",
+        "n_layer",
+        "n_head",
+        "d_model",
+        "tokenizer_digest",
+        "step",
+        "rng_state",
+        "rows_seen",
+    ] {
         assert!(header.contains(&format!("\"nexa.{key}\":\"")), "metadata {key} missing or not a string");
     }
     assert!(header.contains("\"nexa.d_model\":\"8\""));
@@ -129,7 +148,10 @@ fn loader_rejects_mismatched_or_truncated_checkpoints() {
     tensors.push(("lnf.bias".into(), vec![8], &m.params[m.layout.lnf_b..m.layout.lnf_b + 8]));
     assert!(Model::from_safetensors(safetensors_write(&tensors, &meta)).is_ok());
     // unknown format version
-    let meta2: Vec<(String, String)> = meta.iter().map(|(k, v)| if k == "nexa.format_version" { (k.clone(), "9".into()) } else { (k.clone(), v.clone()) }).collect();
+    let meta2: Vec<(String, String)> = meta
+        .iter()
+        .map(|(k, v)| if k == "nexa.format_version" { (k.clone(), "9".into()) } else { (k.clone(), v.clone()) })
+        .collect();
     let e = Model::from_safetensors(safetensors_write(&tensors, &meta2)).err().unwrap();
     assert!(e.message.contains("format_version 9"), "{}", e.message);
 }
@@ -143,7 +165,13 @@ fn caller_metadata_round_trips_and_the_nexa_namespace_is_reserved() {
     assert!(m.set_metadata("nexa.step", "3").is_err());
     assert!(m.set_metadata("", "3").is_err());
     let back = Model::from_safetensors(m.to_safetensors()).unwrap();
-    assert_eq!(back.metadata, vec![("a.note".to_string(), "y".to_string()), ("tokenizer.manifest_digest".to_string(), "sha256:feed".to_string())]);
+    assert_eq!(
+        back.metadata,
+        vec![
+            ("a.note".to_string(), "y".to_string()),
+            ("tokenizer.manifest_digest".to_string(), "sha256:feed".to_string())
+        ]
+    );
     assert_eq!(back.to_safetensors(), m.to_safetensors());
     assert!(back.checkpoint_metadata().iter().any(|(k, v)| k == "nexa.tokenizer_digest" && v == "sha256:0123abcd"));
 }

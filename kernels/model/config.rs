@@ -21,7 +21,10 @@ impl GptConfig {
             return err(ErrorKind::InvalidConfig, format!("every GptConfig field must be > 0, got {c:?}"));
         }
         if c.d_model % c.n_head != 0 {
-            return err(ErrorKind::InvalidConfig, format!("d_model {} must be divisible by n_head {}", c.d_model, c.n_head));
+            return err(
+                ErrorKind::InvalidConfig,
+                format!("d_model {} must be divisible by n_head {}", c.d_model, c.n_head),
+            );
         }
         if c.vocab_size > u32::MAX as usize - 1 {
             return err(ErrorKind::InvalidConfig, "vocab_size must fit in u32 (u32::MAX is the ignore target)");
@@ -83,9 +86,15 @@ impl Default for TrainConfig {
 impl TrainConfig {
     pub fn validate(&self) -> Result<()> {
         let t = self;
-        let ok = t.lr >= 0.0 && t.min_lr >= 0.0 && (0.0..1.0).contains(&t.beta1) && (0.0..1.0).contains(&t.beta2)
-            && t.eps > 0.0 && t.weight_decay >= 0.0 && t.grad_clip >= 0.0
-            && (0.0..=1.0).contains(&t.distill.weight) && t.distill.temperature > 0.0;
+        let ok = t.lr >= 0.0
+            && t.min_lr >= 0.0
+            && (0.0..1.0).contains(&t.beta1)
+            && (0.0..1.0).contains(&t.beta2)
+            && t.eps > 0.0
+            && t.weight_decay >= 0.0
+            && t.grad_clip >= 0.0
+            && (0.0..=1.0).contains(&t.distill.weight)
+            && t.distill.temperature > 0.0;
         if !ok {
             return err(ErrorKind::InvalidConfig, format!("TrainConfig out of range: {t:?}"));
         }

@@ -310,9 +310,17 @@ mod tests {
         // subnormal results, exact cancellation, signed zeros, overflow
         let tiny = f32::from_bits(3);
         v.extend([
-            (tiny, 0.5, tiny), (1e-20, 1e-20, -1e-40), (1e-30, 1e-10, f32::MIN_POSITIVE), (3.0, 1.0 / 3.0, -1.0),
-            (0.0, -1.0, -0.0), (-0.0, 0.0, 0.0), (2.0, -2.0, 4.0), (f32::MAX, 2.0, -f32::MAX), (f32::MAX, 1.0, f32::MAX),
-            (1.5, f32::MIN_POSITIVE, -f32::MIN_POSITIVE), (1e19, 1e19, 1.0),
+            (tiny, 0.5, tiny),
+            (1e-20, 1e-20, -1e-40),
+            (1e-30, 1e-10, f32::MIN_POSITIVE),
+            (3.0, 1.0 / 3.0, -1.0),
+            (0.0, -1.0, -0.0),
+            (-0.0, 0.0, 0.0),
+            (2.0, -2.0, 4.0),
+            (f32::MAX, 2.0, -f32::MAX),
+            (f32::MAX, 1.0, f32::MAX),
+            (1.5, f32::MIN_POSITIVE, -f32::MIN_POSITIVE),
+            (1e19, 1e19, 1.0),
         ]);
         v
     }
@@ -324,7 +332,8 @@ mod tests {
         for i in 0..200_000 {
             let (a, b) = (random_f32(&mut rng, 60), random_f32(&mut rng, 60));
             // c near −a·b makes heavy cancellation; other c anywhere (subnormal results included)
-            let c = if i % 2 == 0 { -(a * b) * (1.0 + random_f32(&mut rng, 1) * 1e-6) } else { random_f32(&mut rng, 126) };
+            let c =
+                if i % 2 == 0 { -(a * b) * (1.0 + random_f32(&mut rng, 1) * 1e-6) } else { random_f32(&mut rng, 126) };
             cases.push((a, b, c));
         }
         let mut double_rounding_differs = 0;
@@ -342,7 +351,10 @@ mod tests {
                 double_rounding_differs += 1;
             }
         }
-        assert!(double_rounding_differs >= 300, "the midpoint cases exercise the exact path ({double_rounding_differs})");
+        assert!(
+            double_rounding_differs >= 300,
+            "the midpoint cases exercise the exact path ({double_rounding_differs})"
+        );
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -367,7 +379,12 @@ mod tests {
             let x = (u - 0.5) * 1400.0;
             assert!(rel(exp_f64(x), x.exp()) < 5e-16, "exp({x}) = {} vs {}", exp_f64(x), x.exp());
             let y = (u * 1400.0 - 700.0).exp();
-            assert!((ln_f64(y) - y.ln()).abs() <= 4e-16 * y.ln().abs().max(1.0), "ln({y}) = {} vs {}", ln_f64(y), y.ln());
+            assert!(
+                (ln_f64(y) - y.ln()).abs() <= 4e-16 * y.ln().abs().max(1.0),
+                "ln({y}) = {} vs {}",
+                ln_f64(y),
+                y.ln()
+            );
             // on [-1, 1] the reference's own rounding of π·z stays ≤ ½ ulp(π) = 2.2e-16
             let z = 2.0 * u - 1.0;
             let d = (cos_pi(z) - (std::f64::consts::PI * z).cos()).abs();
@@ -411,22 +428,58 @@ mod tests {
     #[test]
     fn libm_free_sources() {
         let sources = [
-            ("adamw.rs", include_str!("adamw.rs")), ("attention.rs", include_str!("attention.rs")),
-            ("batch.rs", include_str!("batch.rs")), ("checkpoint.rs", include_str!("checkpoint.rs")),
-            ("config.rs", include_str!("config.rs")), ("elementary.rs", include_str!("elementary.rs")),
-            ("gelu.rs", include_str!("gelu.rs")), ("generate.rs", include_str!("generate.rs")),
-            ("gpt.rs", include_str!("gpt.rs")), ("layernorm.rs", include_str!("layernorm.rs")),
-            ("loss.rs", include_str!("loss.rs")), ("matmul.rs", include_str!("matmul.rs")),
-            ("model.rs", include_str!("model.rs")), ("params.rs", include_str!("params.rs")),
-            ("rng.rs", include_str!("rng.rs")), ("sample.rs", include_str!("sample.rs")),
-            ("threads.rs", include_str!("threads.rs")), ("safetensors.rs", include_str!("safetensors.rs")),
-            ("scratch.rs", include_str!("scratch.rs")), ("error.rs", include_str!("error.rs")),
+            ("adamw.rs", include_str!("adamw.rs")),
+            ("attention.rs", include_str!("attention.rs")),
+            ("batch.rs", include_str!("batch.rs")),
+            ("checkpoint.rs", include_str!("checkpoint.rs")),
+            ("config.rs", include_str!("config.rs")),
+            ("elementary.rs", include_str!("elementary.rs")),
+            ("gelu.rs", include_str!("gelu.rs")),
+            ("generate.rs", include_str!("generate.rs")),
+            ("gpt.rs", include_str!("gpt.rs")),
+            ("layernorm.rs", include_str!("layernorm.rs")),
+            ("loss.rs", include_str!("loss.rs")),
+            ("matmul.rs", include_str!("matmul.rs")),
+            ("model.rs", include_str!("model.rs")),
+            ("params.rs", include_str!("params.rs")),
+            ("rng.rs", include_str!("rng.rs")),
+            ("sample.rs", include_str!("sample.rs")),
+            ("threads.rs", include_str!("threads.rs")),
+            ("safetensors.rs", include_str!("safetensors.rs")),
+            ("scratch.rs", include_str!("scratch.rs")),
+            ("error.rs", include_str!("error.rs")),
             ("teacher.rs", include_str!("teacher.rs")),
         ];
         let banned = [
-            ".exp()", ".exp2()", ".exp_m1()", ".ln()", ".ln_1p()", ".log(", ".log2()", ".log10()", ".powi(", ".powf(",
-            ".sin()", ".cos()", ".tan()", ".tanh()", ".sinh()", ".cosh()", ".atan", ".asin", ".acos", ".cbrt()", ".hypot(",
-            ".mul_add(", ".floor()", ".ceil()", ".round()", ".trunc()", ".fract()", ".rem_euclid(", ".div_euclid(",
+            ".exp()",
+            ".exp2()",
+            ".exp_m1()",
+            ".ln()",
+            ".ln_1p()",
+            ".log(",
+            ".log2()",
+            ".log10()",
+            ".powi(",
+            ".powf(",
+            ".sin()",
+            ".cos()",
+            ".tan()",
+            ".tanh()",
+            ".sinh()",
+            ".cosh()",
+            ".atan",
+            ".asin",
+            ".acos",
+            ".cbrt()",
+            ".hypot(",
+            ".mul_add(",
+            ".floor()",
+            ".ceil()",
+            ".round()",
+            ".trunc()",
+            ".fract()",
+            ".rem_euclid(",
+            ".div_euclid(",
         ];
         let mut found = Vec::new();
         for (name, text) in sources {
@@ -440,12 +493,18 @@ mod tests {
                 }
             }
         }
-        assert!(found.is_empty(), "libm calls in computing code (use crate::elementary instead):\n{}", found.join("\n"));
+        assert!(
+            found.is_empty(),
+            "libm calls in computing code (use crate::elementary instead):\n{}",
+            found.join("\n")
+        );
         // every computing module of the crate is in the list above
         let lib = include_str!("lib.rs").split("#[cfg(test)]").next().unwrap();
         for m in lib.lines().filter_map(|l| l.strip_prefix("mod ").and_then(|l| l.strip_suffix(';'))) {
-            assert!(sources.iter().any(|(n, _)| *n == format!("{m}.rs")),
-                "module {m} is not checked by libm_free_sources: add it to the list");
+            assert!(
+                sources.iter().any(|(n, _)| *n == format!("{m}.rs")),
+                "module {m} is not checked by libm_free_sources: add it to the list"
+            );
         }
     }
 }

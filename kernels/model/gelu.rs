@@ -34,7 +34,8 @@ pub fn gelu_forward_par(ctx: Ctx, out: &mut [f32], inp: &[f32]) {
 
 /// `gelu_backward` over fixed chunks on `ctx.threads` threads.
 pub fn gelu_backward_par(ctx: Ctx, dinp: &mut [f32], inp: &[f32], dout: &[f32]) {
-    let tasks: Vec<((&mut [f32], &[f32]), &[f32])> = dinp.chunks_mut(CHUNK).zip(inp.chunks(CHUNK)).zip(dout.chunks(CHUNK)).collect();
+    let tasks: Vec<((&mut [f32], &[f32]), &[f32])> =
+        dinp.chunks_mut(CHUNK).zip(inp.chunks(CHUNK)).zip(dout.chunks(CHUNK)).collect();
     threads_run(ctx.threads, tasks, |((dx, x), dy)| gelu_backward(dx, x, dy));
 }
 

@@ -59,7 +59,10 @@ impl Model {
         let (c, nh, p) = (self.config.d_model, self.config.n_head, &self.params);
         let (l, pos) = (&self.layout, cache.len);
         if token as usize >= self.config.vocab_size {
-            return err(ErrorKind::InvalidBatch, format!("token {token} is outside vocab_size {}", self.config.vocab_size));
+            return err(
+                ErrorKind::InvalidBatch,
+                format!("token {token} is outside vocab_size {}", self.config.vocab_size),
+            );
         }
         if pos >= self.config.seq_len {
             return err(ErrorKind::InvalidBatch, format!("KV cache is full (seq_len {})", self.config.seq_len));
@@ -113,7 +116,10 @@ impl Model {
     /// Continues `prompt` (non-empty) by up to `max_new_tokens` sampled tokens.
     pub fn generate(&self, prompt: &[u32], opts: &GenerateOptions) -> Result<Generation> {
         if prompt.is_empty() || prompt.len() > self.config.seq_len {
-            return err(ErrorKind::InvalidBatch, format!("prompt length {} must be in 1..={}", prompt.len(), self.config.seq_len));
+            return err(
+                ErrorKind::InvalidBatch,
+                format!("prompt length {} must be in 1..={}", prompt.len(), self.config.seq_len),
+            );
         }
         let mut rng = Rng::new(opts.seed);
         let mut cache = self.kv_cache_new();

@@ -25,7 +25,12 @@ fn kv_cache_decoding_matches_full_forward() {
 #[test]
 fn generation_is_seeded_and_stops() {
     let model = Model::new(tiny_config(), 4).unwrap();
-    let opts = GenerateOptions { max_new_tokens: 5, sample: SampleOptions { temperature: 1.0, top_k: 5, top_p: 0.9 }, seed: 11, stop_tokens: vec![] };
+    let opts = GenerateOptions {
+        max_new_tokens: 5,
+        sample: SampleOptions { temperature: 1.0, top_k: 5, top_p: 0.9 },
+        seed: 11,
+        stop_tokens: vec![],
+    };
     let a = model.generate(&[1, 2], &opts).unwrap();
     assert_eq!(a, model.generate(&[1, 2], &opts).unwrap());
     assert_eq!((a.tokens.len(), a.stop), (5, StopReason::MaxNewTokens));

@@ -55,15 +55,37 @@ impl Acts {
         let (n, c, z) = (b * t, cfg.d_model, |len: usize| vec![0f32; len]);
         let blocks = (0..cfg.n_layer)
             .map(|_| BlockActs {
-                ln1: z(n * c), ln1_mean: z(n), ln1_rstd: z(n), qkv: z(n * 3 * c), atty: z(n * c),
-                att: z(b * cfg.n_head * t * t), res2: z(n * c), ln2: z(n * c), ln2_mean: z(n), ln2_rstd: z(n),
-                fch: z(n * 4 * c), fch_gelu: z(n * 4 * c), res3: z(n * c),
+                ln1: z(n * c),
+                ln1_mean: z(n),
+                ln1_rstd: z(n),
+                qkv: z(n * 3 * c),
+                atty: z(n * c),
+                att: z(b * cfg.n_head * t * t),
+                res2: z(n * c),
+                ln2: z(n * c),
+                ln2_mean: z(n),
+                ln2_rstd: z(n),
+                fch: z(n * 4 * c),
+                fch_gelu: z(n * 4 * c),
+                res3: z(n * c),
             })
             .collect();
         Acts {
-            b, t, encoded: z(n * c), blocks, lnf: z(n * c), lnf_mean: z(n), lnf_rstd: z(n),
-            logits: z(n * cfg.vocab_size), dlogits: z(n * cfg.vocab_size),
-            d_fch_gelu: z(n * 4 * c), d_fch: z(n * 4 * c), d_ln: z(n * c), d_atty: z(n * c), d_qkv: z(n * 3 * c), dres: z(n * c),
+            b,
+            t,
+            encoded: z(n * c),
+            blocks,
+            lnf: z(n * c),
+            lnf_mean: z(n),
+            lnf_rstd: z(n),
+            logits: z(n * cfg.vocab_size),
+            dlogits: z(n * cfg.vocab_size),
+            d_fch_gelu: z(n * 4 * c),
+            d_fch: z(n * 4 * c),
+            d_ln: z(n * c),
+            d_atty: z(n * c),
+            d_qkv: z(n * 3 * c),
+            dres: z(n * c),
         }
     }
 }
@@ -105,30 +127,76 @@ pub fn gpt_forward(ctx: Ctx, cfg: &GptConfig, layout: &ParamLayout, p: &[f32], b
         attention_forward(ctx, &mut a.atty, &mut a.att, &a.qkv, &batch.doc_ids, shape);
         matmul_forward(ctx, &mut a.res2, &a.atty, t(p, bo.proj_w, c * c), Some(t(p, bo.proj_b, c)), n, c, c);
         a.res2.iter_mut().zip(x).for_each(|(r, xi)| *r += xi);
-        layernorm_forward(&mut a.ln2, &mut a.ln2_mean, &mut a.ln2_rstd, &a.res2, t(p, bo.ln2_w, c), t(p, bo.ln2_b, c), c);
+        layernorm_forward(
+            &mut a.ln2,
+            &mut a.ln2_mean,
+            &mut a.ln2_rstd,
+            &a.res2,
+            t(p, bo.ln2_w, c),
+            t(p, bo.ln2_b, c),
+            c,
+        );
         matmul_forward(ctx, &mut a.fch, &a.ln2, t(p, bo.fc_w, 4 * c * c), Some(t(p, bo.fc_b, 4 * c)), n, c, 4 * c);
         gelu_forward_par(ctx, &mut a.fch_gelu, &a.fch);
-        matmul_forward(ctx, &mut a.res3, &a.fch_gelu, t(p, bo.fcproj_w, 4 * c * c), Some(t(p, bo.fcproj_b, c)), n, 4 * c, c);
+        matmul_forward(
+            ctx,
+            &mut a.res3,
+            &a.fch_gelu,
+            t(p, bo.fcproj_w, 4 * c * c),
+            Some(t(p, bo.fcproj_b, c)),
+            n,
+            4 * c,
+            c,
+        );
         a.res3.iter_mut().zip(&a.res2).for_each(|(r, xi)| *r += xi);
     }
     // ---- final norm and tied head
     let last: &[f32] = acts.blocks.last().map_or(&acts.encoded, |a| &a.res3);
-    layernorm_forward(&mut acts.lnf, &mut acts.lnf_mean, &mut acts.lnf_rstd, last, t(p, layout.lnf_w, c), t(p, layout.lnf_b, c), c);
+    layernorm_forward(
+        &mut acts.lnf,
+        &mut acts.lnf_mean,
+        &mut acts.lnf_rstd,
+        last,
+        t(p, layout.lnf_w, c),
+        t(p, layout.lnf_b, c),
+        c,
+    );
     matmul_forward(ctx, &mut acts.logits, &acts.lnf, t(p, layout.wte, v * c), None, n, c, v);
 }
 
 // ---------------------------------------------------------------- backward
 
 /// Accumulates dLoss/dparams into `grads` given dLoss/dlogits in `acts.dlogits` [BT,V].
-pub fn gpt_backward(ctx: Ctx, cfg: &GptConfig, layout: &ParamLayout, p: &[f32], grads: &mut [f32], acts: &mut Acts, batch: &Batch) {
+pub fn gpt_backward(
+    ctx: Ctx,
+    cfg: &GptConfig,
+    layout: &ParamLayout,
+    p: &[f32],
+    grads: &mut [f32],
+    acts: &mut Acts,
+    batch: &Batch,
+) {
     let (b, tt, c, v) = (batch.b, batch.t, cfg.d_model, cfg.vocab_size);
     let n = b * tt;
     let shape = AttnShape { b, t: tt, c, h: cfg.n_head };
     // ---- head and final norm
-    let Acts { encoded, blocks, lnf, lnf_mean, lnf_rstd, dlogits, d_fch_gelu, d_fch, d_ln, d_atty, d_qkv, dres, .. } = acts;
+    let Acts {
+        encoded, blocks, lnf, lnf_mean, lnf_rstd, dlogits, d_fch_gelu, d_fch, d_ln, d_atty, d_qkv, dres, ..
+    } = acts;
     let (encoded, blocks) = (&*encoded, &*blocks);
     d_ln.fill(0.0);
-    matmul_backward(ctx, d_ln, &mut grads[layout.wte..layout.wte + v * c], None, dlogits, lnf, t(p, layout.wte, v * c), n, c, v);
+    matmul_backward(
+        ctx,
+        d_ln,
+        &mut grads[layout.wte..layout.wte + v * c],
+        None,
+        dlogits,
+        lnf,
+        t(p, layout.wte, v * c),
+        n,
+        c,
+        v,
+    );
     dres.fill(0.0);
     let last: &[f32] = blocks.last().map_or(encoded, |a| &a.res3);
     let (dw, db) = wb_mut(grads, layout.lnf_w, c, c);

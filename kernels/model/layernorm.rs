@@ -4,7 +4,15 @@
 const EPS: f32 = 1e-5;
 
 /// inp/out: [N,C]; mean/rstd: [N] (saved for backward); w, b: [C].
-pub fn layernorm_forward(out: &mut [f32], mean: &mut [f32], rstd: &mut [f32], inp: &[f32], w: &[f32], b: &[f32], c: usize) {
+pub fn layernorm_forward(
+    out: &mut [f32],
+    mean: &mut [f32],
+    rstd: &mut [f32],
+    inp: &[f32],
+    w: &[f32],
+    b: &[f32],
+    c: usize,
+) {
     for (i, (x, y)) in inp.chunks(c).zip(out.chunks_mut(c)).enumerate() {
         let m = x.iter().sum::<f32>() / c as f32;
         let v = x.iter().map(|xi| (xi - m) * (xi - m)).sum::<f32>() / c as f32;
@@ -20,8 +28,15 @@ pub fn layernorm_forward(out: &mut [f32], mean: &mut [f32], rstd: &mut [f32], in
 /// Accumulates dinp[N,C], dw[C], db[C] from dout[N,C].
 #[allow(clippy::too_many_arguments)]
 pub fn layernorm_backward(
-    dinp: &mut [f32], dw: &mut [f32], db: &mut [f32],
-    dout: &[f32], inp: &[f32], w: &[f32], mean: &[f32], rstd: &[f32], c: usize,
+    dinp: &mut [f32],
+    dw: &mut [f32],
+    db: &mut [f32],
+    dout: &[f32],
+    inp: &[f32],
+    w: &[f32],
+    mean: &[f32],
+    rstd: &[f32],
+    c: usize,
 ) {
     for i in 0..inp.len() / c {
         let x = &inp[i * c..(i + 1) * c];

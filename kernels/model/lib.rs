@@ -10,8 +10,8 @@ mod attention;
 mod batch;
 mod checkpoint;
 mod config;
-mod error;
 mod elementary;
+mod error;
 mod gelu;
 mod generate;
 mod gpt;
@@ -28,11 +28,11 @@ mod teacher;
 mod threads;
 
 #[cfg(test)]
-mod gradcheck;
-#[cfg(test)]
 mod checkpoint_test;
 #[cfg(test)]
 mod generate_test;
+#[cfg(test)]
+mod gradcheck;
 #[cfg(test)]
 mod model_test;
 #[cfg(test)]

@@ -73,8 +73,14 @@ const ROWS: usize = 16;
 /// Rows run in parallel in fixed chunks; the sums are then taken serially in row order.
 #[allow(clippy::too_many_arguments)]
 pub fn loss_forward_backward(
-    ctx: Ctx, logits: &[f32], v: usize, targets: &[u32], teacher: Option<&TeacherTopK>, distill: Distill,
-    dlogits: Option<&mut [f32]>, grad_scale: f32,
+    ctx: Ctx,
+    logits: &[f32],
+    v: usize,
+    targets: &[u32],
+    teacher: Option<&TeacherTopK>,
+    distill: Distill,
+    dlogits: Option<&mut [f32]>,
+    grad_scale: f32,
 ) -> LossSums {
     let n = targets.len();
     assert_eq!(logits.len(), n * v, "loss: logits shape");
@@ -96,7 +102,16 @@ pub fn loss_forward_backward(
         for (r, o) in out.iter_mut().enumerate() {
             let i = chunk * ROWS + r;
             let drow = d.as_deref_mut().map(|d| &mut d[r * v..(r + 1) * v]);
-            *o = loss_row(&logits[i * v..(i + 1) * v], targets[i], teacher.map(|t| (t, i)), distill, drow, scale, &mut probs, &mut probs_t);
+            *o = loss_row(
+                &logits[i * v..(i + 1) * v],
+                targets[i],
+                teacher.map(|t| (t, i)),
+                distill,
+                drow,
+                scale,
+                &mut probs,
+                &mut probs_t,
+            );
         }
     });
     let mut sums = LossSums { count, per_token_ce: rows.iter().map(|r| r[0]).collect(), ..Default::default() };
@@ -111,8 +126,14 @@ pub fn loss_forward_backward(
 /// One position: returns [ce, kl, mixed loss] and writes `scale · dℓ/dz` into `d`.
 #[allow(clippy::too_many_arguments)]
 fn loss_row(
-    z: &[f32], y: u32, teacher: Option<(&TeacherTopK, usize)>, distill: Distill, d: Option<&mut [f32]>, scale: f32,
-    probs: &mut [f32], probs_t: &mut [f32],
+    z: &[f32],
+    y: u32,
+    teacher: Option<(&TeacherTopK, usize)>,
+    distill: Distill,
+    d: Option<&mut [f32]>,
+    scale: f32,
+    probs: &mut [f32],
+    probs_t: &mut [f32],
 ) -> [f32; 3] {
     if y == IGNORE {
         if let Some(d) = d {
@@ -173,8 +194,14 @@ mod tests {
         let (n, v) = (4, 7);
         let logits = Rng::new(31).normal_vec(n * v, 2.0);
         let targets = [3, IGNORE, 0, 6];
-        let teacher = TeacherTopK { k: 3, ids: vec![3, 1, 0, 2, 2, 2, 0, 5, 6, 6, 1, 2], probs: vec![0.6, 0.3, 0.1, 0.5, 0.3, 0.2, 0.7, 0.2, 0.05, 0.9, 0.05, 0.05] };
-        for distill in [Distill::default(), Distill { weight: 0.5, temperature: 2.0 }, Distill { weight: 1.0, temperature: 0.7 }] {
+        let teacher = TeacherTopK {
+            k: 3,
+            ids: vec![3, 1, 0, 2, 2, 2, 0, 5, 6, 6, 1, 2],
+            probs: vec![0.6, 0.3, 0.1, 0.5, 0.3, 0.2, 0.7, 0.2, 0.05, 0.9, 0.05, 0.05],
+        };
+        for distill in
+            [Distill::default(), Distill { weight: 0.5, temperature: 2.0 }, Distill { weight: 1.0, temperature: 0.7 }]
+        {
             let mut d = vec![0f32; n * v];
             loss_forward_backward(ctx(), &logits, v, &targets, Some(&teacher), distill, Some(&mut d), 1.0);
             let mean = |z: &[f32]| {
@@ -192,7 +219,16 @@ mod tests {
         let v = 4;
         let logits = vec![(0.5f32).ln(), (0.25f32).ln(), (0.25f32).ln(), -80.0];
         let teacher = TeacherTopK { k: 3, ids: vec![0, 1, 2], probs: vec![0.5, 0.25, 0.25] };
-        let s = loss_forward_backward(ctx(), &logits, v, &[0], Some(&teacher), Distill { weight: 1.0, temperature: 1.0 }, None, 1.0);
+        let s = loss_forward_backward(
+            ctx(),
+            &logits,
+            v,
+            &[0],
+            Some(&teacher),
+            Distill { weight: 1.0, temperature: 1.0 },
+            None,
+            1.0,
+        );
         assert!(s.kl_sum.abs() < 1e-5, "kl {}", s.kl_sum);
         assert!((s.ce_sum - 2f64.ln()).abs() < 1e-5);
     }

@@ -38,7 +38,16 @@ fn panel_width(variant: Variant) -> usize {
 // ---------------------------------------------------------------- public layer API
 
 /// out[N,O] = inp[N,C] · w[O,C]ᵀ + bias[O]
-pub fn matmul_forward(ctx: Ctx, out: &mut [f32], inp: &[f32], w: &[f32], bias: Option<&[f32]>, n: usize, c: usize, o: usize) {
+pub fn matmul_forward(
+    ctx: Ctx,
+    out: &mut [f32],
+    inp: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    n: usize,
+    c: usize,
+    o: usize,
+) {
     gemm(ctx, out, inp, Layout::Normal, w, Layout::Transposed, n, o, c, false);
     if let Some(bias) = bias {
         for row in out.chunks_mut(o) {
@@ -52,8 +61,16 @@ pub fn matmul_forward(ctx: Ctx, out: &mut [f32], inp: &[f32], w: &[f32], bias: O
 /// Accumulates gradients: dinp[N,C] += dout·w, dw[O,C] += doutᵀ·inp, dbias[O] += Σ_n dout.
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_backward(
-    ctx: Ctx, dinp: &mut [f32], dw: &mut [f32], dbias: Option<&mut [f32]>,
-    dout: &[f32], inp: &[f32], w: &[f32], n: usize, c: usize, o: usize,
+    ctx: Ctx,
+    dinp: &mut [f32],
+    dw: &mut [f32],
+    dbias: Option<&mut [f32]>,
+    dout: &[f32],
+    inp: &[f32],
+    w: &[f32],
+    n: usize,
+    c: usize,
+    o: usize,
 ) {
     gemm(ctx, dinp, dout, Layout::Normal, w, Layout::Normal, n, c, o, true);
     gemm(ctx, dw, dout, Layout::Transposed, inp, Layout::Normal, o, c, n, true);
@@ -71,8 +88,16 @@ pub fn matmul_backward(
 /// C[m×n] = A[m×k]·B[k×n] (+ C when `accumulate`). A and B may be given transposed.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm(
-    ctx: Ctx, c: &mut [f32], a: &[f32], a_layout: Layout, b: &[f32], b_layout: Layout,
-    m: usize, n: usize, k: usize, accumulate: bool,
+    ctx: Ctx,
+    c: &mut [f32],
+    a: &[f32],
+    a_layout: Layout,
+    b: &[f32],
+    b_layout: Layout,
+    m: usize,
+    n: usize,
+    k: usize,
+    accumulate: bool,
 ) {
     assert!(c.len() >= m * n && a.len() >= m * k && b.len() >= k * n, "gemm: operand too small");
     assert!(ctx.variant.is_supported(), "gemm: kernel variant {} not supported by this CPU", ctx.variant.name());
@@ -87,7 +112,9 @@ pub fn gemm(
         let dst = &mut bp[p * k * nr..(p + 1) * k * nr];
         let cols = nr.min(n - p * nr);
         match b_layout {
-            Layout::Normal => (0..k).for_each(|kk| dst[kk * nr..kk * nr + cols].copy_from_slice(&b[kk * n + p * nr..][..cols])),
+            Layout::Normal => {
+                (0..k).for_each(|kk| dst[kk * nr..kk * nr + cols].copy_from_slice(&b[kk * n + p * nr..][..cols]))
+            }
             Layout::Transposed => {
                 for j in 0..cols {
                     let src = &b[(p * nr + j) * k..][..k];
@@ -176,7 +203,11 @@ fn microkernel_portable(ap: &[f32], bp: &[f32], k: usize, acc: &mut [f32]) {
             }
             if rare {
                 for j in 0..NR {
-                    t[r][j] = if fma_f32_needs_exact(s[j].to_bits()) { fma_f32_slow(a[r], b[j], t[r][j]) } else { s[j] as f32 };
+                    t[r][j] = if fma_f32_needs_exact(s[j].to_bits()) {
+                        fma_f32_slow(a[r], b[j], t[r][j])
+                    } else {
+                        s[j] as f32
+                    };
                 }
             } else {
                 for j in 0..NR {
@@ -239,7 +270,14 @@ unsafe fn microkernel_avx512(ap: &[f32], bp: &[f32], k: usize, acc: &mut [f32]) 
 // ---------------------------------------------------------------- reference (oracle)
 
 /// Naive f64 reference of `matmul_forward`, the oracle for parity tests.
-pub fn matmul_forward_reference(inp: &[f32], w: &[f32], bias: Option<&[f32]>, n: usize, c: usize, o: usize) -> Vec<f32> {
+pub fn matmul_forward_reference(
+    inp: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    n: usize,
+    c: usize,
+    o: usize,
+) -> Vec<f32> {
     let mut out = vec![0f32; n * o];
     for i in 0..n {
         for j in 0..o {

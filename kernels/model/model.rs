@@ -138,7 +138,10 @@ impl Model {
     /// Selects the kernel variant: only the speed changes, every result is bitwise the same.
     pub fn set_variant(&mut self, variant: Variant) -> Result<()> {
         if !variant.is_supported() {
-            return err(ErrorKind::InvalidConfig, format!("kernel variant {} is not supported by this CPU", variant.name()));
+            return err(
+                ErrorKind::InvalidConfig,
+                format!("kernel variant {} is not supported by this CPU", variant.name()),
+            );
         }
         self.ctx.variant = variant;
         Ok(())
@@ -177,7 +180,16 @@ impl Model {
         for batch in micro_batches {
             let mut acts = self.acts_take(batch.b, batch.t);
             gpt_forward(self.ctx, &self.config, &self.layout, &self.params, batch, &mut acts);
-            let sums = loss_forward_backward(self.ctx, &acts.logits, self.config.vocab_size, &batch.targets, batch.teacher.as_ref(), cfg.distill, Some(&mut acts.dlogits), 1.0 / k);
+            let sums = loss_forward_backward(
+                self.ctx,
+                &acts.logits,
+                self.config.vocab_size,
+                &batch.targets,
+                batch.teacher.as_ref(),
+                cfg.distill,
+                Some(&mut acts.dlogits),
+                1.0 / k,
+            );
             if sums.count > 0 {
                 let cnt = sums.count as f64;
                 m.loss += (sums.loss_sum / cnt) as f32 / k;
@@ -193,7 +205,16 @@ impl Model {
         m.grad_norm = grad_clip(&mut self.grads, cfg.grad_clip);
         m.lr = lr_at(&cfg, self.step);
         self.step += 1;
-        adamw_update(&cfg, &self.layout, &mut self.params, &self.grads, &mut self.adam_m, &mut self.adam_v, m.lr, self.step);
+        adamw_update(
+            &cfg,
+            &self.layout,
+            &mut self.params,
+            &self.grads,
+            &mut self.adam_m,
+            &mut self.adam_v,
+            m.lr,
+            self.step,
+        );
         m.step = self.step;
         Ok(m)
     }
@@ -215,7 +236,16 @@ impl Model {
         batch.validate(&self.config)?;
         let mut acts = self.acts_take(batch.b, batch.t);
         gpt_forward(self.ctx, &self.config, &self.layout, &self.params, batch, &mut acts);
-        let s = loss_forward_backward(self.ctx, &acts.logits, self.config.vocab_size, &batch.targets, None, Distill::default(), None, 1.0);
+        let s = loss_forward_backward(
+            self.ctx,
+            &acts.logits,
+            self.config.vocab_size,
+            &batch.targets,
+            None,
+            Distill::default(),
+            None,
+            1.0,
+        );
         self.acts_put(acts);
         let loss = if s.count > 0 { s.ce_sum / s.count as f64 } else { 0.0 };
         Ok(EvalResult { loss, loss_sum: s.ce_sum, count: s.count as u64, per_token: s.per_token_ce })
@@ -228,7 +258,16 @@ impl Model {
         self.grads.fill(0.0);
         let mut acts = self.acts_take(batch.b, batch.t);
         gpt_forward(self.ctx, &self.config, &self.layout, &self.params, batch, &mut acts);
-        let s = loss_forward_backward(self.ctx, &acts.logits, self.config.vocab_size, &batch.targets, batch.teacher.as_ref(), self.train_config.distill, Some(&mut acts.dlogits), 1.0);
+        let s = loss_forward_backward(
+            self.ctx,
+            &acts.logits,
+            self.config.vocab_size,
+            &batch.targets,
+            batch.teacher.as_ref(),
+            self.train_config.distill,
+            Some(&mut acts.dlogits),
+            1.0,
+        );
         gpt_backward(self.ctx, &self.config, &self.layout, &self.params, &mut self.grads, &mut acts, batch);
         self.acts_put(acts);
         Ok(s.loss_sum / s.count.max(1) as f64)

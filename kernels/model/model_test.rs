@@ -40,7 +40,9 @@ fn with_teacher(mut batch: Batch) -> Batch {
 
 #[test]
 fn full_model_gradients_match_finite_differences() {
-    for (batch, distill) in [(tiny_batch(1), Distill::default()), (with_teacher(tiny_batch(2)), Distill { weight: 0.5, temperature: 2.0 })] {
+    for (batch, distill) in
+        [(tiny_batch(1), Distill::default()), (with_teacher(tiny_batch(2)), Distill { weight: 0.5, temperature: 2.0 })]
+    {
         let mut model = Model::new(tiny_config(), 7).unwrap();
         model.set_variant(Variant::Portable).unwrap();
         // larger weights than the 0.02 init so every path carries signal
@@ -71,7 +73,16 @@ fn full_model_gradients_match_finite_differences() {
 #[test]
 fn tiny_model_overfits_a_fixed_batch() {
     let mut model = Model::new(tiny_config(), 1).unwrap();
-    model.set_train_config(TrainConfig { lr: 3e-2, min_lr: 3e-2, warmup_steps: 5, weight_decay: 0.0, grad_clip: 0.0, ..Default::default() }).unwrap();
+    model
+        .set_train_config(TrainConfig {
+            lr: 3e-2,
+            min_lr: 3e-2,
+            warmup_steps: 5,
+            weight_decay: 0.0,
+            grad_clip: 0.0,
+            ..Default::default()
+        })
+        .unwrap();
     let batch = tiny_batch(4);
     let first = model.train_step(std::slice::from_ref(&batch)).unwrap().loss;
     let mut last = first;
@@ -151,7 +162,11 @@ fn variant_env_probe() {
 #[test]
 fn nexa_kernel_variant_env_selects_the_variant() {
     let exe = std::env::current_exe().unwrap();
-    for (value, expect) in [("portable", "portable"), ("auto", Variant::detect().name()), ("avx9", "NEXA_KERNEL_VARIANT: \"avx9\" is not a kernel variant")] {
+    for (value, expect) in [
+        ("portable", "portable"),
+        ("auto", Variant::detect().name()),
+        ("avx9", "NEXA_KERNEL_VARIANT: \"avx9\" is not a kernel variant"),
+    ] {
         let out = std::process::Command::new(&exe)
             .args(["--ignored", "--exact", "model_test::variant_env_probe"])
             .env("NEXA_KERNEL_VARIANT", value)
@@ -159,6 +174,10 @@ fn nexa_kernel_variant_env_selects_the_variant() {
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success() && text.contains("1 passed"), "NEXA_KERNEL_VARIANT={value}: {text}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success() && text.contains("1 passed"),
+            "NEXA_KERNEL_VARIANT={value}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

@@ -105,7 +105,11 @@ impl ParamLayout {
                 TensorKind::Bias => {}
                 TensorKind::NormWeight => dst.fill(1.0),
                 TensorKind::Embedding | TensorKind::Matrix => {
-                    let std = if t.name.ends_with("attn.proj.weight") || t.name.ends_with("mlp.proj.weight") { resid_std } else { 0.02 };
+                    let std = if t.name.ends_with("attn.proj.weight") || t.name.ends_with("mlp.proj.weight") {
+                        resid_std
+                    } else {
+                        0.02
+                    };
                     dst.copy_from_slice(&rng.normal_vec(dst.len(), std));
                 }
             }

@@ -90,7 +90,9 @@ impl SafeTensors {
     }
     /// An F32 tensor decoded, after checking dtype and shape.
     pub fn read_f32(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
-        let t = self.tensor(name).ok_or_else(|| crate::error::ModelError::new(ErrorKind::Mismatch, format!("tensor \"{name}\" missing")))?;
+        let t = self
+            .tensor(name)
+            .ok_or_else(|| crate::error::ModelError::new(ErrorKind::Mismatch, format!("tensor \"{name}\" missing")))?;
         if t.dtype != Dtype::F32 {
             return err(ErrorKind::Mismatch, format!("tensor \"{name}\": dtype {:?}, expected F32", t.dtype));
         }
@@ -109,17 +111,21 @@ pub fn safetensors_write(tensors: &[(String, Vec<usize>, &[f32])], metadata: &[(
     order.sort_by(|&a, &b| tensors[a].0.cmp(&tensors[b].0));
     let mut meta = metadata.to_vec();
     meta.sort();
-    let mut header = vec![("__metadata__".to_string(), Json::Obj(meta.into_iter().map(|(k, v)| (k, Json::Str(v))).collect()))];
+    let mut header =
+        vec![("__metadata__".to_string(), Json::Obj(meta.into_iter().map(|(k, v)| (k, Json::Str(v))).collect()))];
     let mut offset = 0usize;
     for &i in &order {
         let (name, shape, data) = &tensors[i];
         assert_eq!(shape.iter().product::<usize>(), data.len(), "safetensors_write: {name} shape/data mismatch");
         let end = offset + data.len() * 4;
-        header.push((name.clone(), Json::Obj(vec![
-            ("dtype".into(), Json::Str("F32".into())),
-            ("shape".into(), Json::Arr(shape.iter().map(|d| Json::Num(d.to_string())).collect())),
-            ("data_offsets".into(), Json::Arr(vec![Json::Num(offset.to_string()), Json::Num(end.to_string())])),
-        ])));
+        header.push((
+            name.clone(),
+            Json::Obj(vec![
+                ("dtype".into(), Json::Str("F32".into())),
+                ("shape".into(), Json::Arr(shape.iter().map(|d| Json::Num(d.to_string())).collect())),
+                ("data_offsets".into(), Json::Arr(vec![Json::Num(offset.to_string()), Json::Num(end.to_string())])),
+            ]),
+        ));
         offset = end;
     }
     let mut text = json_write(&Json::Obj(header)).into_bytes();
@@ -175,29 +181,53 @@ pub fn safetensors_parse(bytes: Vec<u8>) -> Result<SafeTensors> {
         if let Some((k, _)) = fields.iter().find(|(k, _)| !matches!(k.as_str(), "dtype" | "shape" | "data_offsets")) {
             return bad(format!("tensor \"{name}\": unknown field \"{k}\""));
         }
-        let dtype_s = v.get("dtype").and_then(Json::as_str).ok_or_else(|| crate::error::ModelError::new(ErrorKind::Format, format!("safetensors: tensor \"{name}\": missing string dtype")))?;
+        let dtype_s = v.get("dtype").and_then(Json::as_str).ok_or_else(|| {
+            crate::error::ModelError::new(
+                ErrorKind::Format,
+                format!("safetensors: tensor \"{name}\": missing string dtype"),
+            )
+        })?;
         let dtype = match Dtype::parse(dtype_s) {
             Some(d) => d,
             None => return bad(format!("tensor \"{name}\": unknown dtype \"{dtype_s}\"")),
         };
         let shape: Vec<usize> = match v.get("shape") {
-            Some(Json::Arr(dims)) => dims.iter().map(|d| d.as_u64().and_then(|x| usize::try_from(x).ok())).collect::<Option<_>>()
-                .ok_or_else(|| crate::error::ModelError::new(ErrorKind::Format, format!("safetensors: tensor \"{name}\": shape must be non-negative integers")))?,
+            Some(Json::Arr(dims)) => dims
+                .iter()
+                .map(|d| d.as_u64().and_then(|x| usize::try_from(x).ok()))
+                .collect::<Option<_>>()
+                .ok_or_else(|| {
+                    crate::error::ModelError::new(
+                        ErrorKind::Format,
+                        format!("safetensors: tensor \"{name}\": shape must be non-negative integers"),
+                    )
+                })?,
             _ => return bad(format!("tensor \"{name}\": missing shape array")),
         };
         let offs: Vec<u64> = match v.get("data_offsets") {
-            Some(Json::Arr(o)) if o.len() == 2 => o.iter().map(Json::as_u64).collect::<Option<_>>()
-                .ok_or_else(|| crate::error::ModelError::new(ErrorKind::Format, format!("safetensors: tensor \"{name}\": data_offsets must be integers")))?,
+            Some(Json::Arr(o)) if o.len() == 2 => {
+                o.iter().map(Json::as_u64).collect::<Option<_>>().ok_or_else(|| {
+                    crate::error::ModelError::new(
+                        ErrorKind::Format,
+                        format!("safetensors: tensor \"{name}\": data_offsets must be integers"),
+                    )
+                })?
+            }
             _ => return bad(format!("tensor \"{name}\": data_offsets must be [begin, end]")),
         };
         let (begin, end) = (offs[0], offs[1]);
         if begin > end || end > data_len as u64 {
-            return bad(format!("tensor \"{name}\": data_offsets [{begin}, {end}] out of range (data section is {data_len} bytes)"));
+            return bad(format!(
+                "tensor \"{name}\": data_offsets [{begin}, {end}] out of range (data section is {data_len} bytes)"
+            ));
         }
         let numel = shape.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d as u64));
         let want = numel.and_then(|n| n.checked_mul(dtype.size()));
         if want != Some(end - begin) {
-            return bad(format!("tensor \"{name}\": shape {shape:?} × {dtype_s} needs {want:?} bytes but data_offsets span {}", end - begin));
+            return bad(format!(
+                "tensor \"{name}\": shape {shape:?} × {dtype_s} needs {want:?} bytes but data_offsets span {}",
+                end - begin
+            ));
         }
         tensors.push(TensorInfo { name, dtype, shape, begin: begin as usize, end: end as usize });
     }
@@ -207,7 +237,10 @@ pub fn safetensors_parse(bytes: Vec<u8>) -> Result<SafeTensors> {
     let mut cursor = 0usize;
     for t in &spans {
         if t.begin < cursor {
-            return bad(format!("tensor \"{}\" overlaps another tensor (begins at {} before {cursor})", t.name, t.begin));
+            return bad(format!(
+                "tensor \"{}\" overlaps another tensor (begins at {} before {cursor})",
+                t.name, t.begin
+            ));
         }
         if t.begin > cursor {
             return bad(format!("gap in data section before tensor \"{}\" (bytes {cursor}..{})", t.name, t.begin));
@@ -253,21 +286,46 @@ mod tests {
         let cases: Vec<(Vec<u8>, &str)> = vec![
             (vec![1, 2, 3], "shorter than"),
             (u64::MAX.to_le_bytes().to_vec(), "exceeds"),
-            ({ let mut f = sample(); f[..8].copy_from_slice(&9999u64.to_le_bytes()); f }, "past the end"),
+            (
+                {
+                    let mut f = sample();
+                    f[..8].copy_from_slice(&9999u64.to_le_bytes());
+                    f
+                },
+                "past the end",
+            ),
             (file("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}", &d16), "not valid JSON"),
             (file("[]", &[]), "must be a JSON object"),
             (file(r#"{"a":{"dtype":"Q4","shape":[2],"data_offsets":[0,8]}}"#, &d16[..8]), "unknown dtype"),
             (file(r#"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, &d16[..8]), "needs"),
             (file(r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[8,40]}}"#, &d16), "out of range"),
             (file(r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}"#, &d16), "out of range"),
-            (file(r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#, &d16[..12]), "overlaps"),
+            (
+                file(
+                    r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
+                    &d16[..12],
+                ),
+                "overlaps",
+            ),
             (file(r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, &d16), "cover"),
             (file(r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#, &d16), "gap"),
             (file(r#"{"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}"#, &d16[..8]), "non-negative"),
-            (file(r#"{"a":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,8]}}"#, &d16[..8]), "needs None"),
+            (
+                file(
+                    r#"{"a":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,8]}}"#,
+                    &d16[..8],
+                ),
+                "needs None",
+            ),
             (file(r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":1}}"#, &d16[..8]), "unknown field"),
             (file(r#"{"__metadata__":{"k":1}}"#, &[]), "must be a string"),
-            (file(r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, &d16[..8]), "duplicate"),
+            (
+                file(
+                    r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
+                    &d16[..8],
+                ),
+                "duplicate",
+            ),
         ];
         for (bytes, want) in cases {
             let e = safetensors_parse(bytes).err().expect(want);

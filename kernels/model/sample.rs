@@ -37,8 +37,8 @@ pub fn sample_next(logits: &[f32], opts: &SampleOptions, rng: &mut Rng) -> u32 {
         return argmax(logits);
     }
     let maxv = logits.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
-    let mut cand: Vec<(f64, u32)> = logits.iter().enumerate()
-        .map(|(i, &z)| (exp_f64(((z - maxv) / opts.temperature) as f64), i as u32)).collect();
+    let mut cand: Vec<(f64, u32)> =
+        logits.iter().enumerate().map(|(i, &z)| (exp_f64(((z - maxv) / opts.temperature) as f64), i as u32)).collect();
     // most likely first; equal probabilities by token id
     cand.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal).then(a.1.cmp(&b.1)));
     if opts.top_k > 0 {

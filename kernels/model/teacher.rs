@@ -73,10 +73,14 @@ pub(crate) fn topk_of_logits(ctx: Ctx, logits: &[f32], v: usize, temperature: f3
 /// Checks a teacher temperature: finite, > 0, with a finite reciprocal (the softmax scales by 1/T).
 fn check_temperature(temperature: f32) -> Result<()> {
     if !(temperature.is_finite() && temperature > 0.0 && (1.0 / temperature).is_finite()) {
-        return err(ErrorKind::InvalidConfig, format!(
-            "teacher temperature {temperature} is invalid: it must be a finite f32 > 0 whose reciprocal is finite \
+        return err(
+            ErrorKind::InvalidConfig,
+            format!(
+                "teacher temperature {temperature} is invalid: it must be a finite f32 > 0 whose reciprocal is finite \
              (>= {:e}); use 1 for the input of train_step (its distill temperature softens both sides)",
-            f32::MIN_POSITIVE));
+                f32::MIN_POSITIVE
+            ),
+        );
     }
     Ok(())
 }
@@ -96,13 +100,17 @@ impl Model {
         let mut acts = self.acts_take(batch.b, batch.t);
         crate::gpt::gpt_forward(self.ctx, &self.config, &self.layout, &self.params, batch, &mut acts);
         let bad = acts.logits.iter().position(|z| !z.is_finite());
-        let out = match bad {
-            None => Ok(topk_of_logits(self.ctx, &acts.logits, v, temperature, k)),
-            Some(at) => err(ErrorKind::InvalidConfig, format!(
+        let out =
+            match bad {
+                None => Ok(topk_of_logits(self.ctx, &acts.logits, v, temperature, k)),
+                Some(at) => err(
+                    ErrorKind::InvalidConfig,
+                    format!(
                 "teacher logit of token {} at position {} (row {}, column {}) is {}, not finite: the teacher's \
                  parameters have diverged; use an earlier checkpoint", at % v, at / v, at / v / batch.t,
-                at / v % batch.t, acts.logits[at])),
-        };
+                at / v % batch.t, acts.logits[at]),
+                ),
+            };
         self.acts_put(acts);
         out
     }
@@ -200,7 +208,11 @@ mod tests {
             let t = model.teacher_topk(&batch, temperature, k).unwrap();
             for i in 0..batch.b * batch.t {
                 let (ids, probs) = reference(&logits[i * v..(i + 1) * v], temperature, k);
-                assert_eq!((&t.ids[i * k..(i + 1) * k], &t.probs[i * k..(i + 1) * k]), (&ids[..], &probs[..]), "position {i}");
+                assert_eq!(
+                    (&t.ids[i * k..(i + 1) * k], &t.probs[i * k..(i + 1) * k]),
+                    (&ids[..], &probs[..]),
+                    "position {i}"
+                );
             }
         }
         // document masking as in forward: changing document 0 of row 0 leaves document 1 and row 1 alone
@@ -232,7 +244,16 @@ mod tests {
         let logits = model.forward(&batch).unwrap();
         let tau = 2.0;
         let kl = |teacher: &TeacherTopK| {
-            let s = loss_forward_backward(ctx(1), &logits, v, &batch.targets, Some(teacher), Distill { weight: 1.0, temperature: tau }, None, 1.0);
+            let s = loss_forward_backward(
+                ctx(1),
+                &logits,
+                v,
+                &batch.targets,
+                Some(teacher),
+                Distill { weight: 1.0, temperature: tau },
+                None,
+                1.0,
+            );
             s.kl_sum / s.count as f64
         };
         let at_one = model.teacher_topk(&batch, 1.0, v).unwrap();
@@ -269,8 +290,12 @@ mod tests {
     fn bad_arguments_and_a_diverged_teacher_are_errors_naming_the_fix() {
         let mut model = Model::new(tiny_config(), 1).unwrap();
         let batch = tiny_batch(1);
-        for (k, temperature, want) in [(0, 1.0, "teacher k = 0 must be in 1..=vocab_size (13)"), (14, 1.0, "teacher k = 14"),
-            (3, 0.0, "teacher temperature 0 is invalid"), (3, f32::NAN, "teacher temperature NaN is invalid")] {
+        for (k, temperature, want) in [
+            (0, 1.0, "teacher k = 0 must be in 1..=vocab_size (13)"),
+            (14, 1.0, "teacher k = 14"),
+            (3, 0.0, "teacher temperature 0 is invalid"),
+            (3, f32::NAN, "teacher temperature NaN is invalid"),
+        ] {
             let e = model.teacher_topk(&batch, temperature, k).unwrap_err();
             assert!(e.kind == ErrorKind::InvalidConfig && e.message.contains(want), "{e}");
         }

@@ -47,15 +47,26 @@ fn packed_batch(seed: u64, teacher_k: usize) -> Batch {
     let targets = Batch::next_token_targets(t, &tokens, &doc_ids);
     let teacher = (teacher_k > 0).then(|| {
         let n = b * t * teacher_k;
-        TeacherTopK { k: teacher_k, ids: (0..n).map(|_| (rng.next_u64() % v) as u32).collect(), probs: (0..n).map(|_| rng.uniform() as f32 + 0.01).collect() }
+        TeacherTopK {
+            k: teacher_k,
+            ids: (0..n).map(|_| (rng.next_u64() % v) as u32).collect(),
+            probs: (0..n).map(|_| rng.uniform() as f32 + 0.01).collect(),
+        }
     });
     Batch { b, t, tokens, targets, doc_ids, teacher }
 }
 
 fn train_config() -> TrainConfig {
     TrainConfig {
-        lr: 6e-3, min_lr: 6e-4, warmup_steps: 5, total_steps: STEPS, weight_decay: 0.1, grad_clip: 1.0,
-        beta2: 0.95, distill: Distill { weight: 0.5, temperature: 2.0 }, ..Default::default()
+        lr: 6e-3,
+        min_lr: 6e-4,
+        warmup_steps: 5,
+        total_steps: STEPS,
+        weight_decay: 0.1,
+        grad_clip: 1.0,
+        beta2: 0.95,
+        distill: Distill { weight: 0.5, temperature: 2.0 },
+        ..Default::default()
     }
 }
 
@@ -87,9 +98,19 @@ fn run(variants: &[Variant], threads: usize) -> Outcome {
             model.set_threads(threads);
         }
         // every other step: gradient accumulation over a plain and a distillation micro-batch
-        let batches = if s % 2 == 0 { vec![packed_batch(100 + s, 0)] } else { vec![packed_batch(100 + s, 0), packed_batch(500 + s, 4)] };
+        let batches = if s % 2 == 0 {
+            vec![packed_batch(100 + s, 0)]
+        } else {
+            vec![packed_batch(100 + s, 0), packed_batch(500 + s, 4)]
+        };
         let m = model.train_step(&batches).unwrap();
-        steps.push([m.loss.to_bits() as u64, m.ce.to_bits() as u64, m.kl.to_bits() as u64, m.grad_norm.to_bits() as u64, m.lr.to_bits() as u64]);
+        steps.push([
+            m.loss.to_bits() as u64,
+            m.ce.to_bits() as u64,
+            m.kl.to_bits() as u64,
+            m.grad_norm.to_bits() as u64,
+            m.lr.to_bits() as u64,
+        ]);
     }
     let val = packed_batch(9_000, 0);
     let logits = model.forward(&val).unwrap().iter().map(|x| x.to_bits()).collect();
@@ -109,17 +130,32 @@ fn run(variants: &[Variant], threads: usize) -> Outcome {
         SampleOptions { temperature: 1.3, top_k: 0, top_p: 1.0 },
     ]
     .into_iter()
-    .map(|sample| model.generate(prompt, &GenerateOptions { max_new_tokens: 40, sample, seed: 77, stop_tokens: vec![] }).unwrap().tokens)
+    .map(|sample| {
+        model
+            .generate(prompt, &GenerateOptions { max_new_tokens: 40, sample, seed: 77, stop_tokens: vec![] })
+            .unwrap()
+            .tokens
+    })
     .collect();
     Outcome { checkpoint: model.to_safetensors(), steps, logits, eval, teacher, generated }
 }
 
 fn first_difference(a: &Outcome, b: &Outcome) -> String {
     if a.checkpoint != b.checkpoint {
-        let at = a.checkpoint.iter().zip(&b.checkpoint).position(|(x, y)| x != y).unwrap_or(a.checkpoint.len().min(b.checkpoint.len()));
+        let at = a
+            .checkpoint
+            .iter()
+            .zip(&b.checkpoint)
+            .position(|(x, y)| x != y)
+            .unwrap_or(a.checkpoint.len().min(b.checkpoint.len()));
         return format!("checkpoint bytes differ from offset {at}");
     }
-    for (name, x, y) in [("step metrics", format!("{:?}", a.steps), format!("{:?}", b.steps)), ("eval", format!("{:?}", a.eval), format!("{:?}", b.eval)), ("teacher top-k", format!("{:?}", a.teacher), format!("{:?}", b.teacher)), ("generated", format!("{:?}", a.generated), format!("{:?}", b.generated))] {
+    for (name, x, y) in [
+        ("step metrics", format!("{:?}", a.steps), format!("{:?}", b.steps)),
+        ("eval", format!("{:?}", a.eval), format!("{:?}", b.eval)),
+        ("teacher top-k", format!("{:?}", a.teacher), format!("{:?}", b.teacher)),
+        ("generated", format!("{:?}", a.generated), format!("{:?}", b.generated)),
+    ] {
         if x != y {
             return format!("{name} differ");
         }
@@ -141,8 +177,13 @@ fn every_variant_and_thread_count_gives_the_same_bits() {
                 continue; // the reference itself
             }
             let got = if threads == 2 { run(&[v, next], threads) } else { run(&[v], threads) };
-            assert!(got == reference, "{} with {threads} thread(s){}: {} (vs portable, 1 thread)", v.name(),
-                if threads == 2 { format!(", resumed under {}", next.name()) } else { String::new() }, first_difference(&got, &reference));
+            assert!(
+                got == reference,
+                "{} with {threads} thread(s){}: {} (vs portable, 1 thread)",
+                v.name(),
+                if threads == 2 { format!(", resumed under {}", next.name()) } else { String::new() },
+                first_difference(&got, &reference)
+            );
         }
     }
 }
@@ -171,8 +212,12 @@ fn checkpoint_bytes_carry_no_host_facts() {
     let mut meta = st.metadata.clone();
     meta.push(("nexa.kernel_variant".into(), "avx512f".into()));
     meta.sort();
-    let tensors: Vec<(String, Vec<usize>, Vec<f32>)> = st.tensors.iter().map(|t| (t.name.clone(), t.shape.clone(), st.read_f32(&t.name, &t.shape).unwrap())).collect();
-    let legacy = crate::safetensors::safetensors_write(&tensors.iter().map(|(n, s, d)| (n.clone(), s.clone(), &d[..])).collect::<Vec<_>>(), &meta);
+    let tensors: Vec<(String, Vec<usize>, Vec<f32>)> =
+        st.tensors.iter().map(|t| (t.name.clone(), t.shape.clone(), st.read_f32(&t.name, &t.shape).unwrap())).collect();
+    let legacy = crate::safetensors::safetensors_write(
+        &tensors.iter().map(|(n, s, d)| (n.clone(), s.clone(), &d[..])).collect::<Vec<_>>(),
+        &meta,
+    );
     assert_ne!(legacy, bytes_seen[0]);
     assert_eq!(Model::from_safetensors(legacy).unwrap().to_safetensors(), bytes_seen[0]);
 }

@@ -22,42 +22,26 @@ impl std::fmt::Display for MaterializeError {
         match self {
             MaterializeError::BadOffsets(m) => write!(f, "invalid doc_offsets: {m}"),
             MaterializeError::BufferTooSmall { needed } => {
-                write!(
-                    f,
-                    "output buffers must hold bins * seq_len = {needed} entries each"
-                )
+                write!(f, "output buffers must hold bins * seq_len = {needed} entries each")
             }
             MaterializeError::BadBinRange { start, end, bins } => {
-                write!(
-                    f,
-                    "bin range {start}..{end} is outside the plan's {bins} bins"
-                )
+                write!(f, "bin range {start}..{end} is outside the plan's {bins} bins")
             }
         }
     }
 }
 
 /// Document lengths from CSR offsets (`doc_offsets.len() == n_docs + 1`).
-pub fn doc_lens_from_offsets(
-    doc_offsets: &[u64],
-    n_tokens: u64,
-) -> Result<Vec<u32>, MaterializeError> {
+pub fn doc_lens_from_offsets(doc_offsets: &[u64], n_tokens: u64) -> Result<Vec<u32>, MaterializeError> {
     if doc_offsets.is_empty() {
-        return Err(MaterializeError::BadOffsets(
-            "need n_docs + 1 entries (got 0)".into(),
-        ));
+        return Err(MaterializeError::BadOffsets("need n_docs + 1 entries (got 0)".into()));
     }
     if doc_offsets[0] != 0 {
-        return Err(MaterializeError::BadOffsets(format!(
-            "first offset must be 0 (got {})",
-            doc_offsets[0]
-        )));
+        return Err(MaterializeError::BadOffsets(format!("first offset must be 0 (got {})", doc_offsets[0])));
     }
     let last = *doc_offsets.last().unwrap_or(&0);
     if last != n_tokens {
-        return Err(MaterializeError::BadOffsets(format!(
-            "last offset {last} != token count {n_tokens}"
-        )));
+        return Err(MaterializeError::BadOffsets(format!("last offset {last} != token count {n_tokens}")));
     }
     let mut lens = Vec::with_capacity(doc_offsets.len() - 1);
     for (i, w) in doc_offsets.windows(2).enumerate() {
@@ -89,11 +73,7 @@ pub fn pack_materialize(
 ) -> Result<(), MaterializeError> {
     let l = plan.seq_len as usize;
     if bins.start > bins.end || bins.end > plan.stats.bins {
-        return Err(MaterializeError::BadBinRange {
-            start: bins.start,
-            end: bins.end,
-            bins: plan.stats.bins,
-        });
+        return Err(MaterializeError::BadBinRange { start: bins.start, end: bins.end, bins: plan.stats.bins });
     }
     let needed = (bins.end - bins.start) * l as u64;
     if (out_tokens.len() as u64) < needed

@@ -59,14 +59,10 @@ pub enum PackError {
 impl std::fmt::Display for PackError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            PackError::ZeroSeqLen => write!(
-                f,
-                "seq_len must be > 0 (got 0); set pack.seq_len to the model context length"
-            ),
-            PackError::TooManyBins => write!(
-                f,
-                "plan needs more than 2^32 bins; split the input into shards"
-            ),
+            PackError::ZeroSeqLen => {
+                write!(f, "seq_len must be > 0 (got 0); set pack.seq_len to the model context length")
+            }
+            PackError::TooManyBins => write!(f, "plan needs more than 2^32 bins; split the input into shards"),
         }
     }
 }
@@ -148,10 +144,7 @@ pub fn pack_plan(doc_lens: &[u32], seq_len: u32) -> Result<PackPlan, PackError> 
         return Err(PackError::ZeroSeqLen);
     }
     let l = seq_len as usize;
-    let mut stats = PackStats {
-        docs: doc_lens.len() as u64,
-        ..PackStats::default()
-    };
+    let mut stats = PackStats { docs: doc_lens.len() as u64, ..PackStats::default() };
 
     // Split long documents: full chunks become bins at once; remainders are items.
     // `bin_of` is filled per segment; segments are emitted in placement order.
@@ -167,11 +160,7 @@ pub fn pack_plan(doc_lens: &[u32], seq_len: u32) -> Result<PackPlan, PackError> 
             stats.truncated_docs += 1;
             let full = len / seq_len;
             for c in 0..full {
-                segments.push(Segment {
-                    doc: doc as u32,
-                    doc_offset: c * seq_len,
-                    len: seq_len,
-                });
+                segments.push(Segment { doc: doc as u32, doc_offset: c * seq_len, len: seq_len });
                 bin_of.push(bins as u32);
                 bins += 1;
             }
@@ -238,11 +227,7 @@ pub fn pack_plan(doc_lens: &[u32], seq_len: u32) -> Result<PackPlan, PackError> 
                     bin
                 }
             };
-            segments.push(Segment {
-                doc,
-                doc_offset: offset,
-                len: rem,
-            });
+            segments.push(Segment { doc, doc_offset: offset, len: rem });
             bin_of.push(bin);
         }
     }
@@ -256,14 +241,7 @@ pub fn pack_plan(doc_lens: &[u32], seq_len: u32) -> Result<PackPlan, PackError> 
         bin_starts[b + 1] += bin_starts[b];
     }
     let mut cursor = bin_starts.clone();
-    let mut grouped = vec![
-        Segment {
-            doc: 0,
-            doc_offset: 0,
-            len: 0
-        };
-        segments.len()
-    ];
+    let mut grouped = vec![Segment { doc: 0, doc_offset: 0, len: 0 }; segments.len()];
     for (seg, &b) in segments.iter().zip(&bin_of) {
         grouped[cursor[b as usize] as usize] = *seg;
         cursor[b as usize] += 1;
@@ -273,28 +251,12 @@ pub fn pack_plan(doc_lens: &[u32], seq_len: u32) -> Result<PackPlan, PackError> 
     stats.segments = grouped.len() as u64;
     stats.lower_bound_bins = stats.total_tokens.div_ceil(seq_len as u64);
     stats.padding_tokens = bins * seq_len as u64 - stats.total_tokens;
-    stats.fill_ratio = if bins == 0 {
-        1.0
-    } else {
-        stats.total_tokens as f64 / (bins * seq_len as u64) as f64
-    };
-    Ok(PackPlan {
-        seq_len,
-        bin_starts,
-        segments: grouped,
-        stats,
-    })
+    stats.fill_ratio = if bins == 0 { 1.0 } else { stats.total_tokens as f64 / (bins * seq_len as u64) as f64 };
+    Ok(PackPlan { seq_len, bin_starts, segments: grouped, stats })
 }
 
 /// Pushes `bin` onto the list of bins with remaining capacity `cap`.
-fn list_push(
-    head: &mut [u32],
-    next: &mut [u32],
-    tree: &mut CapacityTree,
-    cap: usize,
-    bin: u32,
-    first: u64,
-) {
+fn list_push(head: &mut [u32], next: &mut [u32], tree: &mut CapacityTree, cap: usize, bin: u32, first: u64) {
     if head[cap] == NONE {
         tree.capacity_insert(cap);
     }

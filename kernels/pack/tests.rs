@@ -81,17 +81,7 @@ fn packing_property_every_token_once_no_overflow_consistent_boundaries() {
         let l = seq_len as usize;
         let n = plan.stats.bins as usize * l;
         let (mut t, mut d, mut p) = (vec![0; n], vec![0; n], vec![0; n]);
-        pack_materialize(
-            &plan,
-            &tokens,
-            &offsets,
-            7,
-            0..plan.stats.bins,
-            &mut t,
-            &mut d,
-            &mut p,
-        )
-        .unwrap();
+        pack_materialize(&plan, &tokens, &offsets, 7, 0..plan.stats.bins, &mut t, &mut d, &mut p).unwrap();
         // A shard's bin range gives the same rows as the full run.
         if let Some((a, b)) = shard_bins(&plan, 1, 3) {
             let m = (b - a) as usize * l;
@@ -105,8 +95,7 @@ fn packing_property_every_token_once_no_overflow_consistent_boundaries() {
         let mut seen = vec![false; tokens.len()];
         for b in 0..plan.stats.bins as usize {
             let mut used = 0usize;
-            for seg in &plan.segments[plan.bin_starts[b] as usize..plan.bin_starts[b + 1] as usize]
-            {
+            for seg in &plan.segments[plan.bin_starts[b] as usize..plan.bin_starts[b + 1] as usize] {
                 assert!(seg.len > 0, "case {case}: empty segment");
                 for k in 0..seg.len as usize {
                     let src = offsets[seg.doc as usize] as usize + seg.doc_offset as usize + k;
@@ -129,22 +118,12 @@ fn packing_property_every_token_once_no_overflow_consistent_boundaries() {
         // Statistics agree with the rows.
         let st = plan.stats;
         assert_eq!(st.total_tokens, tokens.len() as u64);
-        assert_eq!(
-            st.padding_tokens,
-            d.iter().filter(|&&x| x == PAD_DOC_ID).count() as u64
-        );
+        assert_eq!(st.padding_tokens, d.iter().filter(|&&x| x == PAD_DOC_ID).count() as u64);
         assert!(st.bins >= st.lower_bound_bins);
-        assert_eq!(
-            st.truncated_docs,
-            lens.iter().filter(|&&x| x > seq_len).count() as u64
-        );
+        assert_eq!(st.truncated_docs, lens.iter().filter(|&&x| x > seq_len).count() as u64);
         // Only documents longer than seq_len are split.
         for (doc, &len) in lens.iter().enumerate() {
-            let pieces = plan
-                .segments
-                .iter()
-                .filter(|s| s.doc as usize == doc)
-                .count();
+            let pieces = plan.segments.iter().filter(|s| s.doc as usize == doc).count();
             if len == 0 {
                 assert_eq!(pieces, 0);
             } else if len <= seq_len {
@@ -159,9 +138,7 @@ fn packing_property_every_token_once_no_overflow_consistent_boundaries() {
 #[test]
 fn best_fit_is_near_the_lower_bound_for_small_documents() {
     let mut s = 5u64;
-    let lens: Vec<u32> = (0..200_000)
-        .map(|_| 1 + (splitmix(&mut s) % 600) as u32)
-        .collect();
+    let lens: Vec<u32> = (0..200_000).map(|_| 1 + (splitmix(&mut s) % 600) as u32).collect();
     let plan = pack_plan(&lens, 2048).unwrap();
     let over = plan.stats.bins as f64 / plan.stats.lower_bound_bins as f64 - 1.0;
     assert!(over < 1e-3, "bins over lower bound: {over}");

@@ -65,11 +65,7 @@ fn round_bits(half: u64, key: u64, bits: u32) -> u64 {
 impl Permutation {
     /// Builds the permutation of `[0, n)` for `seed`. `n` may be 0 or 1 (trivial).
     pub fn permutation_new(n: u64, seed: u64) -> Permutation {
-        let bits = if n <= 2 {
-            2
-        } else {
-            64 - (n - 1).leading_zeros()
-        };
+        let bits = if n <= 2 { 2 } else { 64 - (n - 1).leading_zeros() };
         let k = (bits / 2).max(1);
         let b = (n >> k) + u64::from(n & ((1u64 << k) - 1) != 0);
         let mut state = seed ^ 0x6e65_7861_5f73_6875; // "nexa_shu": domain separation
@@ -77,12 +73,7 @@ impl Permutation {
         for key in keys.iter_mut() {
             *key = splitmix64_next(&mut state);
         }
-        Permutation {
-            n,
-            k,
-            b: b.max(1),
-            keys,
-        }
+        Permutation { n, k, b: b.max(1), keys }
     }
 
     /// Size of the permuted range.

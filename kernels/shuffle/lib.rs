@@ -109,11 +109,7 @@ mod tests {
         assert_eq!(va, vb);
         assert_ne!(va, vc);
         // Not the identity and not a rotation: few fixed points.
-        let fixed = va
-            .iter()
-            .enumerate()
-            .filter(|(i, &y)| *i as u64 == y)
-            .count();
+        let fixed = va.iter().enumerate().filter(|(i, &y)| *i as u64 == y).count();
         assert!(fixed < 20, "{fixed} fixed points");
     }
 

@@ -33,9 +33,7 @@ pub fn length_stats(lens: &[u64]) -> LengthStats {
     let mut sorted = lens.to_vec();
     sorted.sort_unstable();
     let tokens: u64 = sorted.iter().sum();
-    let rank = |q: f64| {
-        sorted[(((q * sorted.len() as f64).ceil() as usize).max(1) - 1).min(sorted.len() - 1)]
-    };
+    let rank = |q: f64| sorted[(((q * sorted.len() as f64).ceil() as usize).max(1) - 1).min(sorted.len() - 1)];
     LengthStats {
         docs: lens.len() as u64,
         tokens,
@@ -69,8 +67,7 @@ pub fn lens_from_offsets(offsets: &[u64]) -> Result<Vec<u64>, String> {
         .windows(2)
         .enumerate()
         .map(|(i, w)| {
-            w[1].checked_sub(w[0])
-                .ok_or_else(|| format!("offsets decrease at document {i} ({} > {})", w[0], w[1]))
+            w[1].checked_sub(w[0]).ok_or_else(|| format!("offsets decrease at document {i} ({} > {})", w[0], w[1]))
         })
         .collect()
 }
@@ -98,11 +95,7 @@ pub fn vocab_usage(ids: &[u32], counts: &mut [u64]) -> Result<u64, usize> {
 /// Adds per-reason counts from one shard into a running total (same reason codes).
 pub fn merge_counts(total: &mut [u64], shard: &[u64]) -> Result<(), String> {
     if total.len() != shard.len() {
-        return Err(format!(
-            "reason count arrays differ in length ({} vs {})",
-            total.len(),
-            shard.len()
-        ));
+        return Err(format!("reason count arrays differ in length ({} vs {})", total.len(), shard.len()));
     }
     for (t, s) in total.iter_mut().zip(shard) {
         *t += s;
@@ -128,10 +121,7 @@ mod tests {
     fn histogram_buckets_are_log2() {
         let mut h = [0u64; HISTOGRAM_BUCKETS];
         length_histogram(&[0, 1, 2, 3, 4, 1023, 1024, u64::MAX], &mut h);
-        assert_eq!(
-            (h[0], h[1], h[2], h[3], h[10], h[11], h[64]),
-            (1, 1, 2, 1, 1, 1, 1)
-        );
+        assert_eq!((h[0], h[1], h[2], h[3], h[10], h[11], h[64]), (1, 1, 2, 1, 1, 1, 1));
     }
 
     #[test]

@@ -86,20 +86,14 @@ pub fn model_new(
     let mut token_ids: FastMap<Vec<u8>, u32> = FastMap::default();
     for (id, bytes) in vocab.iter().enumerate() {
         if !bytes.is_empty() && token_ids.insert(bytes.clone(), id as u32).is_some() {
-            return Err(format!(
-                "token id {id} duplicates the bytes of another token"
-            ));
+            return Err(format!("token id {id} duplicates the bytes of another token"));
         }
     }
     let mut byte_ids = [u32::MAX; 256];
     for b in 0..256usize {
         match token_ids.get(&[b as u8][..]) {
             Some(&id) => byte_ids[b] = id,
-            None => {
-                return Err(format!(
-                    "byte 0x{b:02x} has no token; a byte-level vocabulary needs all 256 bytes"
-                ))
-            }
+            None => return Err(format!("byte 0x{b:02x} has no token; a byte-level vocabulary needs all 256 bytes")),
         }
     }
     for (bytes, id) in &specials {
@@ -107,25 +101,13 @@ pub fn model_new(
             return Err(format!("special token id {id} is empty"));
         }
     }
-    Ok(Model {
-        vocab,
-        token_ids,
-        byte_ids,
-        merges,
-        specials,
-        whole_piece_lookup,
-    })
+    Ok(Model { vocab, token_ids, byte_ids, merges, specials, whole_piece_lookup })
 }
 
 impl Model {
     /// Number of ids (one past the largest id, specials included).
     pub fn vocab_size(&self) -> u32 {
-        let top = self
-            .specials
-            .iter()
-            .map(|(_, id)| id + 1)
-            .max()
-            .unwrap_or(0);
+        let top = self.specials.iter().map(|(_, id)| id + 1).max().unwrap_or(0);
         top.max(self.vocab.len() as u32)
     }
 
@@ -133,11 +115,7 @@ impl Model {
     pub fn token_bytes(&self, id: u32) -> Option<&[u8]> {
         match self.vocab.get(id as usize) {
             Some(b) if !b.is_empty() => Some(b),
-            _ => self
-                .specials
-                .iter()
-                .find(|(_, s)| *s == id)
-                .map(|(b, _)| b.as_slice()),
+            _ => self.specials.iter().find(|(_, s)| *s == id).map(|(b, _)| b.as_slice()),
         }
     }
 
@@ -155,9 +133,7 @@ impl Model {
         }
         // parts[i]: current token ids; prio[i]: priority of merging parts[i], parts[i+1].
         let mut parts: Vec<u32> = piece.iter().map(|&b| self.byte_ids[b as usize]).collect();
-        let mut prio: Vec<u32> = (0..parts.len() - 1)
-            .map(|i| self.pair_priority(parts[i], parts[i + 1]))
-            .collect();
+        let mut prio: Vec<u32> = (0..parts.len() - 1).map(|i| self.pair_priority(parts[i], parts[i + 1])).collect();
         loop {
             let mut best = u32::MAX;
             let mut at = usize::MAX;
@@ -197,13 +173,7 @@ impl Model {
 
     /// Encodes text; with `allow_special`, exact occurrences of special tokens
     /// become their ids and the text between them is encoded as ordinary text.
-    pub fn encode(
-        &self,
-        bytes: &[u8],
-        allow_special: bool,
-        cache: &mut EncodeCache,
-        out: &mut Vec<u32>,
-    ) {
+    pub fn encode(&self, bytes: &[u8], allow_special: bool, cache: &mut EncodeCache, out: &mut Vec<u32>) {
         if !allow_special || self.specials.is_empty() {
             return self.encode_ordinary(bytes, cache, out);
         }
@@ -227,10 +197,7 @@ impl Model {
     fn next_special(&self, bytes: &[u8], from: usize) -> Option<(usize, usize, u32)> {
         let mut best: Option<(usize, usize, u32)> = None;
         for (s, id) in &self.specials {
-            if let Some(p) = bytes[from..]
-                .windows(s.len())
-                .position(|w| w == s.as_slice())
-            {
+            if let Some(p) = bytes[from..].windows(s.len()).position(|w| w == s.as_slice()) {
                 let cand = (from + p, s.len(), *id);
                 best = match best {
                     Some(b) if b.0 < cand.0 || (b.0 == cand.0 && b.1 >= cand.1) => Some(b),
@@ -285,7 +252,6 @@ impl EncodeCache {
         }
         let start = self.ids.len() as u32;
         self.ids.extend_from_slice(&out[before..]);
-        self.map
-            .insert(piece.into(), (start, (out.len() - before) as u32));
+        self.map.insert(piece.into(), (start, (out.len() - before) as u32));
     }
 }

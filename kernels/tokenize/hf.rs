@@ -21,8 +21,7 @@ pub fn byte_to_char() -> [char; 256] {
     let mut table = ['\0'; 256];
     let mut extra = 0u32;
     for b in 0..256u32 {
-        let printable =
-            (0x21..=0x7E).contains(&b) || (0xA1..=0xAC).contains(&b) || (0xAE..=0xFF).contains(&b);
+        let printable = (0x21..=0x7E).contains(&b) || (0xA1..=0xAC).contains(&b) || (0xAE..=0xFF).contains(&b);
         table[b as usize] = if printable {
             char::from_u32(b).unwrap_or('\0')
         } else {
@@ -48,9 +47,7 @@ fn unspell(s: &str, inverse: &FastMap<char, u8>) -> Option<Vec<u8>> {
 fn field<'a>(v: &'a Json, path: &str) -> Result<&'a Json, String> {
     let mut cur = v;
     for part in path.split('.') {
-        cur = cur
-            .get(part)
-            .ok_or_else(|| format!("tokenizer.json: missing field '{path}'"))?;
+        cur = cur.get(part).ok_or_else(|| format!("tokenizer.json: missing field '{path}'"))?;
     }
     Ok(cur)
 }
@@ -58,15 +55,9 @@ fn field<'a>(v: &'a Json, path: &str) -> Result<&'a Json, String> {
 /// Parses a tokenizer.json document.
 pub fn hf_read(text: &str) -> Result<Model, String> {
     let root = json_parse(text).map_err(|e| format!("tokenizer.json is not valid JSON: {e}"))?;
-    if let Some(t) = root
-        .get("model")
-        .and_then(|m| m.get("type"))
-        .and_then(Json::as_str)
-    {
+    if let Some(t) = root.get("model").and_then(|m| m.get("type")).and_then(Json::as_str) {
         if t != "BPE" {
-            return Err(format!(
-                "tokenizer.json: model.type is '{t}', only 'BPE' is supported"
-            ));
+            return Err(format!("tokenizer.json: model.type is '{t}', only 'BPE' is supported"));
         }
     }
     if !matches!(root.get("normalizer"), None | Some(Json::Null)) {
@@ -77,21 +68,14 @@ pub fn hf_read(text: &str) -> Result<Model, String> {
         return Err("tokenizer.json: pre_tokenizer.type must be 'ByteLevel' (GPT-2 regex); other pre-tokenizers are not supported".into());
     }
     if pre.get("add_prefix_space").and_then(Json::as_bool) == Some(true) {
-        return Err(
-            "tokenizer.json: pre_tokenizer.add_prefix_space=true is not supported; set it to false"
-                .into(),
-        );
+        return Err("tokenizer.json: pre_tokenizer.add_prefix_space=true is not supported; set it to false".into());
     }
     if pre.get("use_regex").and_then(Json::as_bool) == Some(false) {
         return Err("tokenizer.json: pre_tokenizer.use_regex=false is not supported".into());
     }
 
     let table = byte_to_char();
-    let inverse: FastMap<char, u8> = table
-        .iter()
-        .enumerate()
-        .map(|(b, &c)| (c, b as u8))
-        .collect();
+    let inverse: FastMap<char, u8> = table.iter().enumerate().map(|(b, &c)| (c, b as u8)).collect();
 
     // Vocabulary.
     let Json::Obj(entries) = field(&root, "model.vocab")? else {
@@ -100,10 +84,10 @@ pub fn hf_read(text: &str) -> Result<Model, String> {
     let mut vocab: Vec<Vec<u8>> = Vec::new();
     let mut ids: FastMap<String, u32> = FastMap::default();
     for (tok, id) in entries {
-        let id = id
-            .as_u32()
-            .ok_or_else(|| format!("tokenizer.json: model.vocab[{tok:?}] is not a u32 id"))?;
-        let bytes = unspell(tok, &inverse).ok_or_else(|| format!("tokenizer.json: model.vocab key {tok:?} uses characters outside the byte-level alphabet"))?;
+        let id = id.as_u32().ok_or_else(|| format!("tokenizer.json: model.vocab[{tok:?}] is not a u32 id"))?;
+        let bytes = unspell(tok, &inverse).ok_or_else(|| {
+            format!("tokenizer.json: model.vocab key {tok:?} uses characters outside the byte-level alphabet")
+        })?;
         if id as usize >= vocab.len() {
             vocab.resize(id as usize + 1, Vec::new());
         }
@@ -119,27 +103,17 @@ pub fn hf_read(text: &str) -> Result<Model, String> {
     let mut first_index: FastMap<u32, u32> = FastMap::default();
     for (i, m) in list.iter().enumerate() {
         let (a, b) = match m {
-            Json::Str(s) => s
-                .split_once(' ')
-                .ok_or_else(|| format!("tokenizer.json: model.merges[{i}] is not 'a b'"))?,
+            Json::Str(s) => {
+                s.split_once(' ').ok_or_else(|| format!("tokenizer.json: model.merges[{i}] is not 'a b'"))?
+            }
             Json::Arr(p) if p.len() == 2 => match (p[0].as_str(), p[1].as_str()) {
                 (Some(a), Some(b)) => (a, b),
-                _ => {
-                    return Err(format!(
-                        "tokenizer.json: model.merges[{i}] must hold two strings"
-                    ))
-                }
+                _ => return Err(format!("tokenizer.json: model.merges[{i}] must hold two strings")),
             },
-            _ => {
-                return Err(format!(
-                    "tokenizer.json: model.merges[{i}] must be a string or a pair"
-                ))
-            }
+            _ => return Err(format!("tokenizer.json: model.merges[{i}] must be a string or a pair")),
         };
         let lookup = |t: &str| {
-            ids.get(t).copied().ok_or_else(|| {
-                format!("tokenizer.json: model.merges[{i}] names unknown token {t:?}")
-            })
+            ids.get(t).copied().ok_or_else(|| format!("tokenizer.json: model.merges[{i}] names unknown token {t:?}"))
         };
         let (ia, ib) = (lookup(a)?, lookup(b)?);
         let merged = lookup(&format!("{a}{b}"))?;
@@ -171,11 +145,7 @@ pub fn hf_read(text: &str) -> Result<Model, String> {
             }
         }
     }
-    let ignore_merges = root
-        .get("model")
-        .and_then(|m| m.get("ignore_merges"))
-        .and_then(Json::as_bool)
-        .unwrap_or(false);
+    let ignore_merges = root.get("model").and_then(|m| m.get("ignore_merges")).and_then(Json::as_bool).unwrap_or(false);
     model_new(vocab, merges, specials, ignore_merges)
 }
 
@@ -184,12 +154,7 @@ pub fn hf_read(text: &str) -> Result<Model, String> {
 // ---------------------------------------------------------------------------
 
 fn obj(members: Vec<(&str, Json)>) -> Json {
-    Json::Obj(
-        members
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
-    )
+    Json::Obj(members.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
 }
 
 fn byte_level(add_prefix_space: bool, trim_offsets: bool) -> Json {
@@ -212,11 +177,8 @@ pub fn hf_write(model: &Model) -> String {
         .filter(|(_, b)| !b.is_empty())
         .map(|(id, b)| (spell(b, &table), num(id as u32)))
         .collect();
-    let mut merges: Vec<(u32, u32, u32, u32)> = model
-        .merges
-        .iter()
-        .map(|(&k, &(p, m))| (p, m, (k >> 32) as u32, k as u32))
-        .collect();
+    let mut merges: Vec<(u32, u32, u32, u32)> =
+        model.merges.iter().map(|(&k, &(p, m))| (p, m, (k >> 32) as u32, k as u32)).collect();
     merges.sort_unstable();
     let merges: Vec<Json> = merges
         .iter()
@@ -234,10 +196,7 @@ pub fn hf_write(model: &Model) -> String {
         .map(|(bytes, id)| {
             obj(vec![
                 ("id", num(*id)),
-                (
-                    "content",
-                    Json::Str(String::from_utf8_lossy(bytes).into_owned()),
-                ),
+                ("content", Json::Str(String::from_utf8_lossy(bytes).into_owned())),
                 ("single_word", Json::Bool(false)),
                 ("lstrip", Json::Bool(false)),
                 ("rstrip", Json::Bool(false)),

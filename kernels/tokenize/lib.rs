@@ -44,27 +44,17 @@ pub enum Format {
 
 impl Tokenizer {
     /// Trains on `docs`.
-    pub fn tokenizer_train<'a>(
-        docs: impl Iterator<Item = &'a [u8]>,
-        cfg: &TrainConfig,
-    ) -> Result<Tokenizer, String> {
-        Ok(Tokenizer {
-            model: train::train(docs, cfg)?,
-        })
+    pub fn tokenizer_train<'a>(docs: impl Iterator<Item = &'a [u8]>, cfg: &TrainConfig) -> Result<Tokenizer, String> {
+        Ok(Tokenizer { model: train::train(docs, cfg)? })
     }
 
     /// Loads `bytes` in `format`; `specials` are `(text, id)` pairs added to
     /// tiktoken ranks (other formats carry their own and ignore the argument).
-    pub fn tokenizer_load(
-        bytes: &[u8],
-        format: Format,
-        specials: Vec<(Vec<u8>, u32)>,
-    ) -> Result<Tokenizer, String> {
+    pub fn tokenizer_load(bytes: &[u8], format: Format, specials: Vec<(Vec<u8>, u32)>) -> Result<Tokenizer, String> {
         let model = match format {
             Format::Native => native::native_read(bytes)?,
             Format::HfJson => {
-                let text = std::str::from_utf8(bytes)
-                    .map_err(|e| format!("tokenizer.json is not UTF-8: {e}"))?;
+                let text = std::str::from_utf8(bytes).map_err(|e| format!("tokenizer.json is not UTF-8: {e}"))?;
                 hf::hf_read(text)?
             }
             Format::Tiktoken => tiktoken::tiktoken_load(bytes, specials)?,
@@ -78,9 +68,7 @@ impl Tokenizer {
         match format {
             Format::Native => Ok(native::native_write(&self.model)),
             Format::HfJson => Ok(hf::hf_write(&self.model).into_bytes()),
-            Format::Tiktoken => {
-                Err("saving as tiktoken ranks is not supported; use native or hf_json".into())
-            }
+            Format::Tiktoken => Err("saving as tiktoken ranks is not supported; use native or hf_json".into()),
         }
     }
 
@@ -91,21 +79,11 @@ impl Tokenizer {
 
     /// Id of special token `text`, if any.
     pub fn special_id(&self, text: &[u8]) -> Option<u32> {
-        self.model
-            .specials
-            .iter()
-            .find(|(s, _)| s.as_slice() == text)
-            .map(|(_, id)| *id)
+        self.model.specials.iter().find(|(s, _)| s.as_slice() == text).map(|(_, id)| *id)
     }
 
     /// Appends the ids of `bytes` to `out`. Never fails: any byte string encodes.
-    pub fn encode(
-        &self,
-        bytes: &[u8],
-        allow_special: bool,
-        cache: &mut EncodeCache,
-        out: &mut Vec<u32>,
-    ) {
+    pub fn encode(&self, bytes: &[u8], allow_special: bool, cache: &mut EncodeCache, out: &mut Vec<u32>) {
         self.model.encode(bytes, allow_special, cache, out)
     }
 

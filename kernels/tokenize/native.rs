@@ -35,11 +35,8 @@ pub fn native_write(model: &Model) -> Vec<u8> {
         u32le(&mut out, t.len() as u32);
         out.extend_from_slice(t);
     }
-    let mut merges: Vec<(u32, u32, u32, u32)> = model
-        .merges
-        .iter()
-        .map(|(&k, &(p, m))| (p, (k >> 32) as u32, k as u32, m))
-        .collect();
+    let mut merges: Vec<(u32, u32, u32, u32)> =
+        model.merges.iter().map(|(&k, &(p, m))| (p, (k >> 32) as u32, k as u32, m)).collect();
     merges.sort_unstable();
     u32le(&mut out, merges.len() as u32);
     for (p, a, b, m) in merges {
@@ -65,10 +62,8 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn take(&mut self, n: usize) -> Result<&[u8], String> {
-        let s = self
-            .b
-            .get(self.i..self.i + n)
-            .ok_or_else(|| format!("native tokenizer truncated at byte {}", self.i))?;
+        let s =
+            self.b.get(self.i..self.i + n).ok_or_else(|| format!("native tokenizer truncated at byte {}", self.i))?;
         self.i += n;
         Ok(s)
     }
@@ -82,7 +77,9 @@ impl Reader<'_> {
 /// Parses the native format; refuses unknown magic, versions and bad digests.
 pub fn native_read(b: &[u8]) -> Result<Model, String> {
     if b.len() < 16 || &b[..8] != NATIVE_MAGIC {
-        return Err("not a native tokenizer file: bad magic (expected \"NXTOKBPE\"); was it written by tokenize.save?".into());
+        return Err(
+            "not a native tokenizer file: bad magic (expected \"NXTOKBPE\"); was it written by tokenize.save?".into()
+        );
     }
     let body = &b[..b.len() - 8];
     let digest = u64::from_le_bytes(b[b.len() - 8..].try_into().map_err(|_| "short digest")?);
@@ -106,9 +103,7 @@ pub fn native_read(b: &[u8]) -> Result<Model, String> {
     for _ in 0..n_merges {
         let (a, b, p, m) = (r.u32()?, r.u32()?, r.u32()?, r.u32()?);
         if a as usize >= n_vocab || b as usize >= n_vocab || m as usize >= n_vocab {
-            return Err(format!(
-                "native tokenizer: merge ({a}, {b}) -> {m} references an id >= {n_vocab}"
-            ));
+            return Err(format!("native tokenizer: merge ({a}, {b}) -> {m} references an id >= {n_vocab}"));
         }
         merges.insert(pair_key(a, b), (p, m));
     }

@@ -162,18 +162,13 @@ mod tests {
     use super::*;
 
     fn split(s: &str) -> Vec<&str> {
-        pretokenize(s.as_bytes())
-            .map(|p| std::str::from_utf8(p).unwrap())
-            .collect()
+        pretokenize(s.as_bytes()).map(|p| std::str::from_utf8(p).unwrap()).collect()
     }
 
     #[test]
     fn pretokenize_matches_gpt2_regex_examples() {
         assert_eq!(split("Hello world"), vec!["Hello", " world"]);
-        assert_eq!(
-            split("I'm don't we'll"),
-            vec!["I", "'m", " don", "'t", " we", "'ll"]
-        );
+        assert_eq!(split("I'm don't we'll"), vec!["I", "'m", " don", "'t", " we", "'ll"]);
         assert_eq!(split("a  b"), vec!["a", " ", " b"]);
         assert_eq!(split("a \n b"), vec!["a", " \n", " b"]);
         assert_eq!(split("x\t\ty"), vec!["x", "\t", "\t", "y"]);

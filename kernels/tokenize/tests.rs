@@ -15,11 +15,7 @@ const CORPUS: &str = "The quick brown fox jumps over the lazy dog. The dog doesn
     Ünïcödé tëxt, 日本語のテキスト, emoji 😀🚀 and more emoji 😀😀!\n";
 
 fn trained(vocab_size: u32) -> Tokenizer {
-    let cfg = TrainConfig {
-        vocab_size,
-        min_frequency: 1,
-        specials: vec![b"<|endoftext|>".to_vec()],
-    };
+    let cfg = TrainConfig { vocab_size, min_frequency: 1, specials: vec![b"<|endoftext|>".to_vec()] };
     let docs: Vec<&[u8]> = (0..20).map(|_| CORPUS.as_bytes()).collect();
     Tokenizer::tokenizer_train(docs.into_iter(), &cfg).unwrap()
 }
@@ -57,10 +53,7 @@ fn training_is_deterministic_and_hits_target_size() {
     let a = trained(350);
     let b = trained(350);
     assert_eq!(a.vocab_size(), 350);
-    assert_eq!(
-        a.tokenizer_save(Format::Native).unwrap(),
-        b.tokenizer_save(Format::Native).unwrap()
-    );
+    assert_eq!(a.tokenizer_save(Format::Native).unwrap(), b.tokenizer_save(Format::Native).unwrap());
     assert_eq!(a.special_id(b"<|endoftext|>"), Some(349));
     // Merges compress the training text.
     assert!(encode(&a, CORPUS.as_bytes()).len() < CORPUS.len() / 2);
@@ -68,16 +61,8 @@ fn training_is_deterministic_and_hits_target_size() {
 
 #[test]
 fn training_rejects_too_small_vocab() {
-    let cfg = TrainConfig {
-        vocab_size: 256,
-        min_frequency: 1,
-        specials: vec![b"<eos>".to_vec()],
-    };
-    assert!(
-        Tokenizer::tokenizer_train([CORPUS.as_bytes()].into_iter(), &cfg)
-            .unwrap_err()
-            .contains("too small")
-    );
+    let cfg = TrainConfig { vocab_size: 256, min_frequency: 1, specials: vec![b"<eos>".to_vec()] };
+    assert!(Tokenizer::tokenizer_train([CORPUS.as_bytes()].into_iter(), &cfg).unwrap_err().contains("too small"));
 }
 
 #[test]
@@ -108,11 +93,7 @@ fn native_and_hf_formats_round_trip() {
         let back = Tokenizer::tokenizer_load(&saved, f, vec![]).unwrap();
         assert_eq!(encode(&back, sample), want, "{f:?}");
         assert_eq!(back.vocab_size(), t.vocab_size());
-        assert_eq!(
-            back.tokenizer_save(f).unwrap(),
-            saved,
-            "{f:?} writer is deterministic"
-        );
+        assert_eq!(back.tokenizer_save(f).unwrap(), saved, "{f:?} writer is deterministic");
     }
 }
 
@@ -120,19 +101,13 @@ fn native_and_hf_formats_round_trip() {
 fn native_reader_refuses_bad_files() {
     let t = trained(300);
     let mut saved = t.tokenizer_save(Format::Native).unwrap();
-    assert!(Tokenizer::tokenizer_load(b"nope", Format::Native, vec![])
-        .unwrap_err()
-        .contains("bad magic"));
+    assert!(Tokenizer::tokenizer_load(b"nope", Format::Native, vec![]).unwrap_err().contains("bad magic"));
     saved[8] = 9; // version
-    assert!(Tokenizer::tokenizer_load(&saved, Format::Native, vec![])
-        .unwrap_err()
-        .contains("version 9"));
+    assert!(Tokenizer::tokenizer_load(&saved, Format::Native, vec![]).unwrap_err().contains("version 9"));
     saved[8] = 1;
     let n = saved.len();
     saved[n - 20] ^= 1;
-    assert!(Tokenizer::tokenizer_load(&saved, Format::Native, vec![])
-        .unwrap_err()
-        .contains("digest"));
+    assert!(Tokenizer::tokenizer_load(&saved, Format::Native, vec![]).unwrap_err().contains("digest"));
 }
 
 #[test]
@@ -160,11 +135,9 @@ fn hf_reader_handles_classic_gpt2_shape() {
     assert_eq!(encode(&t, b"the"), vec![b't' as u32, 257]);
     assert_eq!(t.special_id(b"<|endoftext|>"), Some(259));
     let bad = json.replace("ByteLevel", "Metaspace");
-    assert!(
-        Tokenizer::tokenizer_load(bad.as_bytes(), Format::HfJson, vec![])
-            .unwrap_err()
-            .contains("pre_tokenizer.type")
-    );
+    assert!(Tokenizer::tokenizer_load(bad.as_bytes(), Format::HfJson, vec![])
+        .unwrap_err()
+        .contains("pre_tokenizer.type"));
 }
 
 #[test]
@@ -174,17 +147,8 @@ fn tiktoken_ranks_load_and_merge_by_rank() {
     for b in 0..=255u8 {
         text.push_str(&format!("{} {}\n", base64_encode(&[b]), b));
     }
-    text.push_str(&format!(
-        "{} 256\n{} 257\n",
-        base64_encode(b"ab"),
-        base64_encode(b"abc")
-    ));
-    let t = Tokenizer::tokenizer_load(
-        text.as_bytes(),
-        Format::Tiktoken,
-        vec![(b"<eot>".to_vec(), 258)],
-    )
-    .unwrap();
+    text.push_str(&format!("{} 256\n{} 257\n", base64_encode(b"ab"), base64_encode(b"abc")));
+    let t = Tokenizer::tokenizer_load(text.as_bytes(), Format::Tiktoken, vec![(b"<eot>".to_vec(), 258)]).unwrap();
     assert_eq!(encode(&t, b"abc"), vec![257]);
     assert_eq!(encode(&t, b"abcab"), vec![257, 256]);
     assert_eq!(t.vocab_size(), 259);

@@ -65,8 +65,7 @@ pub fn train<'a>(docs: impl Iterator<Item = &'a [u8]>, cfg: &TrainConfig) -> Res
             }
         }
     }
-    let mut heap: BinaryHeap<(u64, Reverse<u64>)> =
-        counts.iter().map(|(&k, &c)| (c, Reverse(k))).collect();
+    let mut heap: BinaryHeap<(u64, Reverse<u64>)> = counts.iter().map(|(&k, &c)| (c, Reverse(k))).collect();
 
     let mut vocab: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
     let mut merges: FastMap<u64, (u32, u32)> = FastMap::default();
@@ -136,11 +135,6 @@ pub fn train<'a>(docs: impl Iterator<Item = &'a [u8]>, cfg: &TrainConfig) -> Res
     }
 
     let first_special = vocab.len() as u32;
-    let specials = cfg
-        .specials
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.clone(), first_special + i as u32))
-        .collect();
+    let specials = cfg.specials.iter().enumerate().map(|(i, s)| (s.clone(), first_special + i as u32)).collect();
     model_new(vocab, merges, specials, true)
 }

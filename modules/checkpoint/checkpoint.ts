@@ -64,10 +64,14 @@ export class Checkpoint {
   async curve(): Promise<CurvePoint[]> {
     const ref = this.manifest.metrics;
     if (!ref || ref.path === "") {
-      throw new ManifestError(ARTIFACT_SCHEMA, `${this.artifact.display} (from ${this.artifact.origin.source}) lists no training curve`, {
-        context: { file: this.artifact.display, jsonPath: "$.metrics", ...(this.artifact.origin.context ?? {}) },
-        hint: `checkpoints written by modules/train list ${TRAINING_CURVE_FILE} at $.metrics; ${this.artifact.origin.fix}`,
-      });
+      throw new ManifestError(
+        ARTIFACT_SCHEMA,
+        `${this.artifact.display} (from ${this.artifact.origin.source}) lists no training curve`,
+        {
+          context: { file: this.artifact.display, jsonPath: "$.metrics", ...(this.artifact.origin.context ?? {}) },
+          hint: `checkpoints written by modules/train list ${TRAINING_CURVE_FILE} at $.metrics; ${this.artifact.origin.fix}`,
+        },
+      );
     }
     const text = (await this.artifact.read(ref, "$.metrics")).toString("utf8");
     return parseCurve(text, ref.path, this.artifact);
@@ -89,7 +93,10 @@ export interface LoadedCheckpoint {
 }
 
 /** Loads weights and tokenizer (both verified) and checks that they fit each other. */
-export async function loadCheckpoint(checkpoint: Checkpoint, options: { threads?: number } = {}): Promise<LoadedCheckpoint> {
+export async function loadCheckpoint(
+  checkpoint: Checkpoint,
+  options: { threads?: number } = {},
+): Promise<LoadedCheckpoint> {
   const tokenizerFiles = await checkpoint.tokenizer();
   const tokenizer = Tokenizer.load(await tokenizerFiles.read(TOKENIZER_HF_FILE), "hf_json");
   let model: Model | undefined;
@@ -99,16 +106,24 @@ export async function loadCheckpoint(checkpoint: Checkpoint, options: { threads?
     const tm = tokenizerFiles.manifest;
     if (!tm.specialTokens.some((t) => t.id === tm.eosId) || tokenizer.vocabSize > info.config.vocabSize) {
       const a = checkpoint.artifact;
-      throw new ManifestError(ARTIFACT_SCHEMA,
-        `the tokenizer (vocab ${tokenizer.vocabSize}, eos_id ${tm.eosId}) does not fit the model (vocab ${info.config.vocabSize}) of ${a.display} (from ${a.origin.source})`, {
+      throw new ManifestError(
+        ARTIFACT_SCHEMA,
+        `the tokenizer (vocab ${tokenizer.vocabSize}, eos_id ${tm.eosId}) does not fit the model (vocab ${info.config.vocabSize}) of ${a.display} (from ${a.origin.source})`,
+        {
           context: { file: tokenizerFiles.artifact.display, jsonPath: "$.eosId", ...(a.origin.context ?? {}) },
           hint: `the checkpoint and its tokenizer disagree; ${a.origin.fix}`,
-        });
+        },
+      );
     }
     const loaded = model;
     return {
-      checkpoint, model: loaded, tokenizer, tokenizerManifest: tm, eosId: tm.eosId,
-      seqLen: info.config.seqLen, vocabSize: info.config.vocabSize,
+      checkpoint,
+      model: loaded,
+      tokenizer,
+      tokenizerManifest: tm,
+      eosId: tm.eosId,
+      seqLen: info.config.seqLen,
+      vocabSize: info.config.vocabSize,
       free() {
         loaded.free();
         tokenizer.free();
@@ -129,7 +144,8 @@ export function parseCurve(text: string, file: string, from?: Artifact<unknown>)
   const origin = from?.origin;
   const fail = (line: number, message: string, jsonPath?: string, cause?: unknown): never => {
     throw new ManifestError(ARTIFACT_SCHEMA, origin ? `${message} (from ${origin.source})` : message, {
-      context: { file, line, jsonPath, ...(origin?.context ?? {}) }, cause,
+      context: { file, line, jsonPath, ...(origin?.context ?? {}) },
+      cause,
       hint: `metrics.jsonl lines look like {"step":1,"loss":4.1,"lr":0.001}${origin ? `; ${origin.fix}` : ""}`,
     });
   };
@@ -147,7 +163,8 @@ export function parseCurve(text: string, file: string, from?: Artifact<unknown>)
     const num = (key: string, required: boolean): number | undefined => {
       const v = obj[key];
       if ((v === undefined || v === null) && !required) return undefined;
-      if (typeof v !== "number" || !Number.isFinite(v)) fail(i + 1, `field "${key}" must be a finite number, found ${JSON.stringify(v) ?? "nothing"}`, `$.${key}`);
+      if (typeof v !== "number" || !Number.isFinite(v))
+        fail(i + 1, `field "${key}" must be a finite number, found ${JSON.stringify(v) ?? "nothing"}`, `$.${key}`);
       return v as number;
     };
     const point: CurvePoint = { step: num("step", true)! };
@@ -170,7 +187,11 @@ export type CheckpointFields = Omit<CheckpointManifest, "schemaVersion" | "weigh
  * `checkpoint.json` listing them; returns the manifest.
  */
 export async function writeCheckpoint(
-  outDir: string, weights: Uint8Array, curve: readonly CurveLine[], tokenizer: TokenizerFiles, fields: CheckpointFields,
+  outDir: string,
+  weights: Uint8Array,
+  curve: readonly CurveLine[],
+  tokenizer: TokenizerFiles,
+  fields: CheckpointFields,
 ): Promise<CheckpointManifest> {
   await writeFile(path.join(outDir, WEIGHTS_FILE), weights);
   const curveText = curve.map((l) => JSON.stringify(l)).join("\n") + "\n";
@@ -179,9 +200,17 @@ export async function writeCheckpoint(
   const manifest = CheckpointManifest.fromPartial({
     ...fields,
     schemaVersion: 1,
-    weights: ArtifactRef.fromPartial({ digest: digestBytes(weights), sizeBytes: weights.length, mediaType: WEIGHTS_MEDIA_TYPE, path: WEIGHTS_FILE }),
+    weights: ArtifactRef.fromPartial({
+      digest: digestBytes(weights),
+      sizeBytes: weights.length,
+      mediaType: WEIGHTS_MEDIA_TYPE,
+      path: WEIGHTS_FILE,
+    }),
     metrics: ArtifactRef.fromPartial({
-      digest: digestBytes(curveText), sizeBytes: Buffer.byteLength(curveText), mediaType: "application/jsonl", path: TRAINING_CURVE_FILE,
+      digest: digestBytes(curveText),
+      sizeBytes: Buffer.byteLength(curveText),
+      mediaType: "application/jsonl",
+      path: TRAINING_CURVE_FILE,
     }),
     tokenizer: tokenizer.ref,
   });

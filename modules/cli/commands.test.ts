@@ -8,7 +8,10 @@ import { LocalStore } from "@nexa/modules/registry";
 
 import { runNexa } from "./commands";
 
-async function nexa(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+async function nexa(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
   const code = await runNexa(args, { out: (t) => (out += t), err: (t) => (err += t), env });
@@ -42,18 +45,25 @@ describe("nexa commands", () => {
     const d = digestBytes(bytes);
     expect(await nexa(["--home", h, "verify", d])).toEqual({ code: 0, out: `${d}: ok (15 bytes)\n`, err: "" });
     await expect(nexa(["--home", h, "verify", digestBytes("absent")])).rejects.toMatchObject({
-      code: "REGISTRY_NOT_FOUND", message: `blob ${digestBytes("absent")} is not in the store`,
+      code: "REGISTRY_NOT_FOUND",
+      message: `blob ${digestBytes("absent")} is not in the store`,
     });
   });
 
   it("lineage of an unknown digest lists nothing; rebuild-index succeeds on an empty registry", async () => {
     const h = home();
     expect(await nexa(["--home", h, "lineage", digestBytes("x")])).toEqual({ code: 0, out: "", err: "" });
-    expect(await nexa(["--home", h, "lineage", "--descendants", digestBytes("x")])).toEqual({ code: 0, out: "", err: "" });
+    expect(await nexa(["--home", h, "lineage", "--descendants", digestBytes("x")])).toEqual({
+      code: 0,
+      out: "",
+      err: "",
+    });
     expect((await nexa(["--home", h, "rebuild-index"])).code).toBe(0);
   });
 
   it("publish refuses a missing pipeline file with a coded error naming it", async () => {
-    await expect(nexa(["--home", home(), "publish", "--pipeline-file", "/nonexistent/plan.json", "--root", "/"])).rejects.toThrow(/plan\.json/);
+    await expect(
+      nexa(["--home", home(), "publish", "--pipeline-file", "/nonexistent/plan.json", "--root", "/"]),
+    ).rejects.toThrow(/plan\.json/);
   });
 });

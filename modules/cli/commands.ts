@@ -33,7 +33,9 @@ function withCatalog<T>(home: string, fn: (c: Catalog) => Promise<T> | T): Promi
  */
 export async function runNexa(argv: string[], io: CommandIo): Promise<number> {
   const env = io.env ?? process.env;
-  const program = new Command("nexa").description("NexaCompute operator command").showHelpAfterError()
+  const program = new Command("nexa")
+    .description("NexaCompute operator command")
+    .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
   program.option("--home <dir>", "registry home ($NEXA_HOME, default ~/.nexa)");
@@ -51,7 +53,12 @@ export async function runNexa(argv: string[], io: CommandIo): Promise<number> {
       // Structured lines go to the registry's log directory; stdout carries the summary for the operator.
       const logFile = path.join(home(), "logs", `publish-${new Date().toISOString().replace(/[:.]/g, "-")}.jsonl`);
       const log = createLogger({ runId: "", stage: "publish", destination: logFile });
-      const result = await publishPipeline(plan, { root: opts.root, home: home(), workspace: env.BUILD_WORKSPACE_DIRECTORY, log });
+      const result = await publishPipeline(plan, {
+        root: opts.root,
+        home: home(),
+        workspace: env.BUILD_WORKSPACE_DIRECTORY,
+        log,
+      });
       io.out(formatSummary(result) + "\n");
       io.out(`log: ${logFile}\n`);
       io.out(`${name}: run_id=${result.runId} rubric=${result.rubric} report=${result.reportPath ?? "-"}\n`);
@@ -61,21 +68,25 @@ export async function runNexa(argv: string[], io: CommandIo): Promise<number> {
   program
     .command("runs")
     .description("list published runs")
-    .action(() => withCatalog(home(), (c) => {
-      for (const r of c.runs()) io.out(`${r.run_id}  ${r.pipeline}  ${r.manifest_digest}\n`);
-    }));
+    .action(() =>
+      withCatalog(home(), (c) => {
+        for (const r of c.runs()) io.out(`${r.run_id}  ${r.pipeline}  ${r.manifest_digest}\n`);
+      }),
+    );
 
   program
     .command("lineage <digest>")
     .description("ancestors of an artifact (what it was derived from)")
     .option("--descendants", "list what derives from it instead")
-    .action((digest: string, opts: { descendants?: boolean }) => withCatalog(home(), (c) => {
-      const rows = opts.descendants ? c.descendants(digest) : c.ancestors(digest);
-      for (const d of rows) {
-        const a = c.artifact(d);
-        io.out(`${d}  ${a?.schema_name || a?.media_type || "?"}\n`);
-      }
-    }));
+    .action((digest: string, opts: { descendants?: boolean }) =>
+      withCatalog(home(), (c) => {
+        const rows = opts.descendants ? c.descendants(digest) : c.ancestors(digest);
+        for (const d of rows) {
+          const a = c.artifact(d);
+          io.out(`${d}  ${a?.schema_name || a?.media_type || "?"}\n`);
+        }
+      }),
+    );
 
   program
     .command("verify <digest>")

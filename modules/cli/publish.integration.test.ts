@@ -25,8 +25,10 @@ function stageDef(passed: boolean): StageDefinition<EvalRubric> {
       await writeFile(path.join(ctx.outDir, "report.html"), "<html>report</html>");
       const report = EvalReport.fromPartial({
         schemaVersion: 1,
-        rubric: { digest: D("a") }, checkpoint: { digest: D("b") },
-        results: [{ metric: "bpb", value: 1.5, passed }], passed,
+        rubric: { digest: D("a") },
+        checkpoint: { digest: D("b") },
+        results: [{ metric: "bpb", value: 1.5, passed }],
+        passed,
         htmlReport: { digest: D("c"), path: "report.html" },
         producer: { stageName: ctx.stage, stageId: ctx.stageId, module: ctx.module },
       });
@@ -38,21 +40,42 @@ function stageDef(passed: boolean): StageDefinition<EvalRubric> {
 
 async function build(dir: string, passed: boolean): Promise<PipelinePlan> {
   const config = path.join(dir, "rubric.json");
-  writeFileSync(config, JSON.stringify({ schemaVersion: 1, name: "r", criteria: [{ metric: "bpb", comparator: "COMPARATOR_LTE" }] }));
+  writeFileSync(
+    config,
+    JSON.stringify({ schemaVersion: 1, name: "r", criteria: [{ metric: "bpb", comparator: "COMPARATOR_LTE" }] }),
+  );
   const bundle = path.join(dir, "bundle.js");
   writeFileSync(bundle, "// bundle\n");
   const stages = ["first", "eval"];
   for (const [i, name] of stages.entries()) {
     const input = i === 0 ? [] : [`--input=up=${path.join(dir, "first.manifest.json")}:${path.join(dir, "first")}`];
-    await runStage(stageDef(passed), ["run", `--stage=${name}`, "--module=modules/x", `--config=${config}`,
-      `--out=${path.join(dir, name)}`, `--log=${path.join(dir, name + ".log.jsonl")}`,
-      `--manifest=${path.join(dir, name + ".manifest.json")}`, ...input], bundle);
+    await runStage(
+      stageDef(passed),
+      [
+        "run",
+        `--stage=${name}`,
+        "--module=modules/x",
+        `--config=${config}`,
+        `--out=${path.join(dir, name)}`,
+        `--log=${path.join(dir, name + ".log.jsonl")}`,
+        `--manifest=${path.join(dir, name + ".manifest.json")}`,
+        ...input,
+      ],
+      bundle,
+    );
   }
   return {
     schemaVersion: 1,
     pipeline: "//pipelines:test",
     reportStage: "eval",
-    stages: stages.map((s) => ({ stage: s, module: "modules/x", kind: "k", manifest: `${s}.manifest.json`, data: s, log: `${s}.log.jsonl` })),
+    stages: stages.map((s) => ({
+      stage: s,
+      module: "modules/x",
+      kind: "k",
+      manifest: `${s}.manifest.json`,
+      data: s,
+      log: `${s}.log.jsonl`,
+    })),
   };
 }
 
@@ -94,7 +117,10 @@ describe("publishPipeline", () => {
   it("reports a failed rubric", async () => {
     // root "" cannot resolve the plan's paths: a coded error naming the manifest, and nothing is published
     const home = tmp("home-");
-    const err = await publishPipeline(await build(tmp("pipe-"), false), { root: "", home }).then(() => undefined, (e) => e);
+    const err = await publishPipeline(await build(tmp("pipe-"), false), { root: "", home }).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(NexaError);
     expect(err).toMatchObject({ code: "MANIFEST_READ", context: { file: "first.manifest.json" } });
     expect(await new LocalStore(home).list()).toEqual([]);
@@ -119,14 +145,35 @@ describe("publishPipeline", () => {
   it("reads the pipeline plan strictly as a nexa.v1.PipelinePlan", () => {
     const dir = tmp("plan-");
     const file = path.join(dir, "golden.pipeline.json");
-    const stage = { stage: "eval", module: "modules/eval", kind: "nexa.v1.EvalReport", manifest: "p/eval.manifest.json", data: "p/eval", log: "p/eval.log.jsonl" };
-    writeFileSync(file, JSON.stringify({ schemaVersion: 1, pipeline: "//p:golden", reportStage: "eval", stages: [stage] }));
+    const stage = {
+      stage: "eval",
+      module: "modules/eval",
+      kind: "nexa.v1.EvalReport",
+      manifest: "p/eval.manifest.json",
+      data: "p/eval",
+      log: "p/eval.log.jsonl",
+    };
+    writeFileSync(
+      file,
+      JSON.stringify({ schemaVersion: 1, pipeline: "//p:golden", reportStage: "eval", stages: [stage] }),
+    );
     expect(loadPlan(file)).toMatchObject({ pipeline: "//p:golden", reportStage: "eval", stages: [stage] });
     writeFileSync(file, JSON.stringify({ pipeline: "//p:golden", report_stage: "eval", stages: [stage] }));
     expect(() => loadPlan(file)).toThrow(expect.objectContaining({ code: "MANIFEST_SCHEMA_VERSION" }));
-    writeFileSync(file, JSON.stringify({ schemaVersion: 1, pipeline: "//p:golden", reportStage: "report", stages: [stage] }));
-    expect(() => loadPlan(file)).toThrow(expect.objectContaining({ code: "PUBLISH_BAD_PLAN", context: expect.objectContaining({ jsonPath: "$.reportStage" }) }));
-    writeFileSync(file, JSON.stringify({ schemaVersion: 1, pipeline: "//p:golden", stages: [{ ...stage, colour: "red" }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({ schemaVersion: 1, pipeline: "//p:golden", reportStage: "report", stages: [stage] }),
+    );
+    expect(() => loadPlan(file)).toThrow(
+      expect.objectContaining({
+        code: "PUBLISH_BAD_PLAN",
+        context: expect.objectContaining({ jsonPath: "$.reportStage" }),
+      }),
+    );
+    writeFileSync(
+      file,
+      JSON.stringify({ schemaVersion: 1, pipeline: "//p:golden", stages: [{ ...stage, colour: "red" }] }),
+    );
     expect(() => loadPlan(file)).toThrow(/\$\.stages\[0\]\.colour: unknown field/);
   });
 });

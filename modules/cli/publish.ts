@@ -7,7 +7,16 @@ import { execFileSync } from "child_process";
 import { readFileSync, realpathSync } from "fs";
 import * as path from "path";
 
-import { contractByName, CONTRACTS, decodeManifest, deriveRunId, listFiles, newInvocationId, readManifest, verifyFiles } from "@nexa/modules/manifest";
+import {
+  contractByName,
+  CONTRACTS,
+  decodeManifest,
+  deriveRunId,
+  listFiles,
+  newInvocationId,
+  readManifest,
+  verifyFiles,
+} from "@nexa/modules/manifest";
 import { NexaError } from "@nexa/modules/monitoring";
 import type { NexaLogger } from "@nexa/modules/monitoring";
 import { Catalog, LocalStore } from "@nexa/modules/registry";
@@ -59,8 +68,14 @@ function resolve(root: string, shortPath: string): string {
 export function codeRevision(workspace: string | undefined): string {
   if (!workspace) return "unknown";
   try {
-    const head = execFileSync("git", ["-C", workspace, "rev-parse", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    const dirty = execFileSync("git", ["-C", workspace, "status", "--porcelain", "--untracked-files=no"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const head = execFileSync("git", ["-C", workspace, "rev-parse", "HEAD"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+    const dirty = execFileSync("git", ["-C", workspace, "status", "--porcelain", "--untracked-files=no"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
     return dirty ? `${head}-dirty` : head;
   } catch {
     return "unknown";
@@ -103,11 +118,21 @@ export function productMetrics(schema: string, product: unknown): Record<string,
     }
     case CONTRACTS.PackedDatasetManifest.name: {
       const p = product as PackedDatasetManifest;
-      return { sequences: p.bins.reduce((n, b) => n + b.sequenceCount, 0), tokens: p.totalTokens, fill_ratio: p.fillRatio, seq_len: p.seqLen };
+      return {
+        sequences: p.bins.reduce((n, b) => n + b.sequenceCount, 0),
+        tokens: p.totalTokens,
+        fill_ratio: p.fillRatio,
+        seq_len: p.seqLen,
+      };
     }
     case CONTRACTS.CheckpointManifest.name: {
       const c = product as CheckpointManifest;
-      const m: Record<string, number> = { final_loss: c.finalTrainLoss, steps: c.step, tokens_seen: c.tokensSeen, params: c.paramCount };
+      const m: Record<string, number> = {
+        final_loss: c.finalTrainLoss,
+        steps: c.step,
+        tokens_seen: c.tokensSeen,
+        params: c.paramCount,
+      };
       if (c.finalValLoss !== 0) m.val_loss = c.finalValLoss;
       return m;
     }
@@ -123,16 +148,28 @@ export function productMetrics(schema: string, product: unknown): Record<string,
 }
 
 /** Decodes the product manifest a StageManifest lists (already verified against its digest). */
-function readProduct(manifest: StageManifest, dataDir: string, stage: string): { schema: string; message: unknown } | undefined {
+function readProduct(
+  manifest: StageManifest,
+  dataDir: string,
+  stage: string,
+): { schema: string; message: unknown } | undefined {
   const ref = manifest.outputs.find((o) => o.schemaName !== "");
   if (!ref) return undefined;
   const contract = contractByName(ref.schemaName);
   if (!contract) {
-    throw new NexaError("PUBLISH_UNKNOWN_SCHEMA", `stage ${stage}'s product ${ref.path} is a ${ref.schemaName}, which this publisher does not know`, {
-      context: { stage, file: ref.path }, hint: "publish with the NexaCompute version that built the pipeline",
-    });
+    throw new NexaError(
+      "PUBLISH_UNKNOWN_SCHEMA",
+      `stage ${stage}'s product ${ref.path} is a ${ref.schemaName}, which this publisher does not know`,
+      {
+        context: { stage, file: ref.path },
+        hint: "publish with the NexaCompute version that built the pipeline",
+      },
+    );
   }
-  return { schema: ref.schemaName, message: readManifest(contract, path.join(dataDir, ref.path), `${stage}/${ref.path}`) };
+  return {
+    schema: ref.schemaName,
+    message: readManifest(contract, path.join(dataDir, ref.path), `${stage}/${ref.path}`),
+  };
 }
 
 /**
@@ -160,9 +197,16 @@ export async function publishPipeline(plan: PipelinePlan, options: PublishOption
       const dataDir = resolve(options.root, s.data);
       const manifest = readManifest(CONTRACTS.StageManifest, manifestPath, `${s.stage}.manifest.json`);
       if (manifest.stageName !== s.stage) {
-        throw new NexaError("PUBLISH_STAGE_MISMATCH", `${s.manifest} is the manifest of stage ${manifest.stageName}, not ${s.stage}`);
+        throw new NexaError(
+          "PUBLISH_STAGE_MISMATCH",
+          `${s.manifest} is the manifest of stage ${manifest.stageName}, not ${s.stage}`,
+        );
       }
-      await verifyFiles(manifestPath, dataDir, listFiles(manifest).filter((f) => f.jsonPath.startsWith("$.outputs")));
+      await verifyFiles(
+        manifestPath,
+        dataDir,
+        listFiles(manifest).filter((f) => f.jsonPath.startsWith("$.outputs")),
+      );
       const product = readProduct(manifest, dataDir, s.stage);
       const status: StageSummary["status"] = catalog.stage(manifest.stageId) ? "cached" : "ran";
       stages.push({ plan: s, manifest, manifestPath, dataDir, status, product });
@@ -183,12 +227,25 @@ export async function publishPipeline(plan: PipelinePlan, options: PublishOption
       const durationMs = logDuration(resolve(options.root, s.log));
       const metrics = product ? productMetrics(product.schema, product.message) : {};
       summaries.push({ stage: s.stage, stageId: manifest.stageId, status, durationMs, metrics, manifestDigest });
-      runStages.push(RunStage.fromPartial({
-        stageName: s.stage,
-        stageId: manifest.stageId,
-        manifest: { digest: manifestDigest, sizeBytes: readFileSync(manifestPath).length, mediaType: "application/json", schemaName: CONTRACTS.StageManifest.name, path: "" },
-      }));
-      log?.info("stage_published", { stage_name: s.stage, stage_id: manifest.stageId, status, manifest_digest: manifestDigest });
+      runStages.push(
+        RunStage.fromPartial({
+          stageName: s.stage,
+          stageId: manifest.stageId,
+          manifest: {
+            digest: manifestDigest,
+            sizeBytes: readFileSync(manifestPath).length,
+            mediaType: "application/json",
+            schemaName: CONTRACTS.StageManifest.name,
+            path: "",
+          },
+        }),
+      );
+      log?.info("stage_published", {
+        stage_name: s.stage,
+        stage_id: manifest.stageId,
+        status,
+        manifest_digest: manifestDigest,
+      });
     }
 
     // 3. The run manifest last: a run in the registry implies all of its stages are.
@@ -211,11 +268,20 @@ export async function publishPipeline(plan: PipelinePlan, options: PublishOption
           hint: "report_stage must name the pipeline's eval stage",
         });
       }
-      const report = decodeManifest(CONTRACTS.EvalReport, readFileSync(path.join(dataDir, product.path)), product.path) as EvalReport;
+      const report = decodeManifest(
+        CONTRACTS.EvalReport,
+        readFileSync(path.join(dataDir, product.path)),
+        product.path,
+      ) as EvalReport;
       rubric = report.passed ? "pass" : "fail";
       if (report.htmlReport?.path) reportPath = realpathSync(path.join(dataDir, report.htmlReport.path));
     }
-    catalog.recordInvocation({ invocationId, runId, startedAt, status: rubric === "fail" ? "rubric_failed" : "succeeded" });
+    catalog.recordInvocation({
+      invocationId,
+      runId,
+      startedAt,
+      status: rubric === "fail" ? "rubric_failed" : "succeeded",
+    });
     log?.info("run_published", { run_manifest: runManifestDigest, rubric });
     return { runId, runManifestDigest, stages: summaries, rubric, reportPath };
   } finally {
@@ -234,11 +300,27 @@ function fmtMetric(v: number): string {
 export function formatSummary(result: PublishResult): string {
   const rows = [["stage", "ran/cached", "duration", "metrics", "manifest"]];
   for (const s of result.stages) {
-    const metrics = Object.entries(s.metrics).slice(0, 4).map(([k, v]) => `${k}=${fmtMetric(v)}`).join(" ");
-    rows.push([s.stage, s.status, s.durationMs === null ? "-" : `${(s.durationMs / 1000).toFixed(1)}s`, metrics || "-", s.manifestDigest.slice(7, 19)]);
+    const metrics = Object.entries(s.metrics)
+      .slice(0, 4)
+      .map(([k, v]) => `${k}=${fmtMetric(v)}`)
+      .join(" ");
+    rows.push([
+      s.stage,
+      s.status,
+      s.durationMs === null ? "-" : `${(s.durationMs / 1000).toFixed(1)}s`,
+      metrics || "-",
+      s.manifestDigest.slice(7, 19),
+    ]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 /** Reads the nexa.v1.PipelinePlan written by nexa_pipeline, strictly. */
@@ -246,7 +328,8 @@ export function loadPlan(file: string): PipelinePlan {
   const plan = readManifest(CONTRACTS.PipelinePlan, file, path.basename(file));
   if (plan.reportStage !== "" && !plan.stages.some((s) => s.stage === plan.reportStage)) {
     throw new NexaError("PUBLISH_BAD_PLAN", `report_stage "${plan.reportStage}" is not one of the plan's stages`, {
-      context: { file, jsonPath: "$.reportStage" }, hint: "the plan is generated by nexa_pipeline (tools/stage); run the pipeline with `bazel run`",
+      context: { file, jsonPath: "$.reportStage" },
+      hint: "the plan is generated by nexa_pipeline (tools/stage); run the pipeline with `bazel run`",
     });
   }
   return plan;

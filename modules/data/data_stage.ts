@@ -36,7 +36,9 @@ const MEDIA_TYPES: Record<number, string> = {
 };
 
 /** Digest, size and media type of each selected raw file. */
-async function rawFileInfos(files: readonly SelectedFile[]): Promise<Array<Omit<RawFileInfo, "recordsRead" | "recordsKept">>> {
+async function rawFileInfos(
+  files: readonly SelectedFile[],
+): Promise<Array<Omit<RawFileInfo, "recordsRead" | "recordsKept">>> {
   const out = [];
   for (const f of files) {
     const d = await digestFile(f.fsPath);
@@ -54,9 +56,17 @@ async function filterShard(ctx: Ctx, kernel: KernelGateConfig): Promise<Filtered
   const { documents } = ingestFiles(files, ctx.configFile);
   checkUniqueIds(documents);
   const mine = documents.filter((d) => d.index % count === index);
-  ctx.log.info("ingested", { raw_files: ctx.raw.length, selected_files: files.length, documents: documents.length, shard_documents: mine.length });
+  ctx.log.info("ingested", {
+    raw_files: ctx.raw.length,
+    selected_files: files.length,
+    documents: documents.length,
+    shard_documents: mine.length,
+  });
 
-  const reasons = filterPass(kernel, mine.map((d) => d.bytes));
+  const reasons = filterPass(
+    kernel,
+    mine.map((d) => d.bytes),
+  );
   const drops = countDrops(reasons);
   const read = files.map(() => 0);
   for (const d of mine) read[d.file] += 1;
@@ -65,7 +75,14 @@ async function filterShard(ctx: Ctx, kernel: KernelGateConfig): Promise<Filtered
     .filter((_, k) => reasons[k] === "keep")
     .map((d) => ({ index: d.index, file: d.file, id: d.id, text: d.text, source: d.source }));
   ctx.log.info("filtered", { read: mine.length, passed: docs.length, drops: formatDrops(drops) });
-  return { shard: index, numShards: count, read: mine.length, drops, files: infos.map((f, k) => ({ ...f, recordsRead: read[k] })), docs };
+  return {
+    shard: index,
+    numShards: count,
+    read: mine.length,
+    drops,
+    files: infos.map((f, k) => ({ ...f, recordsRead: read[k] })),
+    docs,
+  };
 }
 
 // ----------------------------------------------------------------------------------------------------------
@@ -83,7 +100,10 @@ async function finish(ctx: Ctx, kernel: KernelGateConfig, parts: readonly Filter
     recordsKept: 0,
   }));
 
-  const reasons = dedupPass(kernel, docs.map((d) => Buffer.from(d.text, "utf8")));
+  const reasons = dedupPass(
+    kernel,
+    docs.map((d) => Buffer.from(d.text, "utf8")),
+  );
   addDrops(drops, countDrops(reasons));
   const kept = docs.filter((_, k) => reasons[k] === "keep");
   ctx.log.info("deduplicated", { candidates: docs.length, kept: kept.length, drops: formatDrops(drops) });
@@ -105,7 +125,11 @@ async function finish(ctx: Ctx, kernel: KernelGateConfig, parts: readonly Filter
     splits,
     drops,
   });
-  ctx.log.info("written", { shards: shards.length, records: records.length, ...Object.fromEntries(splits.map((s) => [s.name, s.recordCount])) });
+  ctx.log.info("written", {
+    shards: shards.length,
+    records: records.length,
+    ...Object.fromEntries(splits.map((s) => [s.name, s.recordCount])),
+  });
 
   const metrics: Record<string, number> = {
     records_read: read,
@@ -132,7 +156,10 @@ async function run(ctx: Ctx): Promise<StageResult> {
 
 async function merge(ctx: Ctx): Promise<StageResult> {
   const parts = await Promise.all(ctx.shardDirs.map(readShardPart));
-  checkParts(parts, ctx.shardDirs.map((d) => path.basename(d)));
+  checkParts(
+    parts,
+    ctx.shardDirs.map((d) => path.basename(d)),
+  );
   ctx.log.info("merging", { shards: parts.length, candidates: parts.reduce((sum, p) => sum + p.docs.length, 0) });
   return finish(ctx, kernelGateConfig(ctx.config), parts);
 }

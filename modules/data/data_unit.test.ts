@@ -11,7 +11,11 @@ import { assignSplit, splitFractions, splitPoint } from "./split";
 describe("split", () => {
   it("validates fractions, naming the field", () => {
     expect(splitFractions(undefined, "data.json")).toEqual({ train: 1, validation: 0, test: 0 });
-    expect(splitFractions({ validationFraction: 0.25, testFraction: 0.125 }, "data.json")).toEqual({ train: 0.625, validation: 0.25, test: 0.125 });
+    expect(splitFractions({ validationFraction: 0.25, testFraction: 0.125 }, "data.json")).toEqual({
+      train: 0.625,
+      validation: 0.25,
+      test: 0.125,
+    });
     expect(() => splitFractions({ validationFraction: 1, testFraction: 0 }, "data.json")).toThrow(ConfigError);
     try {
       splitFractions({ validationFraction: 0.6, testFraction: 0.5 }, "data.json");
@@ -44,13 +48,19 @@ describe("patterns, drops and ids", () => {
   it("counts and merges drop reasons, ignoring keeps", () => {
     const a = countDrops(["keep", "too_short", "exact_duplicate", "too_short"]);
     expect(a).toEqual({ too_short: 2, exact_duplicate: 1 });
-    expect(addDrops(a, { exact_duplicate: 2, invalid_utf8: 1 })).toEqual({ too_short: 2, exact_duplicate: 3, invalid_utf8: 1 });
+    expect(addDrops(a, { exact_duplicate: 2, invalid_utf8: 1 })).toEqual({
+      too_short: 2,
+      exact_duplicate: 3,
+      invalid_utf8: 1,
+    });
     expect(formatDrops({ too_short: 2, exact_duplicate: 3 })).toBe("exact_duplicate=3, too_short=2");
   });
 
   it("refuses a duplicate id naming both places", () => {
-    const doc = (id: string, uri: string, line: number) => ({ id, uri, line } as unknown as Document);
+    const doc = (id: string, uri: string, line: number) => ({ id, uri, line }) as unknown as Document;
     expect(() => checkUniqueIds([doc("a", "x.jsonl", 1), doc("b", "x.jsonl", 2)])).not.toThrow();
-    expect(() => checkUniqueIds([doc("a", "x.jsonl", 1), doc("a", "y.jsonl", 4)])).toThrow(/document id "a" appears in x\.jsonl:1 and y\.jsonl:4/);
+    expect(() => checkUniqueIds([doc("a", "x.jsonl", 1), doc("a", "y.jsonl", 4)])).toThrow(
+      /document id "a" appears in x\.jsonl:1 and y\.jsonl:4/,
+    );
   });
 });

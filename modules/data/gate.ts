@@ -111,7 +111,10 @@ const RELAX: Partial<Record<GateReason, string>> = {
 
 /** Drop counts as "reason=n, …" sorted by reason. */
 export function formatDrops(drops: DropCounts): string {
-  return Object.keys(drops).sort().map((r) => `${r}=${drops[r]}`).join(", ");
+  return Object.keys(drops)
+    .sort()
+    .map((r) => `${r}=${drops[r]}`)
+    .join(", ");
 }
 
 /** Throws when the gate kept nothing: the error lists the drops per reason and what to relax. */
@@ -123,11 +126,15 @@ export function checkSomethingKept(kept: number, read: number, drops: DropCounts
       hint: "check that the source patterns select the intended files and that they are not empty",
     });
   }
-  const fixes = Object.keys(drops).sort()
+  const fixes = Object.keys(drops)
+    .sort()
     .filter((r) => RELAX[r as GateReason] !== undefined)
     .map((r) => `${RELAX[r as GateReason]} (${r}: ${drops[r]})`);
   throw new ConfigError("DATA_ALL_DROPPED", `the gate dropped all ${read} documents: ${formatDrops(drops)}`, {
     context: { file: configFile, jsonPath: "$.gate" },
-    hint: fixes.length > 0 ? `relax the thresholds that dropped them: ${fixes.join("; ")}` : "check the inputs and the gate config",
+    hint:
+      fixes.length > 0
+        ? `relax the thresholds that dropped them: ${fixes.join("; ")}`
+        : "check the inputs and the gate config",
   });
 }

@@ -80,10 +80,14 @@ function parseObject(text: string, file: string, firstLine: number): Record<stri
     });
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ConfigError("DATA_NOT_AN_OBJECT", `expected a JSON object, found ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}`, {
-      context: { file, line: firstLine },
-      hint: "every record must be a JSON object holding the text field",
-    });
+    throw new ConfigError(
+      "DATA_NOT_AN_OBJECT",
+      `expected a JSON object, found ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}`,
+      {
+        context: { file, line: firstLine },
+        hint: "every record must be a JSON object holding the text field",
+      },
+    );
   }
   return value as Record<string, unknown>;
 }
@@ -92,7 +96,10 @@ function parseObject(text: string, file: string, firstLine: number): Record<stri
 function textOf(record: Record<string, unknown>, field: string, file: string, line: number): string {
   const value = record[field];
   if (typeof value === "string") return value;
-  const found = value === undefined ? "missing" : `a ${value === null ? "null" : Array.isArray(value) ? "array" : typeof value}, not a string`;
+  const found =
+    value === undefined
+      ? "missing"
+      : `a ${value === null ? "null" : Array.isArray(value) ? "array" : typeof value}, not a string`;
   throw new ConfigError("DATA_BAD_TEXT_FIELD", `text field ${JSON.stringify(field)} is ${found}`, {
     context: { file, line, jsonPath: `$.${field}`, field },
     hint: `every record needs a string field ${JSON.stringify(field)}; set text_field in the DataSource if the text lives elsewhere`,
@@ -152,14 +159,26 @@ function readText(raw: Buffer, f: SelectedFile, emit: Emit): void {
 // entry point
 
 /** Documents of every selected file, in reading order; per-file document counts in `perFile`. */
-export function ingestFiles(files: readonly SelectedFile[], configFile: string): { documents: Document[]; perFile: number[] } {
+export function ingestFiles(
+  files: readonly SelectedFile[],
+  configFile: string,
+): { documents: Document[]; perFile: number[] } {
   const documents: Document[] = [];
   const perFile = files.map(() => 0);
   files.forEach((f, fileIndex) => {
     const raw = readFileSync(f.fsPath);
     const emit: Emit = (id, text, bytes, line) => {
       perFile[fileIndex] += 1;
-      documents.push({ index: documents.length, id, text, bytes, source: f.source.path, file: fileIndex, uri: f.uri, line });
+      documents.push({
+        index: documents.length,
+        id,
+        text,
+        bytes,
+        source: f.source.path,
+        file: fileIndex,
+        uri: f.uri,
+        line,
+      });
     };
     switch (f.source.format) {
       case DataSource_Format.FORMAT_JSONL:
@@ -184,10 +203,14 @@ export function checkUniqueIds(documents: readonly Document[]): void {
   for (const d of documents) {
     const first = seen.get(d.id);
     if (first !== undefined) {
-      throw new ConfigError("DATA_DUPLICATE_ID", `document id ${JSON.stringify(d.id)} appears in ${first.uri}:${first.line} and ${d.uri}:${d.line}`, {
-        context: { file: d.uri, line: d.line, id: d.id, firstFile: first.uri, firstLine: first.line },
-        hint: "ids must be unique across all sources: set id_field to a unique field, or rename one of the files (default ids are file basenames)",
-      });
+      throw new ConfigError(
+        "DATA_DUPLICATE_ID",
+        `document id ${JSON.stringify(d.id)} appears in ${first.uri}:${first.line} and ${d.uri}:${d.line}`,
+        {
+          context: { file: d.uri, line: d.line, id: d.id, firstFile: first.uri, firstLine: first.line },
+          hint: "ids must be unique across all sources: set id_field to a unique field, or rename one of the files (default ids are file basenames)",
+        },
+      );
     }
     seen.set(d.id, d);
   }

@@ -49,20 +49,29 @@ export function selectFiles(config: DataConfig, raw: readonly string[], configFi
       .sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
     if (matches.length === 0) {
       const shown = uris.slice(0, 5).join(", ") + (uris.length > 5 ? `, … (${uris.length} in all)` : "");
-      throw new ConfigError("DATA_SOURCE_NO_MATCH", `source path ${JSON.stringify(source.path)} matches none of the stage's raw files`, {
-        context: { file: configFile, jsonPath: `$.sources[${sourceIndex}].path` },
-        hint: uris.length === 0
-          ? "the stage got no raw files: add them to the stage's `raw` attribute"
-          : `the pattern is a path suffix where * matches within one segment; raw files: ${shown}`,
-      });
+      throw new ConfigError(
+        "DATA_SOURCE_NO_MATCH",
+        `source path ${JSON.stringify(source.path)} matches none of the stage's raw files`,
+        {
+          context: { file: configFile, jsonPath: `$.sources[${sourceIndex}].path` },
+          hint:
+            uris.length === 0
+              ? "the stage got no raw files: add them to the stage's `raw` attribute"
+              : `the pattern is a path suffix where * matches within one segment; raw files: ${shown}`,
+        },
+      );
     }
     for (const m of matches) {
       const earlier = owner.get(m.uri);
       if (earlier !== undefined) {
-        throw new ConfigError("DATA_SOURCE_OVERLAP", `raw file ${m.uri} is matched by sources[${earlier}] (${JSON.stringify(config.sources[earlier].path)}) and sources[${sourceIndex}] (${JSON.stringify(source.path)})`, {
-          context: { file: configFile, jsonPath: `$.sources[${sourceIndex}].path` },
-          hint: "make the source patterns disjoint so every file is read once",
-        });
+        throw new ConfigError(
+          "DATA_SOURCE_OVERLAP",
+          `raw file ${m.uri} is matched by sources[${earlier}] (${JSON.stringify(config.sources[earlier].path)}) and sources[${sourceIndex}] (${JSON.stringify(source.path)})`,
+          {
+            context: { file: configFile, jsonPath: `$.sources[${sourceIndex}].path` },
+            hint: "make the source patterns disjoint so every file is read once",
+          },
+        );
       }
       owner.set(m.uri, sourceIndex);
       selected.push({ ...m, sourceIndex, source });

@@ -40,9 +40,19 @@ export interface FilteredPart {
 /** Writes `part` into a shard directory. */
 export async function writeShardPart(dir: string, part: FilteredPart): Promise<void> {
   const { docs, ...head } = part;
-  const header = { format: SHARD_FORMAT, version: SHARD_VERSION, shard: head.shard, num_shards: head.numShards, read: head.read, drops: head.drops, files: head.files };
+  const header = {
+    format: SHARD_FORMAT,
+    version: SHARD_VERSION,
+    shard: head.shard,
+    num_shards: head.numShards,
+    read: head.read,
+    drops: head.drops,
+    files: head.files,
+  };
   await writeFile(path.join(dir, "shard.json"), JSON.stringify(header) + "\n");
-  const lines = docs.map((d) => JSON.stringify({ index: d.index, file: d.file, id: d.id, text: d.text, source: d.source }) + "\n");
+  const lines = docs.map(
+    (d) => JSON.stringify({ index: d.index, file: d.file, id: d.id, text: d.text, source: d.source }) + "\n",
+  );
   await writeFile(path.join(dir, "filtered.jsonl"), lines.join(""));
 }
 
@@ -54,16 +64,26 @@ export async function readShardPart(dir: string): Promise<FilteredPart> {
     header = JSON.parse(await readFile(headerFile, "utf8")) as Record<string, unknown>;
   } catch (err) {
     throw new IntegrityError("DATA_SHARD_UNREADABLE", `cannot read the shard header`, {
-      context: { file: headerFile }, cause: err, hint: "pass directories written by `run --shard=I` of modules/data",
+      context: { file: headerFile },
+      cause: err,
+      hint: "pass directories written by `run --shard=I` of modules/data",
     });
   }
   if (header.format !== SHARD_FORMAT || header.version !== SHARD_VERSION) {
-    throw new IntegrityError("DATA_SHARD_VERSION", `shard format ${String(header.format)} v${String(header.version)} is not ${SHARD_FORMAT} v${SHARD_VERSION}`, {
-      context: { file: headerFile }, hint: "rerun the shard actions with the same modules/data build as the merge",
-    });
+    throw new IntegrityError(
+      "DATA_SHARD_VERSION",
+      `shard format ${String(header.format)} v${String(header.version)} is not ${SHARD_FORMAT} v${SHARD_VERSION}`,
+      {
+        context: { file: headerFile },
+        hint: "rerun the shard actions with the same modules/data build as the merge",
+      },
+    );
   }
   const body = await readFile(path.join(dir, "filtered.jsonl"), "utf8");
-  const docs = body.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as FilteredDoc);
+  const docs = body
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as FilteredDoc);
   return {
     shard: header.shard as number,
     numShards: header.num_shards as number,
@@ -78,12 +98,14 @@ export async function readShardPart(dir: string): Promise<FilteredPart> {
 export function checkParts(parts: readonly FilteredPart[], dirs: readonly string[]): void {
   const fail = (k: number, message: string): never => {
     throw new IntegrityError("DATA_SHARD_MISMATCH", message, {
-      context: { file: dirs[k] }, hint: "merge the shard directories of one sharded run, in shard order",
+      context: { file: dirs[k] },
+      hint: "merge the shard directories of one sharded run, in shard order",
     });
   };
   const filesKey = (p: FilteredPart): string => JSON.stringify(p.files.map((f) => [f.uri, f.digest]));
   parts.forEach((p, k) => {
-    if (p.numShards !== parts.length) fail(k, `shard ${p.shard} belongs to a ${p.numShards}-way run, but ${parts.length} shard directories were given`);
+    if (p.numShards !== parts.length)
+      fail(k, `shard ${p.shard} belongs to a ${p.numShards}-way run, but ${parts.length} shard directories were given`);
     if (p.shard !== k) fail(k, `shard directory ${k} holds shard ${p.shard}`);
     if (filesKey(p) !== filesKey(parts[0])) fail(k, `shard ${p.shard} read different raw files than shard 0`);
   });

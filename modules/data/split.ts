@@ -32,10 +32,14 @@ export function splitFractions(split: SplitConfig | undefined, configFile: strin
   check(validation, "validationFraction");
   check(test, "testFraction");
   if (validation + test >= 1) {
-    throw new ConfigError("DATA_BAD_SPLIT", `validationFraction + testFraction is ${validation + test}; it must be < 1`, {
-      context: { file: configFile, jsonPath: "$.split" },
-      hint: "leave a share for train",
-    });
+    throw new ConfigError(
+      "DATA_BAD_SPLIT",
+      `validationFraction + testFraction is ${validation + test}; it must be < 1`,
+      {
+        context: { file: configFile, jsonPath: "$.split" },
+        hint: "leave a share for train",
+      },
+    );
   }
   return { train: 1 - (validation + test), validation, test };
 }

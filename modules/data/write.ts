@@ -28,7 +28,11 @@ export interface RawFileInfo {
 }
 
 /** Writes the shards of every split into `outDir`; returns them in manifest order (split, then index). */
-export async function writeShards(outDir: string, records: readonly OutputRecord[], recordsPerShard: number): Promise<DatasetShard[]> {
+export async function writeShards(
+  outDir: string,
+  records: readonly OutputRecord[],
+  recordsPerShard: number,
+): Promise<DatasetShard[]> {
   const shards: DatasetShard[] = [];
   for (const split of SPLIT_ORDER) {
     const members = records.filter((r) => r.split === split).map(({ id, text, source }) => ({ id, text, source }));
@@ -39,9 +43,11 @@ export async function writeShards(outDir: string, records: readonly OutputRecord
 
 /** Splits listed in the manifest: train, and validation/test when their fraction is non-zero. */
 export function manifestSplits(records: readonly OutputRecord[], fractions: SplitFractions): DatasetSplit[] {
-  return SPLIT_ORDER
-    .filter((name) => name === "train" || fractions[name] > 0)
-    .map((name) => ({ name, recordCount: records.filter((r) => r.split === name).length, fraction: fractions[name] }));
+  return SPLIT_ORDER.filter((name) => name === "train" || fractions[name] > 0).map((name) => ({
+    name,
+    recordCount: records.filter((r) => r.split === name).length,
+    fraction: fractions[name],
+  }));
 }
 
 export interface ManifestFields {
@@ -65,7 +71,13 @@ export function writeDatasetManifest(outDir: string, f: ManifestFields): Promise
     recordsRead: file.recordsRead,
   }));
   return writeManifest(outDir, {
-    name: f.name, seed: f.seed, textField: f.textField, producer: f.producer, shards: f.shards, splits: f.splits, sources,
+    name: f.name,
+    seed: f.seed,
+    textField: f.textField,
+    producer: f.producer,
+    shards: f.shards,
+    splits: f.splits,
+    sources,
     drops: f.drops,
   });
 }

@@ -53,47 +53,84 @@ export function planDistill(config: DistillConfig, file: string, stage: string):
 
   const source = config.teacher?.source;
   if (source?.$case === "endpoint") {
-    fail("DISTILL_ENDPOINT_UNSUPPORTED",
+    fail(
+      "DISTILL_ENDPOINT_UNSUPPORTED",
       "$.teacher.endpoint",
       `an endpoint teacher (${source.value.baseUrl || "no base_url"}) is not supported in hermetic stages yet: a stage action has no network`,
-      'use the checkpoint wired to the `teacher` input: "teacher": {"checkpoint": {"schemaName": "nexa.v1.CheckpointManifest"}}');
+      'use the checkpoint wired to the `teacher` input: "teacher": {"checkpoint": {"schemaName": "nexa.v1.CheckpointManifest"}}',
+    );
   }
   const ref = source?.$case === "checkpoint" ? source.value : undefined;
   if (ref === undefined) {
-    return fail("DISTILL_NO_TEACHER", "$.teacher", "the config names no teacher", 'set "teacher": {"checkpoint": {"schemaName": "nexa.v1.CheckpointManifest"}}');
+    return fail(
+      "DISTILL_NO_TEACHER",
+      "$.teacher",
+      "the config names no teacher",
+      'set "teacher": {"checkpoint": {"schemaName": "nexa.v1.CheckpointManifest"}}',
+    );
   }
   if (ref.schemaName !== "" && ref.schemaName !== "nexa.v1.CheckpointManifest") {
-    fail("DISTILL_TEACHER_SCHEMA", "$.teacher.checkpoint.schemaName",
+    fail(
+      "DISTILL_TEACHER_SCHEMA",
+      "$.teacher.checkpoint.schemaName",
       `the teacher checkpoint reference has schema ${JSON.stringify(ref.schemaName)}, expected "nexa.v1.CheckpointManifest"`,
-      'set "schemaName": "nexa.v1.CheckpointManifest" (or leave it out)');
+      'set "schemaName": "nexa.v1.CheckpointManifest" (or leave it out)',
+    );
   }
 
   const s = config.sampling!;
   if (!Number.isFinite(s.temperature) || s.temperature < 0) {
-    fail("DISTILL_TEMPERATURE", "$.sampling.temperature", `temperature ${s.temperature} must be a finite number >= 0`, "use 0 for greedy decoding or e.g. 0.8");
+    fail(
+      "DISTILL_TEMPERATURE",
+      "$.sampling.temperature",
+      `temperature ${s.temperature} must be a finite number >= 0`,
+      "use 0 for greedy decoding or e.g. 0.8",
+    );
   }
   if (!Number.isFinite(s.topP) || s.topP < 0 || s.topP > 1) {
-    fail("DISTILL_TOP_P", "$.sampling.topP", `top_p ${s.topP} must be in (0, 1] (0 means 1)`, "use e.g. 0.95, or leave it out");
+    fail(
+      "DISTILL_TOP_P",
+      "$.sampling.topP",
+      `top_p ${s.topP} must be in (0, 1] (0 means 1)`,
+      "use e.g. 0.95, or leave it out",
+    );
   }
   if (s.n > MAX_SAMPLES_PER_PROMPT) {
-    fail("DISTILL_SAMPLES", "$.sampling.n", `n = ${s.n} samples per prompt is above ${MAX_SAMPLES_PER_PROMPT}`, "use fewer samples per prompt and more prompts");
+    fail(
+      "DISTILL_SAMPLES",
+      "$.sampling.n",
+      `n = ${s.n} samples per prompt is above ${MAX_SAMPLES_PER_PROMPT}`,
+      "use fewer samples per prompt and more prompts",
+    );
   }
   const g = config.gating ?? { minChars: 0, maxChars: 0, dedupe: false, rejectPatterns: [] };
   if (g.maxChars > 0 && g.maxChars < g.minChars) {
-    fail("DISTILL_GATING_RANGE", "$.gating.maxChars", `max_chars ${g.maxChars} is below min_chars ${g.minChars}`, "raise max_chars, or set it to 0 (unlimited)");
+    fail(
+      "DISTILL_GATING_RANGE",
+      "$.gating.maxChars",
+      `max_chars ${g.maxChars} is below min_chars ${g.minChars}`,
+      "raise max_chars, or set it to 0 (unlimited)",
+    );
   }
   const rejectPatterns = g.rejectPatterns.map((p, i) => {
     try {
       return new RegExp(p, "u");
     } catch (err) {
-      return fail("DISTILL_REJECT_PATTERN", `$.gating.rejectPatterns[${i}]`,
+      return fail(
+        "DISTILL_REJECT_PATTERN",
+        `$.gating.rejectPatterns[${i}]`,
         `invalid regular expression ${JSON.stringify(p)}: ${err instanceof Error ? err.message : String(err)}`,
-        "write JavaScript regular expression syntax (unicode mode), escaping backslashes in JSON");
+        "write JavaScript regular expression syntax (unicode mode), escaping backslashes in JSON",
+      );
     }
   });
   if (config.promptTemplate !== "" && !config.promptTemplate.includes(TEMPLATE_PLACEHOLDER)) {
-    fail("DISTILL_TEMPLATE", "$.promptTemplate", `the prompt template has no "${TEMPLATE_PLACEHOLDER}" placeholder`,
-      `put "${TEMPLATE_PLACEHOLDER}" where the prompt text goes, e.g. "Continue the story:\\n${TEMPLATE_PLACEHOLDER}"`);
+    fail(
+      "DISTILL_TEMPLATE",
+      "$.promptTemplate",
+      `the prompt template has no "${TEMPLATE_PLACEHOLDER}" placeholder`,
+      `put "${TEMPLATE_PLACEHOLDER}" where the prompt text goes, e.g. "Continue the story:\\n${TEMPLATE_PLACEHOLDER}"`,
+    );
   }
   return {
     teacherDigest: ref.digest,

@@ -2,7 +2,12 @@
 // the upstream dataset's other splits carried byte for byte (the student is evaluated on real held-out text), and
 // `dataset.json` with the realised split fractions.
 
-import { DATASET_MANIFEST_FILE, isShardFileName, writeDatasetManifest, writeSplitShards } from "@nexa/modules/text_dataset";
+import {
+  DATASET_MANIFEST_FILE,
+  isShardFileName,
+  writeDatasetManifest,
+  writeSplitShards,
+} from "@nexa/modules/text_dataset";
 import type { TextDataset, TextRecord } from "@nexa/modules/text_dataset";
 import { ConfigError } from "@nexa/modules/monitoring";
 import type { DatasetManifest, DatasetShard, DatasetSplit, SourceLineage } from "@nexa/proto/nexa/v1/dataset";
@@ -27,16 +32,23 @@ export interface DistilledRecord extends TextRecord {
  * Copies every shard of the splits other than train into `outDir` unchanged (same path, same bytes, so the same
  * digest). Returns those shards in manifest order.
  */
-export async function carryHeldOutSplits(ds: TextDataset, outDir: string): Promise<{ shards: DatasetShard[]; records: number }> {
+export async function carryHeldOutSplits(
+  ds: TextDataset,
+  outDir: string,
+): Promise<{ shards: DatasetShard[]; records: number }> {
   const shards: DatasetShard[] = [];
   for (const [index, shard] of ds.manifest.shards.entries()) {
     if (shard.split === TRAIN_SPLIT) continue;
     const file = shard.file!.path;
     if (file === DATASET_MANIFEST_FILE || (isShardFileName(file) && file.startsWith(`${TRAIN_SPLIT}-`))) {
-      throw new ConfigError("DISTILL_SHARD_NAME", `${shard.split} shard ${file} would overwrite a file this stage writes`, {
-        context: { file: ds.artifact.display, jsonPath: `$.shards[${index}].file.path` },
-        hint: "name shards <split>-NNNNN.jsonl (docs/formats.md); re-run the upstream data stage",
-      });
+      throw new ConfigError(
+        "DISTILL_SHARD_NAME",
+        `${shard.split} shard ${file} would overwrite a file this stage writes`,
+        {
+          context: { file: ds.artifact.display, jsonPath: `$.shards[${index}].file.path` },
+          hint: "name shards <split>-NNNNN.jsonl (docs/formats.md); re-run the upstream data stage",
+        },
+      );
     }
     shards.push(await ds.copyShard(index, outDir));
   }
@@ -57,7 +69,11 @@ export interface DistilledFields {
 }
 
 /** Writes the distilled train shards (sorted by id) under the upstream text field. */
-export function writeTrainShards(outDir: string, records: readonly DistilledRecord[], textField: string): Promise<DatasetShard[]> {
+export function writeTrainShards(
+  outDir: string,
+  records: readonly DistilledRecord[],
+  textField: string,
+): Promise<DatasetShard[]> {
   return writeSplitShards(outDir, TRAIN_SPLIT, records, { recordsPerShard: RECORDS_PER_SHARD, textField });
 }
 
@@ -71,6 +87,13 @@ export function writeDistilledManifest(outDir: string, f: DistilledFields): Prom
     return { name, recordCount, fraction: total === 0 ? 0 : recordCount / total };
   });
   return writeDatasetManifest(outDir, {
-    name: f.name, textField: f.textField, seed: f.seed, producer: f.producer, shards: f.shards, splits, sources: f.sources, drops: f.drops,
+    name: f.name,
+    textField: f.textField,
+    seed: f.seed,
+    producer: f.producer,
+    shards: f.shards,
+    splits,
+    sources: f.sources,
+    drops: f.drops,
   });
 }

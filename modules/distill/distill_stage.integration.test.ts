@@ -27,8 +27,30 @@ type DistilledLine = Omit<DistilledRecord, "extra"> & DistilledRecord["extra"];
 // fixtures
 
 const EOT = "<|endoftext|>";
-const WORDS = ["the", "whale", "sea", "ship", "Ahab", "captain", "harpoon", "white", "deep", "sailor", "wind", "boat",
-  "café", "日本", "1851", "—", "ocean's", "Ishmael", "storm", "rope", "mast", "oil"];
+const WORDS = [
+  "the",
+  "whale",
+  "sea",
+  "ship",
+  "Ahab",
+  "captain",
+  "harpoon",
+  "white",
+  "deep",
+  "sailor",
+  "wind",
+  "boat",
+  "café",
+  "日本",
+  "1851",
+  "—",
+  "ocean's",
+  "Ishmael",
+  "storm",
+  "rope",
+  "mast",
+  "oil",
+];
 
 function corpus(prefix: string, n: number, seed: number): Array<{ id: string; text: string; source: string }> {
   let state = seed >>> 0;
@@ -41,7 +63,11 @@ function corpus(prefix: string, n: number, seed: number): Array<{ id: string; te
   return out;
 }
 
-const SPLITS = { train: [...corpus("a", 40, 1), { id: "a-empty", text: "", source: "fixture.txt" }], validation: corpus("v", 7, 2), test: corpus("t", 5, 3) };
+const SPLITS = {
+  train: [...corpus("a", 40, 1), { id: "a-empty", text: "", source: "fixture.txt" }],
+  validation: corpus("v", 7, 2),
+  test: corpus("t", 5, 3),
+};
 
 const rubric = { schemaVersion: 1, name: "r", criteria: [{ metric: "m", comparator: "COMPARATOR_GTE" }] };
 
@@ -55,15 +81,29 @@ const fakeData: StageDefinition<EvalRubric> = {
       const file = `${split}-00000.jsonl`;
       const body = records.map((r) => JSON.stringify(r) + "\n").join("");
       await writeFile(path.join(ctx.outDir, file), body);
-      shards.push(DatasetShard.fromPartial({
-        file: { digest: digestBytes(body), sizeBytes: Buffer.byteLength(body), path: file, mediaType: "application/jsonl" },
-        recordCount: records.length, split, textBytes: records.reduce((n, r) => n + Buffer.byteLength(r.text), 0),
-      }));
+      shards.push(
+        DatasetShard.fromPartial({
+          file: {
+            digest: digestBytes(body),
+            sizeBytes: Buffer.byteLength(body),
+            path: file,
+            mediaType: "application/jsonl",
+          },
+          recordCount: records.length,
+          split,
+          textBytes: records.reduce((n, r) => n + Buffer.byteLength(r.text), 0),
+        }),
+      );
     }
     const manifest = DatasetManifest.fromPartial({
-      schemaVersion: 1, name: "fixture", recordCount: shards.reduce((n, s) => n + s.recordCount, 0), shards,
+      schemaVersion: 1,
+      name: "fixture",
+      recordCount: shards.reduce((n, s) => n + s.recordCount, 0),
+      shards,
       splits: Object.entries(SPLITS).map(([name, r]) => ({ name, recordCount: r.length, fraction: 1 / 3 })),
-      producer: { stageName: ctx.stage, stageId: ctx.stageId, module: ctx.module }, textField: "text", seed: 1,
+      producer: { stageName: ctx.stage, stageId: ctx.stageId, module: ctx.module },
+      textField: "text",
+      seed: 1,
     });
     await writeFile(path.join(ctx.outDir, "dataset.json"), encodeMessage(DatasetManifest, manifest));
     return { product: { file: "dataset.json", schema: CONTRACTS.DatasetManifest.name } };
@@ -75,18 +115,30 @@ const fakeTrain: StageDefinition<EvalRubric> = {
   module: "modules/distill (test teacher)",
   config: CONTRACTS.EvalRubric,
   async run(ctx) {
-    const tokenizer = Tokenizer.train(SPLITS.train.map((r) => r.text), { vocabSize: 300, specials: [EOT] });
+    const tokenizer = Tokenizer.train(
+      SPLITS.train.map((r) => r.text),
+      { vocabSize: 300, specials: [EOT] },
+    );
     const hf = tokenizer.save("hf_json");
     const eosId = tokenizer.encode(EOT, { allowSpecial: true })[0];
     const vocabSize = tokenizer.vocabSize;
     tokenizer.free();
     await writeFile(path.join(ctx.outDir, "tokenizer.json"), hf);
-    const tokManifest = encodeMessage(TokenizerManifest, TokenizerManifest.fromPartial({
-      schemaVersion: 1, kind: TokenizerManifest_Kind.KIND_BPE, name: "bpe-300", vocabSize, eosId,
-      specialTokens: [{ text: EOT, id: eosId }],
-      files: [{ digest: digestBytes(hf), sizeBytes: hf.length, path: "tokenizer.json", mediaType: "application/json" }],
-      producer: { stageName: ctx.stage, stageId: ctx.stageId, module: ctx.module },
-    }));
+    const tokManifest = encodeMessage(
+      TokenizerManifest,
+      TokenizerManifest.fromPartial({
+        schemaVersion: 1,
+        kind: TokenizerManifest_Kind.KIND_BPE,
+        name: "bpe-300",
+        vocabSize,
+        eosId,
+        specialTokens: [{ text: EOT, id: eosId }],
+        files: [
+          { digest: digestBytes(hf), sizeBytes: hf.length, path: "tokenizer.json", mediaType: "application/json" },
+        ],
+        producer: { stageName: ctx.stage, stageId: ctx.stageId, module: ctx.module },
+      }),
+    );
     await writeFile(path.join(ctx.outDir, "tokenizer.manifest.json"), tokManifest);
     const model = Model.create({ vocabSize, seqLen: 48, nLayer: 1, nHead: 2, dModel: 16 }, 42);
     const weights = model.save();
@@ -94,10 +146,20 @@ const fakeTrain: StageDefinition<EvalRubric> = {
     await writeFile(path.join(ctx.outDir, "model.safetensors"), weights);
     const checkpoint = CheckpointManifest.fromPartial({
       schemaVersion: 1,
-      weights: { digest: digestBytes(weights), sizeBytes: weights.length, path: "model.safetensors", mediaType: "application/vnd.nexa.safetensors" },
+      weights: {
+        digest: digestBytes(weights),
+        sizeBytes: weights.length,
+        path: "model.safetensors",
+        mediaType: "application/vnd.nexa.safetensors",
+      },
       model: { nLayer: 1, nHead: 2, nEmbd: 16, vocabSize, blockSize: 48 },
       trainConfigDigest: digestBytes("train config"),
-      tokenizer: { digest: digestBytes(tokManifest), sizeBytes: Buffer.byteLength(tokManifest), path: "tokenizer.manifest.json", schemaName: CONTRACTS.TokenizerManifest.name },
+      tokenizer: {
+        digest: digestBytes(tokManifest),
+        sizeBytes: Buffer.byteLength(tokManifest),
+        path: "tokenizer.manifest.json",
+        schemaName: CONTRACTS.TokenizerManifest.name,
+      },
       producer: { stageName: ctx.stage, stageId: ctx.stageId, module: ctx.module },
     });
     await writeFile(path.join(ctx.outDir, "checkpoint.json"), encodeMessage(CheckpointManifest, checkpoint));
@@ -113,13 +175,24 @@ const CONFIG = {
   maxExamples: 30,
 };
 
-interface Workspace { dir: string; bundle: string }
+interface Workspace {
+  dir: string;
+  bundle: string;
+}
 
 const argv = (dir: string, name: string, config: string, extra: string[] = []): string[] => [
-  "run", `--stage=${name}`, "--module=modules/distill", `--config=${config}`, `--out=${path.join(dir, name)}`,
-  `--log=${path.join(dir, name + ".log.jsonl")}`, `--manifest=${path.join(dir, name + ".manifest.json")}`, ...extra];
+  "run",
+  `--stage=${name}`,
+  "--module=modules/distill",
+  `--config=${config}`,
+  `--out=${path.join(dir, name)}`,
+  `--log=${path.join(dir, name + ".log.jsonl")}`,
+  `--manifest=${path.join(dir, name + ".manifest.json")}`,
+  ...extra,
+];
 
-const input = (w: Workspace, slot: string, stage: string) => `--input=${slot}=${path.join(w.dir, stage + ".manifest.json")}:${path.join(w.dir, stage)}`;
+const input = (w: Workspace, slot: string, stage: string) =>
+  `--input=${slot}=${path.join(w.dir, stage + ".manifest.json")}:${path.join(w.dir, stage)}`;
 
 /** A fresh directory with the upstream stages "data" and "teacher" already run. */
 async function workspace(): Promise<Workspace> {
@@ -136,14 +209,21 @@ async function workspace(): Promise<Workspace> {
 async function distill(w: Workspace, name: string, config: object = CONFIG): Promise<StageOutcome> {
   const file = path.join(w.dir, `${name}.config.json`);
   writeFileSync(file, JSON.stringify(config));
-  return runStage(distillStage, argv(w.dir, name, file, [input(w, "dataset", "data"), input(w, "teacher", "teacher")]), w.bundle);
+  return runStage(
+    distillStage,
+    argv(w.dir, name, file, [input(w, "dataset", "data"), input(w, "teacher", "teacher")]),
+    w.bundle,
+  );
 }
 
 const product = (w: Workspace, stage: string) =>
   decodeManifest(CONTRACTS.DatasetManifest, readFileSync(path.join(w.dir, stage, "dataset.json")), "dataset.json");
 
 const trainRecords = (w: Workspace, stage: string): DistilledLine[] =>
-  readFileSync(path.join(w.dir, stage, "train-00000.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as DistilledLine);
+  readFileSync(path.join(w.dir, stage, "train-00000.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as DistilledLine);
 
 const teacherDigest = (w: Workspace) => digestBytes(readFileSync(path.join(w.dir, "teacher", "checkpoint.json")));
 
@@ -160,7 +240,10 @@ describe("distill stage", () => {
 
   it("writes dataset.json, a train shard and the carried held-out shards", async () => {
     expect(first.manifest!.outputs.map((o) => [o.path, o.schemaName])).toEqual([
-      ["dataset.json", CONTRACTS.DatasetManifest.name], ["test-00000.jsonl", ""], ["train-00000.jsonl", ""], ["validation-00000.jsonl", ""],
+      ["dataset.json", CONTRACTS.DatasetManifest.name],
+      ["test-00000.jsonl", ""],
+      ["train-00000.jsonl", ""],
+      ["validation-00000.jsonl", ""],
     ]);
     const m = product(w, "distill");
     expect(m.splits.map((s) => s.name)).toEqual(["train", "validation", "test"]);
@@ -180,7 +263,9 @@ describe("distill stage", () => {
     const files = await listDataFiles(path.join(w.dir, "distill"));
     expect(await listDataFiles(path.join(w.dir, "distill_again"))).toEqual(files);
     for (const f of files.filter((f) => f !== "dataset.json")) {
-      expect(readFileSync(path.join(w.dir, "distill_again", f)).equals(readFileSync(path.join(w.dir, "distill", f)))).toBe(true);
+      expect(
+        readFileSync(path.join(w.dir, "distill_again", f)).equals(readFileSync(path.join(w.dir, "distill", f))),
+      ).toBe(true);
     }
     const strip = (stage: string) => ({ ...product(w, stage), producer: undefined });
     expect(strip("distill_again")).toEqual(strip("distill"));
@@ -209,7 +294,9 @@ describe("distill stage", () => {
   it("carries validation and test through unchanged", () => {
     for (const split of ["validation", "test"]) {
       const file = `${split}-00000.jsonl`;
-      expect(readFileSync(path.join(w.dir, "distill", file)).equals(readFileSync(path.join(w.dir, "data", file)))).toBe(true);
+      expect(readFileSync(path.join(w.dir, "distill", file)).equals(readFileSync(path.join(w.dir, "data", file)))).toBe(
+        true,
+      );
       const m = product(w, "distill");
       expect(m.shards.find((s) => s.split === split)).toEqual(product(w, "data").shards.find((s) => s.split === split));
     }
@@ -236,8 +323,9 @@ describe("distill stage", () => {
     expect(m.sources[1]).toMatchObject({ recordsRead: 80, recordsKept: kept.length });
     for (const r of kept) expect(r.id).toMatch(/#0$/);
     // A reject pattern matching everything leaves nothing: an explicit error with the drop counts, not an empty split.
-    await expect(distill(w, "rejected", { ...CONFIG, gating: { rejectPatterns: ["[\\s\\S]"] } }))
-      .rejects.toThrow(/\$\.gating: no distilled record was kept \(30 prompts, 30 generations; drops .*reject_pattern: \d+/);
+    await expect(distill(w, "rejected", { ...CONFIG, gating: { rejectPatterns: ["[\\s\\S]"] } })).rejects.toThrow(
+      /\$\.gating: no distilled record was kept \(30 prompts, 30 generations; drops .*reject_pattern: \d+/,
+    );
   });
 
   it("rejects a teacher digest that differs from the wired checkpoint, naming both", async () => {
@@ -247,19 +335,33 @@ describe("distill stage", () => {
     await expect(distill(w, "mismatch", config)).rejects.toMatchObject({ code: "DISTILL_TEACHER_MISMATCH" });
     // The right digest is accepted and changes nothing in the data.
     await distill(w, "pinned", { ...CONFIG, teacher: { checkpoint: { digest: teacherDigest(w) } } });
-    expect(readFileSync(path.join(w.dir, "pinned", "train-00000.jsonl")).equals(readFileSync(path.join(w.dir, "distill", "train-00000.jsonl")))).toBe(true);
+    expect(
+      readFileSync(path.join(w.dir, "pinned", "train-00000.jsonl")).equals(
+        readFileSync(path.join(w.dir, "distill", "train-00000.jsonl")),
+      ),
+    ).toBe(true);
   });
 
   it("rejects an endpoint teacher explicitly", async () => {
     const config = { ...CONFIG, teacher: { endpoint: { baseUrl: "http://127.0.0.1:8080/v1", model: "m" } } };
-    await expect(distill(w, "endpoint", config)).rejects.toThrow(/\$\.teacher\.endpoint: .*not supported in hermetic stages yet/);
+    await expect(distill(w, "endpoint", config)).rejects.toThrow(
+      /\$\.teacher\.endpoint: .*not supported in hermetic stages yet/,
+    );
   });
 
   it("rejects bad configs with the field and the fix", async () => {
-    await expect(distill(w, "bad1", { ...CONFIG, sampling: { ...CONFIG.sampling, maxTokens: 48 } })).rejects.toThrow(/\$\.sampling\.maxTokens: max_tokens 48/);
-    await expect(distill(w, "bad2", { ...CONFIG, gating: { rejectPatterns: ["("] } })).rejects.toThrow(/\$\.gating\.rejectPatterns\[0\]: invalid regular expression/);
-    await expect(distill(w, "bad3", { ...CONFIG, promptTemplate: "no placeholder" })).rejects.toThrow(/\$\.promptTemplate/);
-    await expect(distill(w, "bad4", { ...CONFIG, sampling: { ...CONFIG.sampling, topP: 1.5 } })).rejects.toThrow(/\$\.sampling\.topP/);
+    await expect(distill(w, "bad1", { ...CONFIG, sampling: { ...CONFIG.sampling, maxTokens: 48 } })).rejects.toThrow(
+      /\$\.sampling\.maxTokens: max_tokens 48/,
+    );
+    await expect(distill(w, "bad2", { ...CONFIG, gating: { rejectPatterns: ["("] } })).rejects.toThrow(
+      /\$\.gating\.rejectPatterns\[0\]: invalid regular expression/,
+    );
+    await expect(distill(w, "bad3", { ...CONFIG, promptTemplate: "no placeholder" })).rejects.toThrow(
+      /\$\.promptTemplate/,
+    );
+    await expect(distill(w, "bad4", { ...CONFIG, sampling: { ...CONFIG.sampling, topP: 1.5 } })).rejects.toThrow(
+      /\$\.sampling\.topP/,
+    );
   });
 
   it("applies the prompt template and changes outputs with the seed", async () => {
@@ -267,14 +369,31 @@ describe("distill stage", () => {
     const records = trainRecords(w, "templated");
     for (const r of records) expect(r.text.startsWith("Story: ")).toBe(true);
     await distill(w, "reseeded", { ...CONFIG, sampling: { ...CONFIG.sampling, seed: 8 } });
-    expect(readFileSync(path.join(w.dir, "reseeded", "train-00000.jsonl")).equals(readFileSync(path.join(w.dir, "distill", "train-00000.jsonl")))).toBe(false);
+    expect(
+      readFileSync(path.join(w.dir, "reseeded", "train-00000.jsonl")).equals(
+        readFileSync(path.join(w.dir, "distill", "train-00000.jsonl")),
+      ),
+    ).toBe(false);
   });
 
-  it.each(["flip", "truncate", "remove"] as const)("reports damaged upstream files the way every stage does (%s)", async (how) => {
-    const broken = await workspace();
-    damageFile(path.join(broken.dir, "teacher", "model.safetensors"), how);
-    expectDamagedUpstream(await distill(broken, "damaged").catch((e) => e), { upstream: "teacher", slot: "teacher", path: "model.safetensors", how });
-    damageFile(path.join(broken.dir, "data", "train-00000.jsonl"), how);
-    expectDamagedUpstream(await distill(broken, "damaged2").catch((e) => e), { upstream: "data", slot: "dataset", path: "train-00000.jsonl", how });
-  });
+  it.each(["flip", "truncate", "remove"] as const)(
+    "reports damaged upstream files the way every stage does (%s)",
+    async (how) => {
+      const broken = await workspace();
+      damageFile(path.join(broken.dir, "teacher", "model.safetensors"), how);
+      expectDamagedUpstream(await distill(broken, "damaged").catch((e) => e), {
+        upstream: "teacher",
+        slot: "teacher",
+        path: "model.safetensors",
+        how,
+      });
+      damageFile(path.join(broken.dir, "data", "train-00000.jsonl"), how);
+      expectDamagedUpstream(await distill(broken, "damaged2").catch((e) => e), {
+        upstream: "data",
+        slot: "dataset",
+        path: "train-00000.jsonl",
+        how,
+      });
+    },
+  );
 });

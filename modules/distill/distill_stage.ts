@@ -34,7 +34,8 @@ interface Generated {
 }
 
 /** provenance.sampling.seed: a JSON number while exact, else its decimal string. */
-const seedValue = (seed: bigint): number | string => (seed <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seed) : seed.toString());
+const seedValue = (seed: bigint): number | string =>
+  seed <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seed) : seed.toString();
 
 /** n samples per prompt, in drawn order, each gated as it is produced. */
 function generateAll(teacher: Teacher, plan: DistillPlan, prompts: readonly Prompt[]): Generated {
@@ -46,7 +47,12 @@ function generateAll(teacher: Teacher, plan: DistillPlan, prompts: readonly Prom
     for (let k = 0; k < s.n; k++) {
       const seed = generationSeed(s, prompt.index, k);
       const gen = teacher.model.generate(prompt.tokens, {
-        maxNewTokens: s.maxTokens, temperature: s.temperature, topK: s.topK, topP: s.topP, seed, stopTokens: [teacher.eosId],
+        maxNewTokens: s.maxTokens,
+        temperature: s.temperature,
+        topK: s.topK,
+        topP: s.topP,
+        seed,
+        stopTokens: [teacher.eosId],
       });
       out.generations++;
       out.tokens += gen.tokens.length;
@@ -62,7 +68,13 @@ function generateAll(teacher: Teacher, plan: DistillPlan, prompts: readonly Prom
           provenance: {
             teacher: teacher.checkpoint.ref.digest,
             prompt_id: promptId,
-            sampling: { temperature: s.temperature, top_p: s.topP, top_k: s.topK, max_tokens: s.maxTokens, seed: seedValue(seed) },
+            sampling: {
+              temperature: s.temperature,
+              top_p: s.topP,
+              top_k: s.topK,
+              max_tokens: s.maxTokens,
+              seed: seedValue(seed),
+            },
           },
         },
       });
@@ -77,40 +89,69 @@ function generateAll(teacher: Teacher, plan: DistillPlan, prompts: readonly Prom
 async function runDistill(ctx: StageContext<DistillConfig>): Promise<StageResult> {
   const where = { file: ctx.configFile, stage: ctx.stage };
   const plan = planDistill(ctx.config, ctx.configFile, ctx.stage);
-  if (ctx.config.concurrency > 1) ctx.log.info("concurrency_ignored", { reason: "a checkpoint teacher runs in-process; concurrency applies to endpoints" });
+  if (ctx.config.concurrency > 1)
+    ctx.log.info("concurrency_ignored", {
+      reason: "a checkpoint teacher runs in-process; concurrency applies to endpoints",
+    });
   const ds = new TextDataset(await ctx.open("dataset", CONTRACTS.DatasetManifest));
   const records = await ds.records(TRAIN_SPLIT);
   const ids = new Set(records.map((r) => r.id));
   if (ids.size !== records.length) {
-    throw new ConfigError("DISTILL_DUPLICATE_ID", `the train split of ${ds.artifact.display} repeats record ids (${records.length} records, ${ids.size} ids)`, {
-      context: { file: ds.artifact.display }, hint: "record ids must be unique (modules/data guarantees it); re-run the upstream data stage",
-    });
+    throw new ConfigError(
+      "DISTILL_DUPLICATE_ID",
+      `the train split of ${ds.artifact.display} repeats record ids (${records.length} records, ${ids.size} ids)`,
+      {
+        context: { file: ds.artifact.display },
+        hint: "record ids must be unique (modules/data guarantees it); re-run the upstream data stage",
+      },
+    );
   }
 
   const teacher = await loadTeacher(ctx, plan.teacherDigest);
   try {
     const drawn = drawPrompts(records, plan, teacher.tokenizer, teacher.seqLen, where);
     ctx.log.info("prompts_drawn", {
-      train_records: records.length, considered: drawn.considered, prompts: drawn.prompts.length, empty_prompts: drawn.emptyPrompts,
-      truncated_prompts: drawn.truncated, window_tokens: drawn.windowTokens, teacher_seq_len: teacher.seqLen,
+      train_records: records.length,
+      considered: drawn.considered,
+      prompts: drawn.prompts.length,
+      empty_prompts: drawn.emptyPrompts,
+      truncated_prompts: drawn.truncated,
+      window_tokens: drawn.windowTokens,
+      teacher_seq_len: teacher.seqLen,
     });
     const started = performance.now();
     const gen = generateAll(teacher, plan, drawn.prompts);
     const ms = performance.now() - started;
     ctx.log.info("generated", {
-      generations: gen.generations, tokens: gen.tokens, stopped_at_eos: gen.stoppedAtEos, kept: gen.records.length,
-      generate_ms: Math.round(ms), tokens_per_s: Math.round(gen.tokens / Math.max(ms / 1000, 1e-3)), threads: ctx.threads,
+      generations: gen.generations,
+      tokens: gen.tokens,
+      stopped_at_eos: gen.stoppedAtEos,
+      kept: gen.records.length,
+      generate_ms: Math.round(ms),
+      tokens_per_s: Math.round(gen.tokens / Math.max(ms / 1000, 1e-3)),
+      threads: ctx.threads,
       kernel_variant: teacher.model.variant(),
     });
 
-    const drops: Record<string, number> = { ...gen.drops, ...(drawn.emptyPrompts > 0 ? { empty_prompt: drawn.emptyPrompts } : {}) };
+    const drops: Record<string, number> = {
+      ...gen.drops,
+      ...(drawn.emptyPrompts > 0 ? { empty_prompt: drawn.emptyPrompts } : {}),
+    };
     if (gen.records.length === 0) {
       // An empty distilled train split is never what the operator wants; say why here rather than downstream.
-      const why = Object.keys(drops).sort().map((r) => `${r}: ${drops[r]}`).join(", ") || "no train records";
-      throw new ConfigError("DISTILL_NOTHING_KEPT", `no distilled record was kept (${drawn.prompts.length} prompts, ${gen.generations} generations; drops ${why})`, {
-        context: { file: ctx.configFile, jsonPath: "$.gating", stage: ctx.stage },
-        hint: "relax config.gating (min_chars, max_chars, reject_patterns), or give the dataset's train split text",
-      });
+      const why =
+        Object.keys(drops)
+          .sort()
+          .map((r) => `${r}: ${drops[r]}`)
+          .join(", ") || "no train records";
+      throw new ConfigError(
+        "DISTILL_NOTHING_KEPT",
+        `no distilled record was kept (${drawn.prompts.length} prompts, ${gen.generations} generations; drops ${why})`,
+        {
+          context: { file: ctx.configFile, jsonPath: "$.gating", stage: ctx.stage },
+          hint: "relax config.gating (min_chars, max_chars, reject_patterns), or give the dataset's train split text",
+        },
+      );
     }
     const trainShards = await writeTrainShards(ctx.outDir, gen.records, ds.textField);
     const carried = await carryHeldOutSplits(ds, ctx.outDir);
@@ -123,9 +164,21 @@ async function runDistill(ctx: StageContext<DistillConfig>): Promise<StageResult
       splitOrder: ds.manifest.splits.map((s) => s.name),
       sources: [
         // The upstream dataset: every record read (train prompts + held-out); kept = held-out records carried.
-        { kind: SourceLineage_Kind.KIND_DATASET, uri: ctx.input("dataset").manifest.stageName, artifact: ds.artifact.ref, recordsRead: records.length + carried.records, recordsKept: carried.records },
+        {
+          kind: SourceLineage_Kind.KIND_DATASET,
+          uri: ctx.input("dataset").manifest.stageName,
+          artifact: ds.artifact.ref,
+          recordsRead: records.length + carried.records,
+          recordsKept: carried.records,
+        },
         // The teacher: one record read per generation; kept = distilled records that passed the gate.
-        { kind: SourceLineage_Kind.KIND_TEACHER, uri: teacher.stageName, artifact: teacher.checkpoint.ref, recordsRead: gen.generations, recordsKept: gen.records.length },
+        {
+          kind: SourceLineage_Kind.KIND_TEACHER,
+          uri: teacher.stageName,
+          artifact: teacher.checkpoint.ref,
+          recordsRead: gen.generations,
+          recordsKept: gen.records.length,
+        },
       ],
       drops,
     });

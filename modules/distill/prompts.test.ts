@@ -9,13 +9,18 @@ import type { DistillConfig } from "@nexa/proto/nexa/v1/distill";
 
 const records: SourceRecord[] = Array.from({ length: 30 }, (_, i) => ({
   id: `r${String(i).padStart(2, "0")}`,
-  text: i === 4 ? "" : Array.from({ length: 10 + i * 3 }, (_, j) => ["whale", "sea", "café", "日本", "ship"][(i + j) % 5]).join(" "),
+  text:
+    i === 4
+      ? ""
+      : Array.from({ length: 10 + i * 3 }, (_, j) => ["whale", "sea", "café", "日本", "ship"][(i + j) % 5]).join(" "),
   source: "s",
 }));
 
 const config = (over: Partial<DistillConfig> = {}): DistillConfig => ({
   schemaVersion: 1,
-  teacher: { source: { $case: "checkpoint", value: { digest: "", sizeBytes: 0, mediaType: "", schemaName: "", path: "" } } },
+  teacher: {
+    source: { $case: "checkpoint", value: { digest: "", sizeBytes: 0, mediaType: "", schemaName: "", path: "" } },
+  },
   sampling: { temperature: 1, topP: 0, topK: 0, maxTokens: 12, seed: 5, n: 0 },
   promptTemplate: "",
   maxExamples: 0,
@@ -28,7 +33,10 @@ const where = { file: "c.json", stage: "distill" };
 describe("prompts", () => {
   let tok: Tokenizer;
   beforeAll(() => {
-    tok = Tokenizer.train(records.map((r) => r.text), { vocabSize: 300, specials: ["<|endoftext|>"] });
+    tok = Tokenizer.train(
+      records.map((r) => r.text),
+      { vocabSize: 300, specials: ["<|endoftext|>"] },
+    );
   });
   afterAll(() => tok.free());
 
@@ -60,12 +68,22 @@ describe("prompts", () => {
     const large = drawPrompts(records, planDistill(config({ maxExamples: 12 }), "c.json", "distill"), tok, 40, where);
     expect(large.prompts.slice(0, small.prompts.length)).toEqual(small.prompts);
     expect(large.prompts.length).toBe(12);
-    const templated = drawPrompts(records, planDistill(config({ promptTemplate: "Tale: {text} |" }), "c.json", "distill"), tok, 40, where);
+    const templated = drawPrompts(
+      records,
+      planDistill(config({ promptTemplate: "Tale: {text} |" }), "c.json", "distill"),
+      tok,
+      40,
+      where,
+    );
     for (const p of templated.prompts) expect(p.text).toMatch(/^Tale: [\s\S]+ \|$/);
   });
 
   it("rejects max_tokens that leave no room for a prompt", () => {
-    const plan = planDistill(config({ sampling: { temperature: 0, topP: 1, topK: 0, maxTokens: 40, seed: 1, n: 1 } }), "c.json", "distill");
+    const plan = planDistill(
+      config({ sampling: { temperature: 0, topP: 1, topK: 0, maxTokens: 40, seed: 1, n: 1 } }),
+      "c.json",
+      "distill",
+    );
     expect(() => drawPrompts(records, plan, tok, 40, where)).toThrow(/c\.json: \$\.sampling\.maxTokens: max_tokens 40/);
   });
 });

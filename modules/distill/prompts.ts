@@ -66,17 +66,26 @@ const applyTemplate = (template: string, text: string): string =>
 // drawing
 
 /** Draws the prompts (see the header comment); `contextTokens` is the teacher's seq_len. */
-export function drawPrompts(records: readonly SourceRecord[], plan: DistillPlan, tokenizer: Tokenizer, contextTokens: number,
-  where: { file: string; stage: string }): DrawnPrompts {
+export function drawPrompts(
+  records: readonly SourceRecord[],
+  plan: DistillPlan,
+  tokenizer: Tokenizer,
+  contextTokens: number,
+  where: { file: string; stage: string },
+): DrawnPrompts {
   const maxTokens = plan.sampling.maxTokens;
   const budget = contextTokens - maxTokens; // prompt tokens that fit before the generated ones
   const overhead = plan.template === "" ? 0 : tokenizer.encode(applyTemplate(plan.template, "")).length;
   const windowTokens = Math.min(maxTokens, budget - overhead);
   if (windowTokens < 1) {
-    throw new ConfigError("DISTILL_CONTEXT", `max_tokens ${maxTokens} + ${overhead} template tokens leave no room for a prompt in the teacher's context of ${contextTokens} tokens`, {
-      context: { ...where, jsonPath: "$.sampling.maxTokens" },
-      hint: `set sampling.maxTokens to at most ${Math.max(1, Math.floor((contextTokens - overhead) / 2))} (or shorten the prompt template)`,
-    });
+    throw new ConfigError(
+      "DISTILL_CONTEXT",
+      `max_tokens ${maxTokens} + ${overhead} template tokens leave no room for a prompt in the teacher's context of ${contextTokens} tokens`,
+      {
+        context: { ...where, jsonPath: "$.sampling.maxTokens" },
+        hint: `set sampling.maxTokens to at most ${Math.max(1, Math.floor((contextTokens - overhead) / 2))} (or shorten the prompt template)`,
+      },
+    );
   }
 
   const n = records.length;
@@ -87,7 +96,10 @@ export function drawPrompts(records: readonly SourceRecord[], plan: DistillPlan,
   let emptyPrompts = 0;
   // Encode candidates in chunks of the prompts still missing (one kernel call per chunk).
   while (prompts.length < want && considered < n) {
-    const chunk = Array.from(order.subarray(considered, Math.min(n, considered + want - prompts.length)), (i) => records[Number(i)]);
+    const chunk = Array.from(
+      order.subarray(considered, Math.min(n, considered + want - prompts.length)),
+      (i) => records[Number(i)],
+    );
     considered += chunk.length;
     const { ids, offsets } = tokenizer.encodeBatch(chunk.map((r) => r.text));
     const texts: string[] = [];

@@ -24,11 +24,19 @@ export async function loadTeacher(ctx: StageContext<DistillConfig>, expectedDige
   const checkpoint = new Checkpoint(await ctx.open("teacher", CONTRACTS.CheckpointManifest));
   const digest = checkpoint.ref.digest;
   if (expectedDigest !== "" && expectedDigest !== digest) {
-    throw new ConfigError("DISTILL_TEACHER_MISMATCH",
-      `the config names teacher checkpoint ${expectedDigest}, but the checkpoint wired to \`teacher\` (stage ${input.manifest.stageName}) is ${digest}`, {
-        context: { file: ctx.configFile, jsonPath: "$.teacher.checkpoint.digest", expected: expectedDigest, actual: digest },
+    throw new ConfigError(
+      "DISTILL_TEACHER_MISMATCH",
+      `the config names teacher checkpoint ${expectedDigest}, but the checkpoint wired to \`teacher\` (stage ${input.manifest.stageName}) is ${digest}`,
+      {
+        context: {
+          file: ctx.configFile,
+          jsonPath: "$.teacher.checkpoint.digest",
+          expected: expectedDigest,
+          actual: digest,
+        },
         hint: `set "digest": "${digest}", or leave the digest empty to use whatever checkpoint is wired to \`teacher\``,
-      });
+      },
+    );
   }
   const loaded = await loadCheckpoint(checkpoint, { threads: ctx.threads });
   return { ...loaded, stageName: input.manifest.stageName };

@@ -56,23 +56,46 @@ async function openCheckpointInput(ctx: StageContext<EvalRubric>, slot: string):
 // checks across inputs
 
 /** Every checkpoint must expect the tokenizer the data was packed with (same TokenizerManifest digest). */
-function checkTokenizers(ctx: StageContext<EvalRubric>, packed: PackedData, student: CheckpointData, teacher?: CheckpointData): void {
+function checkTokenizers(
+  ctx: StageContext<EvalRubric>,
+  packed: PackedData,
+  student: CheckpointData,
+  teacher?: CheckpointData,
+): void {
   const want = packed.dataset.manifest.tokenizer!.digest;
   const studentTok = student.checkpoint.manifest.tokenizer!.digest;
   if (teacher && teacher.checkpoint.manifest.tokenizer!.digest !== studentTok) {
     const teacherTok = teacher.checkpoint.manifest.tokenizer!.digest;
-    throw new ConfigError("EVAL_TOKENIZER_MISMATCH",
-      `student and teacher use different tokenizers: student ${studentTok}, teacher ${teacherTok}`, {
-        context: { file: teacher.checkpoint.artifact.display, jsonPath: "$.tokenizer.digest", stage: ctx.stage, student: studentTok, teacher: teacherTok },
+    throw new ConfigError(
+      "EVAL_TOKENIZER_MISMATCH",
+      `student and teacher use different tokenizers: student ${studentTok}, teacher ${teacherTok}`,
+      {
+        context: {
+          file: teacher.checkpoint.artifact.display,
+          jsonPath: "$.tokenizer.digest",
+          stage: ctx.stage,
+          student: studentTok,
+          teacher: teacherTok,
+        },
         hint: "agreement needs one vocabulary: train the teacher and the student on data packed with the same tokenizer (pack `tokenizer_from`)",
-      });
+      },
+    );
   }
   if (studentTok !== want) {
-    throw new ConfigError("EVAL_TOKENIZER_MISMATCH",
-      `the student expects tokenizer ${studentTok}, but the packed data uses ${want}`, {
-        context: { file: student.checkpoint.artifact.display, jsonPath: "$.tokenizer.digest", stage: ctx.stage, checkpoint: studentTok, packed: want },
+    throw new ConfigError(
+      "EVAL_TOKENIZER_MISMATCH",
+      `the student expects tokenizer ${studentTok}, but the packed data uses ${want}`,
+      {
+        context: {
+          file: student.checkpoint.artifact.display,
+          jsonPath: "$.tokenizer.digest",
+          stage: ctx.stage,
+          checkpoint: studentTok,
+          packed: want,
+        },
         hint: "wire the pack stage the checkpoint was trained on (or one reusing its tokenizer via `tokenizer_from`) into `packed`",
-      });
+      },
+    );
   }
 }
 
@@ -83,11 +106,14 @@ function loadModel(c: CheckpointData, packed: PackedData, stage: string, threads
   const seqLen = packed.dataset.manifest.seqLen;
   if (cfg.vocabSize < vocab || cfg.seqLen < seqLen) {
     model.free();
-    throw new ConfigError("EVAL_MODEL_SHAPE",
-      `the ${c.slot} model (vocab ${cfg.vocabSize}, context ${cfg.seqLen}) cannot score the packed data (vocab ${vocab}, seq_len ${seqLen})`, {
+    throw new ConfigError(
+      "EVAL_MODEL_SHAPE",
+      `the ${c.slot} model (vocab ${cfg.vocabSize}, context ${cfg.seqLen}) cannot score the packed data (vocab ${vocab}, seq_len ${seqLen})`,
+      {
         context: { file: c.checkpoint.artifact.display, jsonPath: "$.model", stage },
         hint: "train the checkpoint with model.vocab_size >= the tokenizer's vocab_size and model.block_size >= the pack seq_len",
-      });
+      },
+    );
   }
   return model;
 }
@@ -96,7 +122,12 @@ function loadModel(c: CheckpointData, packed: PackedData, stage: string, threads
 // passes over the packed data
 
 /** Scores the validation bins in manifest order, at most `maxBins` (0 = all). */
-async function scoreValidation(packed: PackedData, scorer: ValidationScorer, maxBins: number, stage: string): Promise<void> {
+async function scoreValidation(
+  packed: PackedData,
+  scorer: ValidationScorer,
+  maxBins: number,
+  stage: string,
+): Promise<void> {
   const bins = packed.dataset.splitBins(EVAL_SPLIT);
   if (bins.length === 0) {
     throw new ConfigError("EVAL_NO_VALIDATION", `the packed dataset has no "${EVAL_SPLIT}" bins`, {
@@ -116,10 +147,14 @@ async function scoreValidation(packed: PackedData, scorer: ValidationScorer, max
 async function trainTokenCounts(packed: PackedData, stage: string): Promise<BigUint64Array> {
   const bins = packed.dataset.splitBins(BASELINE_SPLIT);
   if (bins.length === 0) {
-    throw new ConfigError("EVAL_NO_TRAIN_SPLIT", `the unigram baseline is fitted on the "${BASELINE_SPLIT}" bins, which the packed dataset lacks`, {
-      context: { file: packed.dataset.artifact.display, jsonPath: "$.bins", stage },
-      hint: `pack the "${BASELINE_SPLIT}" split too (PackConfig.splits: ["${BASELINE_SPLIT}", "${EVAL_SPLIT}"])`,
-    });
+    throw new ConfigError(
+      "EVAL_NO_TRAIN_SPLIT",
+      `the unigram baseline is fitted on the "${BASELINE_SPLIT}" bins, which the packed dataset lacks`,
+      {
+        context: { file: packed.dataset.artifact.display, jsonPath: "$.bins", stage },
+        hint: `pack the "${BASELINE_SPLIT}" split too (PackConfig.splits: ["${BASELINE_SPLIT}", "${EVAL_SPLIT}"])`,
+      },
+    );
   }
   const m = packed.dataset.manifest;
   const counts = new BigUint64Array(packed.tokenizer.manifest.vocabSize);
@@ -128,10 +163,14 @@ async function trainTokenCounts(packed: PackedData, stage: string): Promise<BigU
     countIds(rows.tokens, counts.length, counts);
     const padding = BigInt(rows.bins * rows.seqLen - entry.bin.tokenCount);
     if (padding < 0n || counts[m.padId] < padding) {
-      throw new IntegrityError("EVAL_PADDING_COUNT",
-        `${entry.bin.file!.path}: token_count ${entry.bin.tokenCount} does not fit ${rows.bins} bins of ${rows.seqLen} with pad id ${m.padId}`, {
-          context: { file: packed.dataset.artifact.display, jsonPath: `$.bins[${entry.index}].tokenCount` }, hint: "re-run the pack stage",
-        });
+      throw new IntegrityError(
+        "EVAL_PADDING_COUNT",
+        `${entry.bin.file!.path}: token_count ${entry.bin.tokenCount} does not fit ${rows.bins} bins of ${rows.seqLen} with pad id ${m.padId}`,
+        {
+          context: { file: packed.dataset.artifact.display, jsonPath: `$.bins[${entry.index}].tokenCount` },
+          hint: "re-run the pack stage",
+        },
+      );
     }
     counts[m.padId] -= padding;
   }
@@ -147,7 +186,10 @@ async function runEval(ctx: StageContext<EvalRubric>): Promise<StageResult> {
   checkRubric(rubric, availableMetrics(hasTeacher), ctx.configFile); // fail before any model math
 
   const dataset = new PackedDataset(await ctx.open("packed", CONTRACTS.PackedDatasetManifest));
-  const packed: PackedData = { dataset, tokenizer: await openTokenizer(dataset.artifact, dataset.manifest.tokenizer!, "$.tokenizer") };
+  const packed: PackedData = {
+    dataset,
+    tokenizer: await openTokenizer(dataset.artifact, dataset.manifest.tokenizer!, "$.tokenizer"),
+  };
   const student = await openCheckpointInput(ctx, "checkpoint");
   const teacher = hasTeacher ? await openCheckpointInput(ctx, "teacher") : undefined;
   checkTokenizers(ctx, packed, student, teacher);
@@ -157,11 +199,20 @@ async function runEval(ctx: StageContext<EvalRubric>): Promise<StageResult> {
   const models: Model[] = [];
   try {
     if (tokenizer.vocabSize !== vocab) {
-      throw new IntegrityError("EVAL_TOKENIZER_VOCAB", `tokenizer.json has ${tokenizer.vocabSize} ids, its manifest says ${vocab}`, {
-        context: { file: packed.tokenizer.artifact.display, jsonPath: "$.vocabSize" }, hint: "re-run the pack stage",
-      });
+      throw new IntegrityError(
+        "EVAL_TOKENIZER_VOCAB",
+        `tokenizer.json has ${tokenizer.vocabSize} ids, its manifest says ${vocab}`,
+        {
+          context: { file: packed.tokenizer.artifact.display, jsonPath: "$.vocabSize" },
+          hint: "re-run the pack stage",
+        },
+      );
     }
-    const byteLengths = tokenByteLengths(tokenizer, vocab, packed.tokenizer.manifest.specialTokens.map((s) => s.id));
+    const byteLengths = tokenByteLengths(
+      tokenizer,
+      vocab,
+      packed.tokenizer.manifest.specialTokens.map((s) => s.id),
+    );
     const studentModel = loadModel(student, packed, ctx.stage, ctx.threads);
     models.push(studentModel);
     const teacherModel = teacher ? loadModel(teacher, packed, ctx.stage, ctx.threads) : undefined;
@@ -172,18 +223,43 @@ async function runEval(ctx: StageContext<EvalRubric>): Promise<StageResult> {
     const tokens = scorer.positions();
     const bytes = totalBytes(scorer.targetCounts, byteLengths);
     const baselineNats = unigramNats(await trainTokenCounts(packed, ctx.stage), scorer.targetCounts);
-    ctx.log.info("scored", { bins: scorer.bins, tokens, bytes, teacher: hasTeacher, kernel_variant: studentModel.variant() });
+    ctx.log.info("scored", {
+      bins: scorer.bins,
+      tokens,
+      bytes,
+      teacher: hasTeacher,
+      kernel_variant: studentModel.variant(),
+    });
 
     const metrics = computeMetrics({
-      student: scorer.student, teacher: scorer.teacher, agreements: teacher ? scorer.agreements : undefined,
-      baselineNats, tokens, bytes, examples: scorer.bins, where: { file: dataset.artifact.display, stage: ctx.stage },
+      student: scorer.student,
+      teacher: scorer.teacher,
+      agreements: teacher ? scorer.agreements : undefined,
+      baselineNats,
+      tokens,
+      bytes,
+      examples: scorer.bins,
+      where: { file: dataset.artifact.display, stage: ctx.stage },
     });
     const outcome = evaluateRubric(rubric, metrics, ctx.configFile);
     await writeReport(ctx, { packed, student, teacher, metrics, outcome, examples: scorer.bins });
-    ctx.log.info("rubric", { rubric: rubric.name, revision: rubric.revision, passed: outcome.passed,
-      failed_required: outcome.results.filter((r) => r.required && !r.passed).map((r) => r.metric).join(",") });
+    ctx.log.info("rubric", {
+      rubric: rubric.name,
+      revision: rubric.revision,
+      passed: outcome.passed,
+      failed_required: outcome.results
+        .filter((r) => r.required && !r.passed)
+        .map((r) => r.metric)
+        .join(","),
+    });
 
-    const key = ["student.loss", "student.bits_per_byte", "baseline.bits_per_byte", "student.bpb_gain_vs_baseline", "agreement.top1"];
+    const key = [
+      "student.loss",
+      "student.bits_per_byte",
+      "baseline.bits_per_byte",
+      "student.bpb_gain_vs_baseline",
+      "agreement.top1",
+    ];
     const summary: Record<string, number> = { passed: outcome.passed ? 1 : 0 };
     for (const k of key) if (k in metrics) summary[k] = metrics[k];
     return { product: { file: REPORT_FILE, schema: CONTRACTS.EvalReport.name }, metrics: summary };
@@ -204,18 +280,29 @@ interface ReportParts {
 
 /** Writes report.html, metrics.json and report.json (the product) into ctx.outDir. */
 async function writeReport(ctx: StageContext<EvalRubric>, p: ReportParts): Promise<void> {
-  const view = (c: CheckpointData) => ({ stage: c.checkpoint.manifest.producer?.stageName ?? c.slot, digest: c.checkpoint.ref.digest, curve: c.curve });
+  const view = (c: CheckpointData) => ({
+    stage: c.checkpoint.manifest.producer?.stageName ?? c.slot,
+    digest: c.checkpoint.ref.digest,
+    curve: c.curve,
+  });
   const html = renderReportHtml({
-    rubric: ctx.config, outcome: p.outcome, metrics: p.metrics, student: view(p.student),
-    teacher: p.teacher ? view(p.teacher) : undefined, datasetDigest: p.packed.dataset.artifact.ref.digest, exampleCount: p.examples,
+    rubric: ctx.config,
+    outcome: p.outcome,
+    metrics: p.metrics,
+    student: view(p.student),
+    teacher: p.teacher ? view(p.teacher) : undefined,
+    datasetDigest: p.packed.dataset.artifact.ref.digest,
+    exampleCount: p.examples,
   });
   await writeFile(path.join(ctx.outDir, REPORT_HTML_FILE), html);
   await writeFile(path.join(ctx.outDir, EVAL_METRICS_FILE), canonicalJson(p.metrics));
   const report = EvalReport.fromPartial({
     schemaVersion: 1,
     rubric: {
-      digest: ctx.configDigest, sizeBytes: encodeMessageBytes(EvalRubric, ctx.config).length,
-      mediaType: "application/json", schemaName: CONTRACTS.EvalRubric.name,
+      digest: ctx.configDigest,
+      sizeBytes: encodeMessageBytes(EvalRubric, ctx.config).length,
+      mediaType: "application/json",
+      schemaName: CONTRACTS.EvalRubric.name,
     },
     checkpoint: p.student.checkpoint.ref,
     dataset: p.packed.dataset.artifact.ref,
@@ -223,7 +310,10 @@ async function writeReport(ctx: StageContext<EvalRubric>, p: ReportParts): Promi
     passed: p.outcome.passed,
     exampleCount: p.examples,
     htmlReport: ArtifactRef.fromPartial({
-      digest: digestBytes(html), sizeBytes: Buffer.byteLength(html), mediaType: "text/html", path: REPORT_HTML_FILE,
+      digest: digestBytes(html),
+      sizeBytes: Buffer.byteLength(html),
+      mediaType: "text/html",
+      path: REPORT_HTML_FILE,
     }),
     producer: { stageName: ctx.stage, stageId: ctx.stageId, module: ctx.module },
   });

@@ -5,25 +5,46 @@ import { evaluateRubric, formatNumber, renderReportHtml, summarySentence } from 
 import type { ReportView } from "./index";
 
 const METRICS = {
-  "baseline.bits_per_byte": 4.5, "baseline.loss": 5.1, "eval.bytes": 1000, "eval.examples": 3, "eval.tokens": 400,
-  "student.bits_per_byte": 2.25, "student.bpb_gain_vs_baseline": 2.25, "student.loss": 3.9,
-  "agreement.top1": 0.5, "student.bpb_gap_to_teacher": 0.25, "teacher.bits_per_byte": 2, "teacher.loss": 3.5,
+  "baseline.bits_per_byte": 4.5,
+  "baseline.loss": 5.1,
+  "eval.bytes": 1000,
+  "eval.examples": 3,
+  "eval.tokens": 400,
+  "student.bits_per_byte": 2.25,
+  "student.bpb_gain_vs_baseline": 2.25,
+  "student.loss": 3.9,
+  "agreement.top1": 0.5,
+  "student.bpb_gap_to_teacher": 0.25,
+  "teacher.bits_per_byte": 2,
+  "teacher.loss": 3.5,
 };
 
-function view(name = "golden <smoke> & \"co\"", withTeacher = true): ReportView {
+function view(name = 'golden <smoke> & "co"', withTeacher = true): ReportView {
   const rubric = EvalRubric.fromPartial({
-    schemaVersion: 1, name, revision: 3,
+    schemaVersion: 1,
+    name,
+    revision: 3,
     criteria: [
       { metric: "student.bpb_gain_vs_baseline", comparator: Comparator.COMPARATOR_GTE, threshold: 0, required: true },
       { metric: "student.loss", comparator: Comparator.COMPARATOR_LTE, threshold: 3, required: false },
     ],
   });
-  const curve = [{ step: 1, loss: 5.5 }, { step: 2, loss: 4.8 }, { step: 3, loss: 4.1, valLoss: 4.3 }, { step: 4, loss: 3.9 }];
+  const curve = [
+    { step: 1, loss: 5.5 },
+    { step: 2, loss: 4.8 },
+    { step: 3, loss: 4.1, valLoss: 4.3 },
+    { step: 4, loss: 3.9 },
+  ];
   return {
-    rubric, outcome: evaluateRubric(rubric, METRICS, "rubric.json"), metrics: METRICS,
+    rubric,
+    outcome: evaluateRubric(rubric, METRICS, "rubric.json"),
+    metrics: METRICS,
     student: { stage: "train<student>", digest: "sha256:" + "a".repeat(64), curve },
-    teacher: withTeacher ? { stage: "teacher", digest: "sha256:" + "b".repeat(64), curve: curve.map((p) => ({ ...p, step: p.step * 2 })) } : undefined,
-    datasetDigest: "sha256:" + "c".repeat(64), exampleCount: 3,
+    teacher: withTeacher
+      ? { stage: "teacher", digest: "sha256:" + "b".repeat(64), curve: curve.map((p) => ({ ...p, step: p.step * 2 })) }
+      : undefined,
+    datasetDigest: "sha256:" + "c".repeat(64),
+    exampleCount: 3,
   };
 }
 
@@ -41,7 +62,9 @@ describe("html report", () => {
     expect(renderReportHtml(view())).toBe(html);
     expect(html.startsWith("<!DOCTYPE html>")).toBe(true);
     expect(html).toContain("<title>Eval report: golden &lt;smoke&gt; &amp; &quot;co&quot; r3 — PASS</title>");
-    expect(html).toMatch(/<table class="metrics"><tr><th>metric<\/th><th>student<\/th><th>teacher<\/th><th>unigram baseline<\/th>/);
+    expect(html).toMatch(
+      /<table class="metrics"><tr><th>metric<\/th><th>student<\/th><th>teacher<\/th><th>unigram baseline<\/th>/,
+    );
     expect(html).toMatch(/<table class="rubric">.*student\.bpb_gain_vs_baseline.*≥.*PASS.*student\.loss.*≤.*FAIL/s);
     expect(html).toContain(`<p class="summary">${summarySentence(METRICS)}</p>`); // no characters to escape
     const svg = html.slice(html.indexOf("<svg"), html.indexOf("</svg>") + 6);
@@ -49,17 +72,31 @@ describe("html report", () => {
     expect(svg.match(/<circle class="val"/g)).toHaveLength(2);
     expect(svg).toContain(">step</text>");
     // nice ticks: steps 1..8 → 0, 2, …, 8; losses 3.9..5.5 → 3.5, 4.0, …, 5.5
-    expect([...svg.matchAll(/y="288" text-anchor="middle">([^<]*)</g)].map((m) => m[1])).toEqual(["0", "2", "4", "6", "8"]);
-    expect([...svg.matchAll(/text-anchor="end" dominant-baseline="middle">([^<]*)</g)].map((m) => m[1])).toEqual(["3.5", "4.0", "4.5", "5.0", "5.5"]);
+    expect([...svg.matchAll(/y="288" text-anchor="middle">([^<]*)</g)].map((m) => m[1])).toEqual([
+      "0",
+      "2",
+      "4",
+      "6",
+      "8",
+    ]);
+    expect([...svg.matchAll(/text-anchor="end" dominant-baseline="middle">([^<]*)</g)].map((m) => m[1])).toEqual([
+      "3.5",
+      "4.0",
+      "4.5",
+      "5.0",
+      "5.5",
+    ]);
     expect(svg).toContain(">loss (nats/token)</text>");
   });
 
   it("says how far the student is from the baseline and the teacher", () => {
     expect(summarySentence(METRICS)).toBe(
-      "The student beats the unigram baseline by 2.2500 bits per byte (2.2500 vs 4.5000). It is 0.2500 bits per byte behind the teacher (2)."
+      "The student beats the unigram baseline by 2.2500 bits per byte (2.2500 vs 4.5000). It is 0.2500 bits per byte behind the teacher (2).",
     );
     const worse = { ...METRICS, "student.bpb_gain_vs_baseline": -0.5, "student.bpb_gap_to_teacher": -0.125 };
-    expect(summarySentence(worse)).toMatch(/does not beat the unigram baseline: it is 0\.5000 bits per byte worse.*0\.1250 bits per byte ahead of the teacher/);
+    expect(summarySentence(worse)).toMatch(
+      /does not beat the unigram baseline: it is 0\.5000 bits per byte worse.*0\.1250 bits per byte ahead of the teacher/,
+    );
     const solo: Record<string, number> = { ...METRICS };
     delete solo["student.bpb_gap_to_teacher"];
     expect(summarySentence(solo)).toMatch(/No teacher was evaluated/);
@@ -67,7 +104,12 @@ describe("html report", () => {
   });
 
   it("formats numbers with fixed rules", () => {
-    expect([formatNumber(3), formatNumber(0.123456), formatNumber(0.0000123), formatNumber(undefined)]).toEqual(["3", "0.1235", "1.230e-5", "–"]);
+    expect([formatNumber(3), formatNumber(0.123456), formatNumber(0.0000123), formatNumber(undefined)]).toEqual([
+      "3",
+      "0.1235",
+      "1.230e-5",
+      "–",
+    ]);
   });
 
   it("renders a placeholder chart when no curve has points", () => {
@@ -77,4 +119,3 @@ describe("html report", () => {
     expect(renderReportHtml(v)).toContain("no training metrics recorded");
   });
 });
-

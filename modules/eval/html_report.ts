@@ -59,21 +59,23 @@ export function summarySentence(metrics: Record<string, number>): string {
   const student = formatNumber(metrics["student.bits_per_byte"]);
   const baseline = formatNumber(metrics["baseline.bits_per_byte"]);
   const gain = metrics["student.bpb_gain_vs_baseline"];
-  let text = gain > 0
-    ? `The student beats the unigram baseline by ${formatNumber(gain)} bits per byte (${student} vs ${baseline}).`
-    : gain < 0
-      ? `The student does not beat the unigram baseline: it is ${formatNumber(-gain)} bits per byte worse (${student} vs ${baseline}).`
-      : `The student matches the unigram baseline (${student} bits per byte).`;
+  let text =
+    gain > 0
+      ? `The student beats the unigram baseline by ${formatNumber(gain)} bits per byte (${student} vs ${baseline}).`
+      : gain < 0
+        ? `The student does not beat the unigram baseline: it is ${formatNumber(-gain)} bits per byte worse (${student} vs ${baseline}).`
+        : `The student matches the unigram baseline (${student} bits per byte).`;
   const gap = metrics["student.bpb_gap_to_teacher"];
   if (gap === undefined) {
     text += " No teacher was evaluated, so there is no teacher comparison.";
   } else {
     const teacher = formatNumber(metrics["teacher.bits_per_byte"]);
-    text += gap > 0
-      ? ` It is ${formatNumber(gap)} bits per byte behind the teacher (${teacher}).`
-      : gap < 0
-        ? ` It is ${formatNumber(-gap)} bits per byte ahead of the teacher (${teacher}).`
-        : ` It matches the teacher (${teacher} bits per byte).`;
+    text +=
+      gap > 0
+        ? ` It is ${formatNumber(gap)} bits per byte behind the teacher (${teacher}).`
+        : gap < 0
+          ? ` It is ${formatNumber(-gap)} bits per byte ahead of the teacher (${teacher}).`
+          : ` It matches the teacher (${teacher} bits per byte).`;
   }
   return text;
 }
@@ -84,30 +86,42 @@ function metricsTable(m: Record<string, number>, hasTeacher: boolean): string {
     ["Bits per byte", m["student.bits_per_byte"], m["teacher.bits_per_byte"], m["baseline.bits_per_byte"]],
   ] as const;
   const head = `<tr><th>metric</th><th>student</th>${hasTeacher ? "<th>teacher</th>" : ""}<th>unigram baseline</th></tr>`;
-  const body = rows.map(([name, s, t, b]) => `<tr><th>${escapeHtml(name)}</th>${cell(s)}${hasTeacher ? cell(t) : ""}${cell(b)}</tr>`);
+  const body = rows.map(
+    ([name, s, t, b]) => `<tr><th>${escapeHtml(name)}</th>${cell(s)}${hasTeacher ? cell(t) : ""}${cell(b)}</tr>`,
+  );
   return `<table class="metrics">${head}${body.join("")}</table>`;
 }
 
 function allMetricsTable(m: Record<string, number>): string {
-  const rows = Object.keys(m).sort().map((k) => `<tr><td><code>${escapeHtml(k)}</code></td>${cell(m[k])}</tr>`);
+  const rows = Object.keys(m)
+    .sort()
+    .map((k) => `<tr><td><code>${escapeHtml(k)}</code></td>${cell(m[k])}</tr>`);
   return `<table class="all-metrics"><tr><th>name</th><th>value</th></tr>${rows.join("")}</table>`;
 }
 
 function rubricTable(outcome: RubricOutcome): string {
-  const head = "<tr><th>metric</th><th>comparator</th><th>threshold</th><th>value</th><th>required</th><th>pass</th></tr>";
+  const head =
+    "<tr><th>metric</th><th>comparator</th><th>threshold</th><th>value</th><th>required</th><th>pass</th></tr>";
   const rows = outcome.results.map((r) => {
     const op = r.comparator === Comparator.COMPARATOR_GTE ? "≥" : "≤";
-    return `<tr><td><code>${escapeHtml(r.metric)}</code></td><td>${op}</td>${cell(r.threshold)}${cell(r.value)}` +
-      `<td>${r.required ? "yes" : "no"}</td><td>${verdict(r.passed)}</td></tr>`;
+    return (
+      `<tr><td><code>${escapeHtml(r.metric)}</code></td><td>${op}</td>${cell(r.threshold)}${cell(r.value)}` +
+      `<td>${r.required ? "yes" : "no"}</td><td>${verdict(r.passed)}</td></tr>`
+    );
   });
-  return rows.length > 0 ? `<table class="rubric">${head}${rows.join("")}</table>` : `<p class="muted">The rubric has no criteria.</p>`;
+  return rows.length > 0
+    ? `<table class="rubric">${head}${rows.join("")}</table>`
+    : `<p class="muted">The rubric has no criteria.</p>`;
 }
 
 /** The page's bytes (UTF-8 text). */
 export function renderReportHtml(v: ReportView): string {
   const title = `Eval report: ${v.rubric.name} r${v.rubric.revision} — ${v.outcome.passed ? "PASS" : "FAIL"}`;
-  const series: CurveSeries[] = [{ label: `student (${v.student.stage})`, colour: COLOURS.student, points: v.student.curve }];
-  if (v.teacher) series.push({ label: `teacher (${v.teacher.stage})`, colour: COLOURS.teacher, points: v.teacher.curve });
+  const series: CurveSeries[] = [
+    { label: `student (${v.student.stage})`, colour: COLOURS.student, points: v.student.curve },
+  ];
+  if (v.teacher)
+    series.push({ label: `teacher (${v.teacher.stage})`, colour: COLOURS.teacher, points: v.teacher.curve });
   const ids = [
     ["student checkpoint", `${v.student.stage} ${v.student.digest}`],
     ...(v.teacher ? [["teacher checkpoint", `${v.teacher.stage} ${v.teacher.digest}`]] : []),

@@ -78,7 +78,11 @@ export function renderLossChart(series: readonly CurveSeries[]): string {
   if (losses.length === 0) {
     return `${open}<text x="${WIDTH / 2}" y="${HEIGHT / 2}" text-anchor="middle">no training metrics recorded</text></svg>`;
   }
-  const xs = axisOf(all.map((p) => p.step), true, true);
+  const xs = axisOf(
+    all.map((p) => p.step),
+    true,
+    true,
+  );
   const ys = axisOf(losses, false, true);
   const plotW = WIDTH - MARGIN.left - MARGIN.right;
   const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
@@ -88,23 +92,31 @@ export function renderLossChart(series: readonly CurveSeries[]): string {
   const parts: string[] = [open];
 
   // axes, ticks, grid lines and labels
-  parts.push(`<g class="axes" stroke="#555" stroke-width="1">`,
+  parts.push(
+    `<g class="axes" stroke="#555" stroke-width="1">`,
     `<line x1="${MARGIN.left}" y1="${bottom}" x2="${MARGIN.left + plotW}" y2="${bottom}"/>`,
-    `<line x1="${MARGIN.left}" y1="${MARGIN.top}" x2="${MARGIN.left}" y2="${bottom}"/></g>`);
+    `<line x1="${MARGIN.left}" y1="${MARGIN.top}" x2="${MARGIN.left}" y2="${bottom}"/></g>`,
+  );
   parts.push(`<g class="ticks" font-size="11" fill="#333">`);
   for (const step of xs.ticks) {
     const x = coord(px(step));
-    parts.push(`<line x1="${x}" y1="${bottom}" x2="${x}" y2="${bottom + 4}" stroke="#555"/>`,
-      `<text x="${x}" y="${bottom + 16}" text-anchor="middle">${step.toFixed(xs.decimals)}</text>`);
+    parts.push(
+      `<line x1="${x}" y1="${bottom}" x2="${x}" y2="${bottom + 4}" stroke="#555"/>`,
+      `<text x="${x}" y="${bottom + 16}" text-anchor="middle">${step.toFixed(xs.decimals)}</text>`,
+    );
   }
   for (const loss of ys.ticks) {
     const y = coord(py(loss));
-    parts.push(`<line x1="${MARGIN.left - 4}" y1="${y}" x2="${MARGIN.left + plotW}" y2="${y}" stroke="#e5e7eb"/>`,
-      `<text x="${MARGIN.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${loss.toFixed(ys.decimals)}</text>`);
+    parts.push(
+      `<line x1="${MARGIN.left - 4}" y1="${y}" x2="${MARGIN.left + plotW}" y2="${y}" stroke="#e5e7eb"/>`,
+      `<text x="${MARGIN.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${loss.toFixed(ys.decimals)}</text>`,
+    );
   }
-  parts.push(`</g>`,
+  parts.push(
+    `</g>`,
     `<text x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 8}" text-anchor="middle" font-size="12">step</text>`,
-    `<text x="14" y="${MARGIN.top + plotH / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 14 ${MARGIN.top + plotH / 2})">loss (nats/token)</text>`);
+    `<text x="14" y="${MARGIN.top + plotH / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 14 ${MARGIN.top + plotH / 2})">loss (nats/token)</text>`,
+  );
 
   // one series per checkpoint: train loss polyline, validation loss points, legend entry
   series.forEach((s, i) => {
@@ -116,14 +128,18 @@ export function renderLossChart(series: readonly CurveSeries[]): string {
     }
     for (const p of s.points) {
       if (p.valLoss !== undefined) {
-        parts.push(`<circle class="val" cx="${coord(px(p.step))}" cy="${coord(py(p.valLoss))}" r="3" fill="#fff" stroke="${colour}" stroke-width="1.5"/>`);
+        parts.push(
+          `<circle class="val" cx="${coord(px(p.step))}" cy="${coord(py(p.valLoss))}" r="3" fill="#fff" stroke="${colour}" stroke-width="1.5"/>`,
+        );
       }
     }
     const ly = MARGIN.top + 12 + 16 * i;
     const lx = MARGIN.left + plotW - 200;
-    parts.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 18}" y2="${ly}" stroke="${colour}" stroke-width="2"/>`,
+    parts.push(
+      `<line x1="${lx}" y1="${ly}" x2="${lx + 18}" y2="${ly}" stroke="${colour}" stroke-width="2"/>`,
       `<circle cx="${lx + 9}" cy="${ly}" r="3" fill="#fff" stroke="${colour}"/>`,
-      `<text x="${lx + 24}" y="${ly}" dominant-baseline="middle" font-size="11">${escapeHtml(s.label)}</text>`);
+      `<text x="${lx + 24}" y="${ly}" dominant-baseline="middle" font-size="11">${escapeHtml(s.label)}</text>`,
+    );
   });
   parts.push(`</svg>`);
   return parts.join("");

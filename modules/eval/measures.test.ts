@@ -15,10 +15,24 @@ describe("measures", () => {
     expect(ln(-1)).toBeNaN();
     expect(ln(Math.E)).toBeCloseTo(1, 15);
     let worst = 0;
-    for (const x of [5e-324, 1e-310, 2.2250738585072014e-308, 1e-5, 0.5, Math.SQRT2, 2, 3, 12, 1023, 1e6 + 7, 1.7976931348623157e308]) {
+    for (const x of [
+      5e-324,
+      1e-310,
+      2.2250738585072014e-308,
+      1e-5,
+      0.5,
+      Math.SQRT2,
+      2,
+      3,
+      12,
+      1023,
+      1e6 + 7,
+      1.7976931348623157e308,
+    ]) {
       worst = Math.max(worst, Math.abs(ln(x) - Math.log(x)) / Math.max(1, Math.abs(Math.log(x))));
     }
-    for (let i = 1; i < 200000; i += 7) worst = Math.max(worst, Math.abs(ln(i) - Math.log(i)) / Math.max(1, Math.log(i)));
+    for (let i = 1; i < 200000; i += 7)
+      worst = Math.max(worst, Math.abs(ln(i) - Math.log(i)) / Math.max(1, Math.log(i)));
     expect(worst).toBeLessThanOrEqual(3e-16);
   });
 
@@ -41,8 +55,14 @@ describe("measures", () => {
 
   it("assembles the metrics: gain = baseline − student, gap = student − teacher, agreement = agreeing / tokens", () => {
     const m = computeMetrics({
-      student: { lossSum: 8 * Math.LN2, count: 4 }, teacher: { lossSum: 4 * Math.LN2, count: 4 }, agreements: 3,
-      baselineNats: 12 * Math.LN2, tokens: 4, bytes: 4, examples: 2, where,
+      student: { lossSum: 8 * Math.LN2, count: 4 },
+      teacher: { lossSum: 4 * Math.LN2, count: 4 },
+      agreements: 3,
+      baselineNats: 12 * Math.LN2,
+      tokens: 4,
+      bytes: 4,
+      examples: 2,
+      where,
     });
     expect(m["student.loss"]).toBeCloseTo(2 * Math.LN2, 12);
     expect(m["student.bits_per_byte"]).toBeCloseTo(2, 12);
@@ -54,12 +74,17 @@ describe("measures", () => {
     expect(m["teacher.bpb_gain_vs_baseline"]).toBeCloseTo(2, 12);
     expect(m["agreement.top1"]).toBe(0.75);
     expect(Object.keys(m)).toEqual([...Object.keys(m)].sort());
-    expect(() => computeMetrics({ student: { lossSum: 0, count: 0 }, baselineNats: 0, tokens: 0, bytes: 0, examples: 1, where }))
-      .toThrow(/packed\.json: the validation bins hold 0 predicted tokens/);
+    expect(() =>
+      computeMetrics({ student: { lossSum: 0, count: 0 }, baselineNats: 0, tokens: 0, bytes: 0, examples: 1, where }),
+    ).toThrow(/packed\.json: the validation bins hold 0 predicted tokens/);
   });
 
   it("measures token bytes by decoding each id (special tokens count 0) and counts only real targets", () => {
-    const tok = Tokenizer.train(["the whale the sea the ship", "café naïve"], { vocabSize: 270, minFrequency: 1, specials: ["<|endoftext|>"] });
+    const tok = Tokenizer.train(["the whale the sea the ship", "café naïve"], {
+      vocabSize: 270,
+      minFrequency: 1,
+      specials: ["<|endoftext|>"],
+    });
     try {
       const eos = tok.encode("<|endoftext|>", { allowSpecial: true })[0];
       const lengths = tokenByteLengths(tok, tok.vocabSize, [eos]);

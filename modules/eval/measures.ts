@@ -74,7 +74,11 @@ export function countIds(ids: Uint32Array, vocabSize: number, into?: BigUint64Ar
 
 /** Occurrences per id of the predicted tokens: the targets other than IGNORE_TARGET. */
 export function countTargets(targets: Uint32Array, vocabSize: number, into?: BigUint64Array): BigUint64Array {
-  return countIds(targets.filter((t) => t !== IGNORE_TARGET), vocabSize, into);
+  return countIds(
+    targets.filter((t) => t !== IGNORE_TARGET),
+    vocabSize,
+    into,
+  );
 }
 
 /** Σ_id counts[id] · lengths[id]. */
@@ -94,9 +98,13 @@ export function totalCount(counts: BigUint64Array): number {
 /** Total nats of the `evalCounts` tokens under the add-one unigram fitted on `trainCounts` (same vocabulary). */
 export function unigramNats(trainCounts: BigUint64Array, evalCounts: BigUint64Array): number {
   if (trainCounts.length !== evalCounts.length || trainCounts.length === 0) {
-    throw new NexaError("EVAL_INTERNAL", `unigram over vocabularies of ${trainCounts.length} and ${evalCounts.length} ids`, {
-      hint: "this is a bug in modules/eval",
-    });
+    throw new NexaError(
+      "EVAL_INTERNAL",
+      `unigram over vocabularies of ${trainCounts.length} and ${evalCounts.length} ids`,
+      {
+        hint: "this is a bug in modules/eval",
+      },
+    );
   }
   const logDenominator = ln(totalCount(trainCounts) + trainCounts.length);
   let nats = 0;

@@ -20,10 +20,22 @@ import { bitsPerByte } from "./measures";
 import type { LossSums } from "./scoring";
 
 const ALWAYS = [
-  "baseline.bits_per_byte", "baseline.loss", "eval.bytes", "eval.examples", "eval.tokens",
-  "student.bits_per_byte", "student.bpb_gain_vs_baseline", "student.loss",
+  "baseline.bits_per_byte",
+  "baseline.loss",
+  "eval.bytes",
+  "eval.examples",
+  "eval.tokens",
+  "student.bits_per_byte",
+  "student.bpb_gain_vs_baseline",
+  "student.loss",
 ];
-const WITH_TEACHER = ["agreement.top1", "student.bpb_gap_to_teacher", "teacher.bits_per_byte", "teacher.bpb_gain_vs_baseline", "teacher.loss"];
+const WITH_TEACHER = [
+  "agreement.top1",
+  "student.bpb_gap_to_teacher",
+  "teacher.bits_per_byte",
+  "teacher.bpb_gain_vs_baseline",
+  "teacher.loss",
+];
 
 /** Names of the metrics computed for this wiring, sorted. */
 export function availableMetrics(hasTeacher: boolean): string[] {
@@ -49,10 +61,14 @@ export interface MetricInputs {
 /** Every metric by name (keys sorted), from the accumulated sums. */
 export function computeMetrics(x: MetricInputs): Record<string, number> {
   if (x.tokens === 0 || x.bytes === 0) {
-    throw new ConfigError("EVAL_NOTHING_TO_SCORE", `the validation bins hold ${x.tokens} predicted tokens and ${x.bytes} text bytes`, {
-      context: x.where,
-      hint: "give the data stage a larger validation split (or raise max_examples); documents of one token predict nothing",
-    });
+    throw new ConfigError(
+      "EVAL_NOTHING_TO_SCORE",
+      `the validation bins hold ${x.tokens} predicted tokens and ${x.bytes} text bytes`,
+      {
+        context: x.where,
+        hint: "give the data stage a larger validation split (or raise max_examples); documents of one token predict nothing",
+      },
+    );
   }
   const m: Record<string, number> = {};
   m["student.loss"] = x.student.lossSum / x.student.count;

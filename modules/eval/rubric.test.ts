@@ -4,10 +4,18 @@ import { Comparator, EvalRubric } from "@nexa/proto/nexa/v1/eval";
 
 import { availableMetrics, checkRubric, evaluateRubric, meets } from "./index";
 
-const rubric = (criteria: Array<[string, Comparator, number, boolean]>): EvalRubric => EvalRubric.fromPartial({
-  schemaVersion: 1, name: "r", revision: 1,
-  criteria: criteria.map(([metric, comparator, threshold, required]) => ({ metric, comparator, threshold, required })),
-});
+const rubric = (criteria: Array<[string, Comparator, number, boolean]>): EvalRubric =>
+  EvalRubric.fromPartial({
+    schemaVersion: 1,
+    name: "r",
+    revision: 1,
+    criteria: criteria.map(([metric, comparator, threshold, required]) => ({
+      metric,
+      comparator,
+      threshold,
+      required,
+    })),
+  });
 
 const { COMPARATOR_GTE: GTE, COMPARATOR_LTE: LTE, COMPARATOR_UNSPECIFIED: UNSPECIFIED } = Comparator;
 
@@ -24,10 +32,14 @@ describe("rubric", () => {
 
   it("passes when every required criterion passes; optional failures are reported only", () => {
     const metrics = { "student.loss": 3.5, "student.bpb_gain_vs_baseline": 0.2 };
-    const out = evaluateRubric(rubric([
-      ["student.bpb_gain_vs_baseline", GTE, 0, true],
-      ["student.loss", LTE, 3.0, false],
-    ]), metrics, "rubric.json");
+    const out = evaluateRubric(
+      rubric([
+        ["student.bpb_gain_vs_baseline", GTE, 0, true],
+        ["student.loss", LTE, 3.0, false],
+      ]),
+      metrics,
+      "rubric.json",
+    );
     expect(out.passed).toBe(true);
     expect(out.results.map((r) => [r.metric, r.value, r.passed, r.required])).toEqual([
       ["student.bpb_gain_vs_baseline", 0.2, true, true],
@@ -37,10 +49,14 @@ describe("rubric", () => {
   });
 
   it("fails when one required criterion fails", () => {
-    const out = evaluateRubric(rubric([
-      ["student.loss", LTE, 4, true],
-      ["student.bpb_gain_vs_baseline", GTE, 0.5, true],
-    ]), { "student.loss": 3.5, "student.bpb_gain_vs_baseline": 0.2 }, "rubric.json");
+    const out = evaluateRubric(
+      rubric([
+        ["student.loss", LTE, 4, true],
+        ["student.bpb_gain_vs_baseline", GTE, 0.5, true],
+      ]),
+      { "student.loss": 3.5, "student.bpb_gain_vs_baseline": 0.2 },
+      "rubric.json",
+    );
     expect(out.passed).toBe(false);
     expect(out.results.map((r) => r.passed)).toEqual([true, false]);
   });
@@ -50,7 +66,10 @@ describe("rubric", () => {
   });
 
   it("an unknown metric is a ConfigError naming the criterion index, the file and the available names", () => {
-    const r = rubric([["student.loss", LTE, 4, true], ["teacher.loss", LTE, 4, true]]);
+    const r = rubric([
+      ["student.loss", LTE, 4, true],
+      ["teacher.loss", LTE, 4, true],
+    ]);
     let err: unknown;
     try {
       checkRubric(r, availableMetrics(false), "golden_rubric.json");
@@ -60,7 +79,9 @@ describe("rubric", () => {
     expect(err).toBeInstanceOf(ConfigError);
     const e = err as ConfigError;
     expect(e.code).toBe("EVAL_UNKNOWN_METRIC");
-    expect(e.message).toMatch(/^golden_rubric\.json: \$\.criteria\[1\]\.metric: criterion 1 names metric "teacher\.loss"/);
+    expect(e.message).toMatch(
+      /^golden_rubric\.json: \$\.criteria\[1\]\.metric: criterion 1 names metric "teacher\.loss"/,
+    );
     expect(e.message).toContain("available: baseline.bits_per_byte, baseline.loss, eval.bytes");
     expect(e.hint).toMatch(/teacher/);
     expect(() => checkRubric(r, availableMetrics(true), "golden_rubric.json")).not.toThrow();
@@ -68,11 +89,23 @@ describe("rubric", () => {
 
   it("lists the stable metric names for each wiring", () => {
     expect(availableMetrics(false)).toEqual([
-      "baseline.bits_per_byte", "baseline.loss", "eval.bytes", "eval.examples", "eval.tokens",
-      "student.bits_per_byte", "student.bpb_gain_vs_baseline", "student.loss",
+      "baseline.bits_per_byte",
+      "baseline.loss",
+      "eval.bytes",
+      "eval.examples",
+      "eval.tokens",
+      "student.bits_per_byte",
+      "student.bpb_gain_vs_baseline",
+      "student.loss",
     ]);
-    expect(availableMetrics(true)).toEqual(expect.arrayContaining([
-      "agreement.top1", "student.bpb_gap_to_teacher", "teacher.bits_per_byte", "teacher.bpb_gain_vs_baseline", "teacher.loss",
-    ]));
+    expect(availableMetrics(true)).toEqual(
+      expect.arrayContaining([
+        "agreement.top1",
+        "student.bpb_gap_to_teacher",
+        "teacher.bits_per_byte",
+        "teacher.bpb_gain_vs_baseline",
+        "teacher.loss",
+      ]),
+    );
   });
 });

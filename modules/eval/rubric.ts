@@ -15,15 +15,19 @@ export interface RubricOutcome {
 export function checkRubric(rubric: EvalRubric, available: readonly string[], file: string): void {
   rubric.criteria.forEach((c, i) => {
     if (!available.includes(c.metric)) {
-      throw new ConfigError("EVAL_UNKNOWN_METRIC",
-        `criterion ${i} names metric ${JSON.stringify(c.metric)}, which this eval does not compute; available: ${available.join(", ")}`, {
+      throw new ConfigError(
+        "EVAL_UNKNOWN_METRIC",
+        `criterion ${i} names metric ${JSON.stringify(c.metric)}, which this eval does not compute; available: ${available.join(", ")}`,
+        {
           context: { file, jsonPath: `$.criteria[${i}].metric` },
           hint: "use one of the available metric names (teacher.* and agreement.* need a `teacher` input on the eval stage)",
-        });
+        },
+      );
     }
     if (c.comparator !== Comparator.COMPARATOR_GTE && c.comparator !== Comparator.COMPARATOR_LTE) {
       throw new ConfigError("EVAL_COMPARATOR", `criterion ${i} has comparator ${comparatorToJSON(c.comparator)}`, {
-        context: { file, jsonPath: `$.criteria[${i}].comparator` }, hint: 'use "COMPARATOR_GTE" or "COMPARATOR_LTE"',
+        context: { file, jsonPath: `$.criteria[${i}].comparator` },
+        hint: 'use "COMPARATOR_GTE" or "COMPARATOR_LTE"',
       });
     }
   });
@@ -42,7 +46,11 @@ export function evaluateRubric(rubric: EvalRubric, metrics: Record<string, numbe
   const results = rubric.criteria.map((c) => {
     const value = metrics[c.metric];
     return CriterionResult.fromPartial({
-      metric: c.metric, value, comparator: c.comparator, threshold: c.threshold, passed: meets(value, c.comparator, c.threshold),
+      metric: c.metric,
+      value,
+      comparator: c.comparator,
+      threshold: c.threshold,
+      passed: meets(value, c.comparator, c.threshold),
       required: c.required,
     });
   });

@@ -22,13 +22,20 @@ export interface LossSums {
 }
 
 /** Counts positions (targets ≠ IGNORE) where the argmax of `a` ([n, va]) equals that of `b` ([n, vb]). */
-export function topOneAgreements(a: Float32Array, va: number, b: Float32Array, vb: number, targets: Uint32Array): number {
+export function topOneAgreements(
+  a: Float32Array,
+  va: number,
+  b: Float32Array,
+  vb: number,
+  targets: Uint32Array,
+): number {
   const argmax = (logits: Float32Array, v: number, pos: number): number => {
     let best = 0;
     let bestValue = logits[pos * v];
     for (let k = 1; k < v; k++) {
       const x = logits[pos * v + k];
-      if (x > bestValue) { // strict: ties resolve to the lowest id
+      if (x > bestValue) {
+        // strict: ties resolve to the lowest id
         best = k;
         bestValue = x;
       }
@@ -53,7 +60,11 @@ export class ValidationScorer {
   /** Occurrences per id of the predicted tokens (length: tokenizer vocab size). */
   readonly targetCounts: BigUint64Array;
 
-  constructor(private readonly studentModel: Model, private readonly teacherModel: Model | undefined, vocabSize: number) {
+  constructor(
+    private readonly studentModel: Model,
+    private readonly teacherModel: Model | undefined,
+    vocabSize: number,
+  ) {
     this.targetCounts = new BigUint64Array(vocabSize);
     if (teacherModel) this.teacher = { lossSum: 0, count: 0 };
   }
@@ -67,13 +78,25 @@ export class ValidationScorer {
     for (let row = 0; row < bins; row += EVAL_BATCH_ROWS) {
       const b = Math.min(EVAL_BATCH_ROWS, bins - row);
       const span = [row * t, (row + b) * t] as const;
-      const batch = { tokens: allTokens.slice(...span), docIds: allDocs.slice(...span), targets: allTargets.slice(...span), b, t };
+      const batch = {
+        tokens: allTokens.slice(...span),
+        docIds: allDocs.slice(...span),
+        targets: allTargets.slice(...span),
+        b,
+        t,
+      };
       addLoss(this.student, this.studentModel.evalLoss(batch));
       if (this.teacherModel && this.teacher) {
         addLoss(this.teacher, this.teacherModel.evalLoss(batch));
         const vs = this.studentModel.info().config.vocabSize;
         const vt = this.teacherModel.info().config.vocabSize;
-        this.agreements += topOneAgreements(this.studentModel.forward(batch), vs, this.teacherModel.forward(batch), vt, batch.targets);
+        this.agreements += topOneAgreements(
+          this.studentModel.forward(batch),
+          vs,
+          this.teacherModel.forward(batch),
+          vt,
+          batch.targets,
+        );
       }
     }
     this.bins += bins;
@@ -82,7 +105,10 @@ export class ValidationScorer {
   /** Predicted positions; checks that the model passes saw exactly the counted targets. */
   positions(): number {
     const n = totalCount(this.targetCounts);
-    for (const [who, sums] of [["student", this.student], ["teacher", this.teacher]] as const) {
+    for (const [who, sums] of [
+      ["student", this.student],
+      ["teacher", this.teacher],
+    ] as const) {
       if (sums && sums.count !== n) {
         throw new NexaError("EVAL_INTERNAL", `${who} scored ${sums.count} positions, but ${n} targets were counted`, {
           hint: "the kernels' evalLoss and nextTokenTargets disagree; this is a bug in the kernels or modules/eval",

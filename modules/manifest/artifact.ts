@@ -50,40 +50,67 @@ function originContext(origin: ArtifactOrigin): ErrorContext {
 /** Refuses a listed path that is empty, absolute, has "..", or uses "\" (listings are "/"-relative to their directory). */
 export function checkListedPath(ref: ArtifactRef, at: ListedAt, origin: ArtifactOrigin): void {
   const p = ref.path;
-  if (p === "" || path.posix.isAbsolute(p) || path.win32.isAbsolute(p) || p.split("/").includes("..") || p.includes("\\")) {
-    throw new IntegrityError(ARTIFACT_INTEGRITY,
-      `listed path ${JSON.stringify(p)} (from ${origin.source}) must be relative, "/"-separated, without ".." and non-empty`, {
+  if (
+    p === "" ||
+    path.posix.isAbsolute(p) ||
+    path.win32.isAbsolute(p) ||
+    p.split("/").includes("..") ||
+    p.includes("\\")
+  ) {
+    throw new IntegrityError(
+      ARTIFACT_INTEGRITY,
+      `listed path ${JSON.stringify(p)} (from ${origin.source}) must be relative, "/"-separated, without ".." and non-empty`,
+      {
         context: { ...originContext(origin), file: at.file, jsonPath: `${at.jsonPath}.path`, path: p, reason: "path" },
         hint: `manifests list files relative to their own directory; ${origin.fix}`,
-      });
+      },
+    );
   }
 }
 
 /** Compares a file's size and digest with its listing (ARTIFACT_INTEGRITY naming both). */
 export function checkListedFile(
-  ref: ArtifactRef, actual: { sizeBytes: number; digest: string }, at: ListedAt, origin: ArtifactOrigin, name: string = ref.path,
+  ref: ArtifactRef,
+  actual: { sizeBytes: number; digest: string },
+  at: ListedAt,
+  origin: ArtifactOrigin,
+  name: string = ref.path,
 ): void {
   const reason = actual.sizeBytes !== ref.sizeBytes ? "size" : actual.digest !== ref.digest ? "digest" : undefined;
   if (reason === undefined) return;
-  throw new IntegrityError(ARTIFACT_INTEGRITY,
-    `${name} (from ${origin.source}) is ${actual.digest} (${actual.sizeBytes} bytes) but is listed as ${ref.digest} (${ref.sizeBytes} bytes)`, {
+  throw new IntegrityError(
+    ARTIFACT_INTEGRITY,
+    `${name} (from ${origin.source}) is ${actual.digest} (${actual.sizeBytes} bytes) but is listed as ${ref.digest} (${ref.sizeBytes} bytes)`,
+    {
       context: {
-        ...originContext(origin), file: at.file, jsonPath: at.jsonPath, path: name, reason,
-        expected: `${ref.digest} (${ref.sizeBytes} bytes)`, actual: `${actual.digest} (${actual.sizeBytes} bytes)`,
+        ...originContext(origin),
+        file: at.file,
+        jsonPath: at.jsonPath,
+        path: name,
+        reason,
+        expected: `${ref.digest} (${ref.sizeBytes} bytes)`,
+        actual: `${actual.digest} (${actual.sizeBytes} bytes)`,
       },
       hint: `the file changed after its manifest was written; ${origin.fix}`,
-    });
+    },
+  );
 }
 
 function missing(fullPath: string, name: string, at: ListedAt, origin: ArtifactOrigin, cause: unknown): NexaError {
   return new IntegrityError(ARTIFACT_MISSING, `${name} (from ${origin.source}) is missing`, {
     context: { ...originContext(origin), file: at.file, jsonPath: at.jsonPath, path: name },
-    cause, hint: `a manifest is never published without its files; ${origin.fix}`,
+    cause,
+    hint: `a manifest is never published without its files; ${origin.fix}`,
   });
 }
 
 /** Reads `ref.path` under `dir` with path, size and digest checked; returns the bytes. */
-export async function readListedFile(dir: string, ref: ArtifactRef, at: ListedAt, origin: ArtifactOrigin): Promise<Buffer> {
+export async function readListedFile(
+  dir: string,
+  ref: ArtifactRef,
+  at: ListedAt,
+  origin: ArtifactOrigin,
+): Promise<Buffer> {
   checkListedPath(ref, at, origin);
   const full = path.join(dir, ref.path);
   let bytes: Buffer;
@@ -97,21 +124,35 @@ export async function readListedFile(dir: string, ref: ArtifactRef, at: ListedAt
 }
 
 /** Decodes manifest bytes as `contract`, mapping decode failures onto ARTIFACT_VERSION / ARTIFACT_SCHEMA. */
-export function decodeArtifact<T>(contract: Contract<T>, bytes: Uint8Array, display: string, origin: ArtifactOrigin): T {
+export function decodeArtifact<T>(
+  contract: Contract<T>,
+  bytes: Uint8Array,
+  display: string,
+  origin: ArtifactOrigin,
+): T {
   try {
     return decodeManifest(contract, bytes, display);
   } catch (err) {
     if (!(err instanceof NexaError)) throw err;
     // A schema_version the reader does not support is a version problem; a missing one means the file is not this schema.
     const version = err.code.endsWith("_SCHEMA_VERSION") && err.message.includes("unsupported schema_version");
-    throw new ManifestError(version ? ARTIFACT_VERSION : ARTIFACT_SCHEMA,
-      `${display} (from ${origin.source}) is not a valid ${contract.name}: ${err.message}`, {
-        context: { ...originContext(origin), ...err.context, file: display, schema: contract.name, decodeCode: err.code },
+    throw new ManifestError(
+      version ? ARTIFACT_VERSION : ARTIFACT_SCHEMA,
+      `${display} (from ${origin.source}) is not a valid ${contract.name}: ${err.message}`,
+      {
+        context: {
+          ...originContext(origin),
+          ...err.context,
+          file: display,
+          schema: contract.name,
+          decodeCode: err.code,
+        },
         cause: err,
         hint: version
           ? `${origin.fix} with this version of NexaCompute (or read it with the version that wrote it)`
           : `${err.hint ?? "fix the manifest"}; ${origin.fix}`,
-      });
+      },
+    );
   }
 }
 
@@ -161,7 +202,9 @@ export class Artifact<T> {
     const at = { file: this.display, jsonPath };
     const file = this.pathOf(ref, jsonPath);
     return openArtifact(file, contract, {
-      origin: this.origin, display: ref.path, listed: { ref, at },
+      origin: this.origin,
+      display: ref.path,
+      listed: { ref, at },
       schemaName: ref.schemaName === "" ? undefined : ref.schemaName,
     });
   }
@@ -173,10 +216,20 @@ export async function openArtifact<T>(file: string, contract: Contract<T>, optio
   const { origin } = options;
   const at = options.listed?.at ?? { file: display, jsonPath: "$" };
   if (options.schemaName !== undefined && options.schemaName !== contract.name) {
-    throw new ManifestError(ARTIFACT_SCHEMA, `${display} (from ${origin.source}) is a ${options.schemaName || "file without schema"}, expected ${contract.name}`, {
-      context: { ...originContext(origin), file: at.file, jsonPath: at.jsonPath, expected: contract.name, actual: options.schemaName },
-      hint: `wire a stage that produces ${contract.name} here`,
-    });
+    throw new ManifestError(
+      ARTIFACT_SCHEMA,
+      `${display} (from ${origin.source}) is a ${options.schemaName || "file without schema"}, expected ${contract.name}`,
+      {
+        context: {
+          ...originContext(origin),
+          file: at.file,
+          jsonPath: at.jsonPath,
+          expected: contract.name,
+          actual: options.schemaName,
+        },
+        hint: `wire a stage that produces ${contract.name} here`,
+      },
+    );
   }
   let bytes: Buffer;
   try {
@@ -185,8 +238,20 @@ export async function openArtifact<T>(file: string, contract: Contract<T>, optio
     throw missing(file, display, at, origin, err);
   }
   const digest = digestBytes(bytes);
-  if (options.listed) checkListedFile(options.listed.ref, { sizeBytes: bytes.length, digest }, options.listed.at, origin, path.basename(file));
+  if (options.listed)
+    checkListedFile(
+      options.listed.ref,
+      { sizeBytes: bytes.length, digest },
+      options.listed.at,
+      origin,
+      path.basename(file),
+    );
   const message = decodeArtifact(contract, bytes, display, origin);
-  const ref = ArtifactRef.fromPartial({ digest, sizeBytes: bytes.length, mediaType: "application/json", schemaName: contract.name });
+  const ref = ArtifactRef.fromPartial({
+    digest,
+    sizeBytes: bytes.length,
+    mediaType: "application/json",
+    schemaName: contract.name,
+  });
   return new Artifact(contract, message, ref, file, display, origin);
 }

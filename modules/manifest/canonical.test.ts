@@ -7,7 +7,9 @@ import { canonicalJson, digestMessage, encodeMessage } from "./index";
 
 describe("canonicalJson", () => {
   it("sorts keys recursively and writes no whitespace", () => {
-    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: "x" } })).toBe('{"a":{"c":"x","d":[3,{"y":2,"z":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: "x" } })).toBe(
+      '{"a":{"c":"x","d":[3,{"y":2,"z":1}]},"b":1}',
+    );
   });
 
   it("insertion order does not change bytes", () => {
@@ -19,12 +21,14 @@ describe("canonicalJson", () => {
   });
 
   it("writes numbers in the shortest round-trip form (RFC 8785)", () => {
-    expect(canonicalJson([1.0, -0, 0.1, 1e21, 1e-7, 123456789012345, 2.5e-5])).toBe("[1,0,0.1,1e+21,1e-7,123456789012345,0.000025]");
+    expect(canonicalJson([1.0, -0, 0.1, 1e21, 1e-7, 123456789012345, 2.5e-5])).toBe(
+      "[1,0,0.1,1e+21,1e-7,123456789012345,0.000025]",
+    );
     expect(canonicalJson([NaN, Infinity, -Infinity])).toBe('["NaN","Infinity","-Infinity"]');
   });
 
   it("writes UTF-8 strings with minimal escaping", () => {
-    expect(canonicalJson({ "é": "ü\n\"\u0001😀" })).toBe('{"é":"ü\\n\\"\\u0001😀"}');
+    expect(canonicalJson({ é: 'ü\n"\u0001😀' })).toBe('{"é":"ü\\n\\"\\u0001😀"}');
   });
 
   it("skips undefined object members", () => {

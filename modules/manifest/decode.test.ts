@@ -8,14 +8,25 @@ import { CONTRACTS, decodeManifest, digestBytes } from "./index";
 import type { Contract } from "./index";
 
 const D = digestBytes("x");
-const shard = (digest: unknown = D) => ({ file: { digest, sizeBytes: 1, path: "s.jsonl" }, recordCount: 1, split: "train" });
+const shard = (digest: unknown = D) => ({
+  file: { digest, sizeBytes: 1, path: "s.jsonl" },
+  recordCount: 1,
+  split: "train",
+});
 const dataset = (over: Record<string, unknown> = {}) =>
   JSON.stringify({
-    schemaVersion: 1, name: "d", splits: [{ name: "train" }],
-    shards: [shard(), shard(), shard()], producer: { stageName: "data", stageId: "a".repeat(64) }, ...over,
+    schemaVersion: 1,
+    name: "d",
+    splits: [{ name: "train" }],
+    shards: [shard(), shard(), shard()],
+    producer: { stageName: "data", stageId: "a".repeat(64) },
+    ...over,
   });
 
-function decodeError(text: string, contract: Contract<unknown> = CONTRACTS.DatasetManifest as Contract<unknown>): NexaError {
+function decodeError(
+  text: string,
+  contract: Contract<unknown> = CONTRACTS.DatasetManifest as Contract<unknown>,
+): NexaError {
   try {
     decodeManifest(contract as never, text, "dataset.json");
   } catch (err) {
@@ -28,7 +39,9 @@ function decodeError(text: string, contract: Contract<unknown> = CONTRACTS.Datas
 describe("decodeManifest", () => {
   it("accepts a valid manifest, in camelCase or snake_case", () => {
     expect(decodeManifest(CONTRACTS.DatasetManifest, dataset(), "dataset.json").shards).toHaveLength(3);
-    const snake = dataset().replace('"schemaVersion"', '"schema_version"').replace(/"recordCount"/g, '"record_count"');
+    const snake = dataset()
+      .replace('"schemaVersion"', '"schema_version"')
+      .replace(/"recordCount"/g, '"record_count"');
     expect(decodeManifest(CONTRACTS.DatasetManifest, snake, "dataset.json").shards[0].recordCount).toBe(1);
   });
 
@@ -53,7 +66,11 @@ describe("decodeManifest", () => {
   });
 
   it("accepts proto3 forms: integer strings, enum names and numbers, null as default", () => {
-    const m = decodeManifest(CONTRACTS.DatasetManifest, dataset({ recordCount: "12", seed: null, sources: [{ kind: 1 }, { kind: "KIND_TEACHER" }] }), "d.json");
+    const m = decodeManifest(
+      CONTRACTS.DatasetManifest,
+      dataset({ recordCount: "12", seed: null, sources: [{ kind: 1 }, { kind: "KIND_TEACHER" }] }),
+      "d.json",
+    );
     expect(m.recordCount).toBe(12);
     expect(m.sources.map((s) => s.kind)).toEqual([1, 3]);
   });
@@ -67,7 +84,9 @@ describe("decodeManifest", () => {
 
   it("unsupported schema_version: names file, found and supported versions", () => {
     const err = decodeError(dataset({ schemaVersion: 2, newField: true }));
-    expect(err.message).toBe("dataset.json: $.schemaVersion: unsupported schema_version 2 of nexa.v1.DatasetManifest; this reader supports 1");
+    expect(err.message).toBe(
+      "dataset.json: $.schemaVersion: unsupported schema_version 2 of nexa.v1.DatasetManifest; this reader supports 1",
+    );
     expect(err.code).toBe("MANIFEST_SCHEMA_VERSION");
     expect(err.context).toMatchObject({ found: 2, supported: "1" });
     expect(err.hint).toContain("newer");
@@ -75,17 +94,23 @@ describe("decodeManifest", () => {
 
   it("missing schema_version names the supported versions", () => {
     const text = JSON.stringify({ ...JSON.parse(dataset()), schemaVersion: undefined });
-    expect(decodeError(text).message).toContain("missing required field \"schemaVersion\" of nexa.v1.DatasetManifest (supported versions: 1)");
+    expect(decodeError(text).message).toContain(
+      'missing required field "schemaVersion" of nexa.v1.DatasetManifest (supported versions: 1)',
+    );
   });
 
   it("missing required field", () => {
     const err = decodeError(dataset({ shards: [shard(), { ...shard(), split: "" }] }));
-    expect(err.message).toBe('dataset.json: $.shards[1].split: missing required field "split" of nexa.v1.DatasetManifest');
+    expect(err.message).toBe(
+      'dataset.json: $.shards[1].split: missing required field "split" of nexa.v1.DatasetManifest',
+    );
     expect(err.code).toBe("MANIFEST_MISSING_FIELD");
   });
 
   it("invalid digest syntax", () => {
-    expect(decodeError(dataset({ shards: [shard("md5:abc")] })).message).toBe('dataset.json: $.shards[0].file.digest: invalid digest "md5:abc"');
+    expect(decodeError(dataset({ shards: [shard("md5:abc")] })).message).toBe(
+      'dataset.json: $.shards[0].file.digest: invalid digest "md5:abc"',
+    );
   });
 
   it("invalid JSON reports line and column, also where V8's message has no position", () => {
@@ -94,32 +119,57 @@ describe("decodeManifest", () => {
     expect(err.context).toMatchObject({ line: 3, column: 1 });
     expect(err.message).toBe('dataset.json:3:1: invalid JSON: unexpected "}"');
     // `{"a":}`: Node 20 says only "Unexpected token '}', ... is not valid JSON"
-    expect(decodeError('{"schemaVersion": 1,\n "name": }').message).toBe('dataset.json:2:10: invalid JSON: unexpected "}"');
+    expect(decodeError('{"schemaVersion": 1,\n "name": }').message).toBe(
+      'dataset.json:2:10: invalid JSON: unexpected "}"',
+    );
     expect(decodeError('{"schemaVersion": 1').message).toBe("dataset.json:1:20: invalid JSON: unexpected end of input");
   });
 
   it("configs raise ConfigError with CONFIG_ codes; a oneof takes one member", () => {
     const base = { schemaVersion: 1, sampling: { maxTokens: 8 } };
-    const ok = decodeManifest(CONTRACTS.DistillConfig, JSON.stringify({ ...base, teacher: { checkpoint: { digest: D } } }), "distill.json");
+    const ok = decodeManifest(
+      CONTRACTS.DistillConfig,
+      JSON.stringify({ ...base, teacher: { checkpoint: { digest: D } } }),
+      "distill.json",
+    );
     expect(ok.teacher?.source).toEqual({ $case: "checkpoint", value: expect.objectContaining({ digest: D }) });
     const both = { ...base, teacher: { checkpoint: { digest: D }, endpoint: { model: "m" } } };
     const err = decodeError(JSON.stringify(both), CONTRACTS.DistillConfig);
     expect(err).toBeInstanceOf(ConfigError);
-    expect(err.message).toBe('dataset.json: $.teacher.endpoint: unknown field "endpoint" of nexa.v1.DistillConfig (or a second member of oneof "source", which already holds "checkpoint")');
+    expect(err.message).toBe(
+      'dataset.json: $.teacher.endpoint: unknown field "endpoint" of nexa.v1.DistillConfig (or a second member of oneof "source", which already holds "checkpoint")',
+    );
     const none = decodeError(JSON.stringify({ ...base, teacher: {} }), CONTRACTS.DistillConfig);
-    expect(none.message).toBe('dataset.json: $.teacher.source: missing required field "source" of nexa.v1.DistillConfig');
-    const unknown = decodeError(JSON.stringify({ ...base, teacher: { endpoint: { model: "m", apiKey: "secret" } } }), CONTRACTS.DistillConfig);
+    expect(none.message).toBe(
+      'dataset.json: $.teacher.source: missing required field "source" of nexa.v1.DistillConfig',
+    );
+    const unknown = decodeError(
+      JSON.stringify({ ...base, teacher: { endpoint: { model: "m", apiKey: "secret" } } }),
+      CONTRACTS.DistillConfig,
+    );
     expect(unknown.code).toBe("CONFIG_UNKNOWN_FIELD");
     expect(unknown.context.jsonPath).toBe("$.teacher.endpoint.apiKey");
-    const badDigest = decodeError(JSON.stringify({ ...base, teacher: { checkpoint: { digest: "sha256:xyz" } } }), CONTRACTS.DistillConfig);
+    const badDigest = decodeError(
+      JSON.stringify({ ...base, teacher: { checkpoint: { digest: "sha256:xyz" } } }),
+      CONTRACTS.DistillConfig,
+    );
     expect(badDigest.context.jsonPath).toBe("$.teacher.checkpoint.digest");
   });
 
   it("map values are type-checked too", () => {
     // LogEvent (the documented log line shape) is the contract message with a map field; it is no decodable
     // manifest, so the test declares its contract here.
-    const logEvent: Contract<LogEvent> = { name: "nexa.v1.LogEvent", codec: LogEvent, kind: "manifest", supportedVersions: [], required: [] };
-    const err = decodeError(JSON.stringify({ stage: "s", event: "e", fields: { a: "1", b: 2 } }), logEvent as Contract<unknown>);
+    const logEvent: Contract<LogEvent> = {
+      name: "nexa.v1.LogEvent",
+      codec: LogEvent,
+      kind: "manifest",
+      supportedVersions: [],
+      required: [],
+    };
+    const err = decodeError(
+      JSON.stringify({ stage: "s", event: "e", fields: { a: "1", b: 2 } }),
+      logEvent as Contract<unknown>,
+    );
     expect(err.message).toBe("dataset.json: $.fields.b: expected string, found number");
   });
 });

@@ -26,9 +26,18 @@ import { describeOffset, jsonErrorOffset, lineColumn } from "./json_position";
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 class DecodeContext {
-  constructor(readonly contract: Contract<unknown>, readonly file: string) {}
+  constructor(
+    readonly contract: Contract<unknown>,
+    readonly file: string,
+  ) {}
 
-  fail(suffix: string, jsonPath: string | undefined, message: string, hint: string, extra: Record<string, string | number> = {}): never {
+  fail(
+    suffix: string,
+    jsonPath: string | undefined,
+    message: string,
+    hint: string,
+    extra: Record<string, string | number> = {},
+  ): never {
     const prefix = this.contract.kind === "config" ? "CONFIG_" : "MANIFEST_";
     const ErrorClass = this.contract.kind === "config" ? ConfigError : ManifestError;
     throw new ErrorClass(prefix + suffix, message, {
@@ -85,23 +94,35 @@ function checkSchemaVersion(ctx: DecodeContext, input: Record<string, unknown>):
   const key = "schemaVersion" in input ? "schemaVersion" : "schema_version" in input ? "schema_version" : undefined;
   const supportedText = supported.join(", ");
   if (key === undefined || input[key] === null) {
-    ctx.fail("SCHEMA_VERSION", "$.schemaVersion",
+    ctx.fail(
+      "SCHEMA_VERSION",
+      "$.schemaVersion",
       `missing required field "schemaVersion" of ${ctx.contract.name} (supported versions: ${supportedText})`,
-      `add "schemaVersion": ${supported[supported.length - 1]}`, { supported: supportedText });
+      `add "schemaVersion": ${supported[supported.length - 1]}`,
+      { supported: supportedText },
+    );
   }
   const raw = input[key];
   const found = typeof raw === "string" && /^\d+$/.test(raw) ? Number(raw) : raw;
   if (typeof found !== "number" || !Number.isInteger(found)) {
-    ctx.fail("WRONG_TYPE", `$.${key}`, `expected integer schema version, found ${describe(raw)}`,
-      `write "schemaVersion": ${supported[supported.length - 1]}`, { supported: supportedText });
+    ctx.fail(
+      "WRONG_TYPE",
+      `$.${key}`,
+      `expected integer schema version, found ${describe(raw)}`,
+      `write "schemaVersion": ${supported[supported.length - 1]}`,
+      { supported: supportedText },
+    );
   }
   if (!supported.includes(found)) {
-    ctx.fail("SCHEMA_VERSION", `$.${key}`,
+    ctx.fail(
+      "SCHEMA_VERSION",
+      `$.${key}`,
       `unsupported schema_version ${found} of ${ctx.contract.name}; this reader supports ${supportedText}`,
       found > Math.max(...supported)
         ? "the file was written by a newer NexaCompute: upgrade this tool, or re-run the producing stage with this version"
         : "the file was written by an older, no longer supported NexaCompute: re-run the producing stage",
-      { found, supported: supportedText });
+      { found, supported: supportedText },
+    );
   }
 }
 
@@ -113,12 +134,12 @@ const INTEGER_STRING_RE = /^-?\d+$/;
 
 function checkNumber(ctx: DecodeContext, input: unknown, decoded: number, encoded: unknown, path: string): void {
   const wrong = (expected: string) =>
-    ctx.fail("WRONG_TYPE", path, `expected ${expected}, found ${describe(input)}`,
-      `write a ${expected} at ${path}`);
+    ctx.fail("WRONG_TYPE", path, `expected ${expected}, found ${describe(input)}`, `write a ${expected} at ${path}`);
   if (typeof input === "number") {
     if (typeof encoded === "string") {
       // Enum given by number: valid unless the generated code mapped it to UNRECOGNIZED.
-      if (encoded === "UNRECOGNIZED") ctx.fail("INVALID_VALUE", path, `unknown enum value ${input}`, "use one of the enum's value names");
+      if (encoded === "UNRECOGNIZED")
+        ctx.fail("INVALID_VALUE", path, `unknown enum value ${input}`, "use one of the enum's value names");
       return;
     }
     if ((encoded ?? 0) !== input) wrong("integer");
@@ -126,9 +147,15 @@ function checkNumber(ctx: DecodeContext, input: unknown, decoded: number, encode
   }
   if (typeof input === "string") {
     if (INTEGER_STRING_RE.test(input) && Number(input) === decoded) return; // proto3 string form of an integer
-    if (["NaN", "Infinity", "-Infinity"].includes(input) && (Number.isNaN(decoded) || !Number.isFinite(decoded))) return;
+    if (["NaN", "Infinity", "-Infinity"].includes(input) && (Number.isNaN(decoded) || !Number.isFinite(decoded)))
+      return;
     if (decoded === -1 && encoded === "UNRECOGNIZED") {
-      ctx.fail("INVALID_VALUE", path, `unknown enum value ${JSON.stringify(input)}`, "use one of the enum's value names (see the .proto file)");
+      ctx.fail(
+        "INVALID_VALUE",
+        path,
+        `unknown enum value ${JSON.stringify(input)}`,
+        "use one of the enum's value names (see the .proto file)",
+      );
     }
     if (!Number.isNaN(decoded) && ENUM_NAME_RE.test(input)) return; // a valid enum name
     wrong("number");
@@ -139,7 +166,8 @@ function checkNumber(ctx: DecodeContext, input: unknown, decoded: number, encode
 function checkValue(ctx: DecodeContext, input: unknown, decoded: unknown, encoded: unknown, path: string): void {
   if (input === null) return; // proto3 JSON: null means "default value"
   if (Array.isArray(decoded)) {
-    if (!Array.isArray(input)) ctx.fail("WRONG_TYPE", path, `expected array, found ${describe(input)}`, `write a JSON array at ${path}`);
+    if (!Array.isArray(input))
+      ctx.fail("WRONG_TYPE", path, `expected array, found ${describe(input)}`, `write a JSON array at ${path}`);
     const encodedItems = Array.isArray(encoded) ? encoded : [];
     input.forEach((item, i) => {
       const itemPath = `${path}[${i}]`;
@@ -150,7 +178,8 @@ function checkValue(ctx: DecodeContext, input: unknown, decoded: unknown, encode
   }
   if (isPlainObject(decoded)) {
     // A message or a map; for a map the decoded keys are exactly the input keys, so both cases work alike.
-    if (!isPlainObject(input)) ctx.fail("WRONG_TYPE", path, `expected object, found ${describe(input)}`, `write a JSON object at ${path}`);
+    if (!isPlainObject(input))
+      ctx.fail("WRONG_TYPE", path, `expected object, found ${describe(input)}`, `write a JSON object at ${path}`);
     const encodedObj = isPlainObject(encoded) ? encoded : {};
     for (const key of Object.keys(input)) {
       const keyPath = childPath(path, key);
@@ -166,20 +195,27 @@ function checkValue(ctx: DecodeContext, input: unknown, decoded: unknown, encode
         checkValue(ctx, input[key], (union[1] as { value: unknown }).value, encodedObj[member], keyPath);
         continue;
       }
-      const oneofNote = union !== undefined
-        ? ` (or a second member of oneof "${union[0]}", which already holds "${(union[1] as { $case: string }).$case}")`
-        : "";
-      ctx.fail("UNKNOWN_FIELD", keyPath, `unknown field ${JSON.stringify(key)} of ${ctx.contract.name}${oneofNote}`,
-        `known fields here: ${Object.keys(decoded).join(", ")}; remove the field or fix its spelling; set one member per oneof`);
+      const oneofNote =
+        union !== undefined
+          ? ` (or a second member of oneof "${union[0]}", which already holds "${(union[1] as { $case: string }).$case}")`
+          : "";
+      ctx.fail(
+        "UNKNOWN_FIELD",
+        keyPath,
+        `unknown field ${JSON.stringify(key)} of ${ctx.contract.name}${oneofNote}`,
+        `known fields here: ${Object.keys(decoded).join(", ")}; remove the field or fix its spelling; set one member per oneof`,
+      );
     }
     return;
   }
   switch (typeof decoded) {
     case "string":
-      if (typeof input !== "string") ctx.fail("WRONG_TYPE", path, `expected string, found ${describe(input)}`, `quote the value at ${path}`);
+      if (typeof input !== "string")
+        ctx.fail("WRONG_TYPE", path, `expected string, found ${describe(input)}`, `quote the value at ${path}`);
       return;
     case "boolean":
-      if (typeof input !== "boolean") ctx.fail("WRONG_TYPE", path, `expected boolean, found ${describe(input)}`, `write true or false at ${path}`);
+      if (typeof input !== "boolean")
+        ctx.fail("WRONG_TYPE", path, `expected boolean, found ${describe(input)}`, `write true or false at ${path}`);
       return;
     case "number":
       checkNumber(ctx, input, decoded, encoded, path);
@@ -232,8 +268,12 @@ function checkRules(ctx: DecodeContext, decoded: unknown): void {
   for (const pattern of ctx.contract.required) {
     for (const [path, parent, key] of resolve(decoded, pattern)) {
       if (!isSet(parent[key])) {
-        ctx.fail("MISSING_FIELD", path, `missing required field ${JSON.stringify(key)} of ${ctx.contract.name}`,
-          `set ${path} to a non-default value`);
+        ctx.fail(
+          "MISSING_FIELD",
+          path,
+          `missing required field ${JSON.stringify(key)} of ${ctx.contract.name}`,
+          `set ${path} to a non-default value`,
+        );
       }
     }
   }
@@ -251,9 +291,18 @@ function checkDigests(ctx: DecodeContext, value: unknown, path: string): void {
     }
     for (const [key, child] of Object.entries(value)) {
       const childP = `${path}.${key}`;
-      if ((key === "digest" || key.endsWith("Digest")) && typeof child === "string" && child !== "" && !isDigest(child)) {
-        ctx.fail("INVALID_VALUE", childP, `invalid digest ${JSON.stringify(child)}`,
-          'a digest is "sha256:" followed by 64 lowercase hex characters');
+      if (
+        (key === "digest" || key.endsWith("Digest")) &&
+        typeof child === "string" &&
+        child !== "" &&
+        !isDigest(child)
+      ) {
+        ctx.fail(
+          "INVALID_VALUE",
+          childP,
+          `invalid digest ${JSON.stringify(child)}`,
+          'a digest is "sha256:" followed by 64 lowercase hex characters',
+        );
       }
       checkDigests(ctx, child, childP);
     }
@@ -271,14 +320,25 @@ export function decodeManifest<T>(contract: Contract<T>, text: string | Uint8Arr
   const ctx: DecodeContext = new DecodeContext(contract as Contract<unknown>, file);
   const source = typeof text === "string" ? text : Buffer.from(text).toString("utf8");
   const input = parseJson(ctx, source);
-  if (!isPlainObject(input)) ctx.fail("WRONG_TYPE", "$", `expected object, found ${describe(input)}`, `the file must hold one JSON object of ${contract.name}`);
+  if (!isPlainObject(input))
+    ctx.fail(
+      "WRONG_TYPE",
+      "$",
+      `expected object, found ${describe(input)}`,
+      `the file must hold one JSON object of ${contract.name}`,
+    );
   checkSchemaVersion(ctx, input);
   let decoded: T;
   try {
     decoded = contract.codec.fromJSON(input);
   } catch (err) {
     if (err instanceof NexaError) throw err;
-    ctx.fail("INVALID_VALUE", "$", `cannot decode: ${err instanceof Error ? err.message : String(err)}`, "check the value types against the .proto file");
+    ctx.fail(
+      "INVALID_VALUE",
+      "$",
+      `cannot decode: ${err instanceof Error ? err.message : String(err)}`,
+      "check the value types against the .proto file",
+    );
   }
   checkValue(ctx, input, decoded, contract.codec.toJSON(decoded), "$");
   checkRules(ctx, decoded);
@@ -292,9 +352,15 @@ export function readManifest<T>(contract: Contract<T>, path: string, displayName
     bytes = readFileSync(path);
   } catch (err) {
     const ErrorClass = contract.kind === "config" ? ConfigError : ManifestError;
-    throw new ErrorClass((contract.kind === "config" ? "CONFIG_" : "MANIFEST_") + "READ", `cannot read ${contract.name}`, {
-      context: { file: displayName }, cause: err, hint: "check that the path exists and is readable",
-    });
+    throw new ErrorClass(
+      (contract.kind === "config" ? "CONFIG_" : "MANIFEST_") + "READ",
+      `cannot read ${contract.name}`,
+      {
+        context: { file: displayName },
+        cause: err,
+        hint: "check that the path exists and is readable",
+      },
+    );
   }
   return decodeManifest(contract, bytes, displayName);
 }

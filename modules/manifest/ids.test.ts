@@ -1,6 +1,11 @@
 import { deriveRunId, deriveStageId, digestBytes, isId, newInvocationId } from "./index";
 
-const base = { stageName: "pack", configDigest: digestBytes("cfg"), inputManifestDigests: [digestBytes("a"), digestBytes("b")], toolDigest: digestBytes("tool") };
+const base = {
+  stageName: "pack",
+  configDigest: digestBytes("cfg"),
+  inputManifestDigests: [digestBytes("a"), digestBytes("b")],
+  toolDigest: digestBytes("tool"),
+};
 
 describe("ids", () => {
   it("stage_id is deterministic and independent of input order", () => {

@@ -40,20 +40,25 @@ export function deriveStageId(identity: StageIdentity): string {
   requireDigest(identity.configDigest, "config_digest");
   requireDigest(identity.toolDigest, "tool_digest");
   identity.inputManifestDigests.forEach((d, i) => requireDigest(d, `input_manifest_digests[${i}]`));
-  return sha256Hex(canonicalBytes({
-    domain: "nexa.v1.stage_id",
-    stage_name: identity.stageName,
-    config_digest: identity.configDigest,
-    input_manifest_digests: [...identity.inputManifestDigests].sort(),
-    tool_digest: identity.toolDigest,
-  }));
+  return sha256Hex(
+    canonicalBytes({
+      domain: "nexa.v1.stage_id",
+      stage_name: identity.stageName,
+      config_digest: identity.configDigest,
+      input_manifest_digests: [...identity.inputManifestDigests].sort(),
+      tool_digest: identity.toolDigest,
+    }),
+  );
 }
 
 /** Deterministic run identity from the pipeline's stage ids, in pipeline order. */
 export function deriveRunId(stageIds: readonly string[]): string {
   stageIds.forEach((id, i) => {
     if (!ID_RE.test(id)) {
-      throw new ManifestError("MANIFEST_BAD_ID", `run_id: stage_ids[${i}] is not 64 lowercase hex: ${JSON.stringify(id)}`);
+      throw new ManifestError(
+        "MANIFEST_BAD_ID",
+        `run_id: stage_ids[${i}] is not 64 lowercase hex: ${JSON.stringify(id)}`,
+      );
     }
   });
   return sha256Hex(canonicalBytes({ domain: "nexa.v1.run_id", stage_ids: [...stageIds] }));

@@ -3,7 +3,13 @@ import { describeOffset, jsonErrorOffset, lineColumn } from "./json_position";
 
 describe("jsonErrorOffset", () => {
   it("accepts what JSON.parse accepts", () => {
-    for (const ok of ['{"a":1}', ' [1, -2.5e+3, "x\\u00e9\\n", true, false, null, {}] ', '"s"', "0", '{"a":{"b":[[]]}}']) {
+    for (const ok of [
+      '{"a":1}',
+      ' [1, -2.5e+3, "x\\u00e9\\n", true, false, null, {}] ',
+      '"s"',
+      "0",
+      '{"a":{"b":[[]]}}',
+    ]) {
       expect(() => JSON.parse(ok)).not.toThrow();
       expect(jsonErrorOffset(ok)).toBe(-1);
     }

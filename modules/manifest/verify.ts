@@ -50,7 +50,10 @@ export function listFiles(message: unknown): ListedFile[] {
 
 /** The origin `nexa verify` names when it checks a manifest on its own. */
 function defaultOrigin(manifestFile: string): ArtifactOrigin {
-  return { source: `the directory of ${manifestFile}`, fix: "restore the file from the producing stage's outputs or the registry (re-run or re-pull it)" };
+  return {
+    source: `the directory of ${manifestFile}`,
+    fix: "restore the file from the producing stage's outputs or the registry (re-run or re-pull it)",
+  };
 }
 
 /**
@@ -59,7 +62,10 @@ function defaultOrigin(manifestFile: string): ArtifactOrigin {
  * the file and expected vs actual values.
  */
 export async function verifyFiles(
-  manifestFile: string, baseDir: string, files: readonly ListedFile[], origin: ArtifactOrigin = defaultOrigin(manifestFile),
+  manifestFile: string,
+  baseDir: string,
+  files: readonly ListedFile[],
+  origin: ArtifactOrigin = defaultOrigin(manifestFile),
 ): Promise<void> {
   for (const file of files) {
     const at = { file: manifestFile, jsonPath: file.jsonPath };
@@ -70,7 +76,8 @@ export async function verifyFiles(
       size = (await stat(full)).size;
     } catch (err) {
       throw new IntegrityError(ARTIFACT_MISSING, `${file.ref.path} (from ${origin.source}) is missing`, {
-        context: { source: origin.source, ...(origin.context ?? {}), ...at, path: file.ref.path }, cause: err,
+        context: { source: origin.source, ...(origin.context ?? {}), ...at, path: file.ref.path },
+        cause: err,
         hint: `a manifest is never published without its files; ${origin.fix}`,
       });
     }
@@ -81,7 +88,11 @@ export async function verifyFiles(
 }
 
 /** Reads a manifest strictly, then verifies every file it lists (relative to the manifest's directory). */
-export async function verifyManifest<T>(contract: Contract<T>, manifestPath: string, displayName: string = manifestPath): Promise<T> {
+export async function verifyManifest<T>(
+  contract: Contract<T>,
+  manifestPath: string,
+  displayName: string = manifestPath,
+): Promise<T> {
   const message = readManifest(contract, manifestPath, displayName);
   await verifyFiles(displayName, dirname(manifestPath), listFiles(message));
   return message;

@@ -1,10 +1,18 @@
-import { ConfigError, formatError, IntegrityError, ManifestError, NexaError, RegistryError, toNexaError } from "./index";
+import {
+  ConfigError,
+  formatError,
+  IntegrityError,
+  ManifestError,
+  NexaError,
+  RegistryError,
+  toNexaError,
+} from "./index";
 
 describe("NexaError", () => {
   it("prefixes the message with file and JSON path", () => {
     const err = new ManifestError("MANIFEST_WRONG_TYPE", "expected string, found number", {
       context: { file: "dataset.json", jsonPath: "$.shards[2].digest" },
-      hint: "write the digest as \"sha256:<hex>\"",
+      hint: 'write the digest as "sha256:<hex>"',
     });
     expect(err.message).toBe("dataset.json: $.shards[2].digest: expected string, found number");
     expect(err.detail).toBe("expected string, found number");
@@ -22,7 +30,10 @@ describe("NexaError", () => {
   it("keeps the cause chain and renders it", () => {
     const root = new Error("ENOENT: no such file");
     const mid = new RegistryError("REGISTRY_IO", "cannot read blob", { cause: root, hint: "run `nexa registry fsck`" });
-    const top = new IntegrityError("INTEGRITY_DIGEST", "verification failed", { cause: mid, context: { stage: "pack" } });
+    const top = new IntegrityError("INTEGRITY_DIGEST", "verification failed", {
+      cause: mid,
+      context: { stage: "pack" },
+    });
     expect(top.cause).toBe(mid);
     const text = formatError(top);
     expect(text).toContain("[INTEGRITY_DIGEST] verification failed");
@@ -35,7 +46,9 @@ describe("NexaError", () => {
   });
 
   it("prefixes file:line:column when the column is known", () => {
-    const err = new ConfigError("CONFIG_X", "unexpected \"}\"", { context: { file: "raw/a.jsonl", line: 2, column: 20 } });
+    const err = new ConfigError("CONFIG_X", 'unexpected "}"', {
+      context: { file: "raw/a.jsonl", line: 2, column: 20 },
+    });
     expect(err.message).toBe('raw/a.jsonl:2:20: unexpected "}"');
     expect(new ConfigError("C", "m", { context: { file: "f", column: 3 } }).message).toBe("f: m");
   });
@@ -56,9 +69,17 @@ describe("NexaError", () => {
   });
 
   it("toNexaError keeps the code and hint of a coded foreign error (the kernels' KernelError)", () => {
-    const kernel = Object.assign(new Error("seq_len must be > 0"), { code: "KERNEL_INVALID_ARGUMENT", hint: "check seq_len" });
+    const kernel = Object.assign(new Error("seq_len must be > 0"), {
+      code: "KERNEL_INVALID_ARGUMENT",
+      hint: "check seq_len",
+    });
     const e = toNexaError(kernel, { stage: "pack" });
-    expect([e.code, e.hint, e.context.stage, e.cause]).toEqual(["KERNEL_INVALID_ARGUMENT", "check seq_len", "pack", kernel]);
+    expect([e.code, e.hint, e.context.stage, e.cause]).toEqual([
+      "KERNEL_INVALID_ARGUMENT",
+      "check seq_len",
+      "pack",
+      kernel,
+    ]);
     const errno = Object.assign(new Error("ENOENT: no such file"), { code: "ENOENT" });
     expect(toNexaError(errno).code).toBe("ENOENT");
   });

@@ -130,9 +130,17 @@ export function toNexaError(err: unknown, context: ErrorContext = {}): NexaError
   const message = err instanceof Error ? err.message : String(err);
   const coded = err as { code?: unknown; hint?: unknown } | null;
   if (err instanceof Error && typeof coded?.code === "string" && /^[A-Z][A-Z0-9_]+$/.test(coded.code)) {
-    return new NexaError(coded.code, message, { context, cause: err, hint: typeof coded.hint === "string" ? coded.hint : undefined });
+    return new NexaError(coded.code, message, {
+      context,
+      cause: err,
+      hint: typeof coded.hint === "string" ? coded.hint : undefined,
+    });
   }
-  return new NexaError("INTERNAL", message, { context, cause: err, hint: "this is a bug unless the cause says otherwise" });
+  return new NexaError("INTERNAL", message, {
+    context,
+    cause: err,
+    hint: "this is a bug unless the cause says otherwise",
+  });
 }
 
 /** Multi-line rendering for terminals: "[CODE] message", the hint, then each cause. */

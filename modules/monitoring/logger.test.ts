@@ -14,7 +14,12 @@ function collect(): { stream: Writable; text: () => string; lines: () => Record<
   return {
     stream,
     text: () => chunks.join(""),
-    lines: () => chunks.join("").split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l)),
+    lines: () =>
+      chunks
+        .join("")
+        .split("\n")
+        .filter((l) => l.length > 0)
+        .map((l) => JSON.parse(l)),
   };
 }
 
@@ -59,7 +64,14 @@ describe("createProgress", () => {
     const out = collect();
     const log = createLogger({ runId: "r1", stage: "pack", destination: out.stream });
     let t = 0;
-    const progress = createProgress({ logger: log, label: "tokenize", total: 10, tty: false, minIntervalMs: 100, now: () => t });
+    const progress = createProgress({
+      logger: log,
+      label: "tokenize",
+      total: 10,
+      tty: false,
+      minIntervalMs: 100,
+      now: () => t,
+    });
     for (let i = 0; i < 10; i++) {
       t += 30;
       progress.tick();
@@ -76,7 +88,13 @@ describe("createProgress", () => {
 
   it("draws a bar on a TTY", () => {
     const out = collect();
-    const stream = Object.assign(out.stream, { isTTY: true, columns: 80, cursorTo: () => true, clearLine: () => true, moveCursor: () => true }) as unknown as NodeJS.WriteStream;
+    const stream = Object.assign(out.stream, {
+      isTTY: true,
+      columns: 80,
+      cursorTo: () => true,
+      clearLine: () => true,
+      moveCursor: () => true,
+    }) as unknown as NodeJS.WriteStream;
     const log = createLogger({ runId: "r1", stage: "pack", destination: collect().stream });
     const progress = createProgress({ logger: log, label: "pack", total: 4, stream });
     progress.update(4);

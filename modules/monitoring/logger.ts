@@ -52,10 +52,12 @@ function createDestination(destination: LoggerOptions["destination"]): pino.Dest
 }
 
 function wrap(base: pino.Logger): NexaLogger {
-  const write = (level: LogLevel) => (event: string, fields: LogFields = {}, msg?: string) => {
-    if (msg === undefined) base[level]({ ...fields, event });
-    else base[level]({ ...fields, event }, msg);
-  };
+  const write =
+    (level: LogLevel) =>
+    (event: string, fields: LogFields = {}, msg?: string) => {
+      if (msg === undefined) base[level]({ ...fields, event });
+      else base[level]({ ...fields, event }, msg);
+    };
   return {
     trace: write("trace"),
     debug: write("debug"),

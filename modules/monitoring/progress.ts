@@ -47,14 +47,29 @@ export function createProgress(options: ProgressOptions): Progress {
 
   if (tty) {
     const bar = new cliProgress.SingleBar(
-      { stream, format: `${options.label} [{bar}] {percentage}% | {value}/{total} ${unit} | eta {eta}s`, hideCursor: false },
+      {
+        stream,
+        format: `${options.label} [{bar}] {percentage}% | {value}/{total} ${unit} | eta {eta}s`,
+        hideCursor: false,
+      },
       cliProgress.Presets.shades_classic,
     );
     bar.start(total, 0);
     return {
-      tick(n = 1) { done += n; bar.update(done); },
-      update(value) { done = value; bar.update(done); },
-      stop() { if (!stopped) { stopped = true; bar.stop(); } },
+      tick(n = 1) {
+        done += n;
+        bar.update(done);
+      },
+      update(value) {
+        done = value;
+        bar.update(done);
+      },
+      stop() {
+        if (!stopped) {
+          stopped = true;
+          bar.stop();
+        }
+      },
     };
   }
 
@@ -72,8 +87,19 @@ export function createProgress(options: ProgressOptions): Progress {
   };
   emit(true);
   return {
-    tick(n = 1) { done += n; emit(done >= total); },
-    update(value) { done = value; emit(done >= total); },
-    stop() { if (!stopped) { stopped = true; emit(true); } },
+    tick(n = 1) {
+      done += n;
+      emit(done >= total);
+    },
+    update(value) {
+      done = value;
+      emit(done >= total);
+    },
+    stop() {
+      if (!stopped) {
+        stopped = true;
+        emit(true);
+      }
+    },
   };
 }

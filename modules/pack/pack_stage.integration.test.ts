@@ -19,8 +19,34 @@ import { END_OF_TEXT, packStage } from "./index";
 // ----------------------------------------------------------------------------------------------------------
 // fixture: a deterministic corpus and a fake upstream data stage writing DatasetManifest + JSONL shards
 
-const WORDS = ["the", "whale", "sea", "ship", "Ahab", "captain", "harpoon", "white", "deep", "sailor", "wind", "boat",
-  "café", "naïve", "日本", "42", "1851", "—", "ocean's", "!", "Ishmael", "storm", "rope", "mast", "\n\n", "oil"];
+const WORDS = [
+  "the",
+  "whale",
+  "sea",
+  "ship",
+  "Ahab",
+  "captain",
+  "harpoon",
+  "white",
+  "deep",
+  "sailor",
+  "wind",
+  "boat",
+  "café",
+  "naïve",
+  "日本",
+  "42",
+  "1851",
+  "—",
+  "ocean's",
+  "!",
+  "Ishmael",
+  "storm",
+  "rope",
+  "mast",
+  "\n\n",
+  "oil",
+];
 
 function corpus(n: number, seed: number): string[] {
   let state = seed >>> 0;
@@ -45,17 +71,33 @@ const fakeData: StageDefinition<EvalRubric> = {
     const shards: DatasetShard[] = [];
     for (const split of Object.keys(SPLITS)) {
       const file = `${split}-00000.jsonl`;
-      const body = SPLITS[split].map((text, i) => JSON.stringify({ id: `${split}-${i}`, text, source: "fixture" }) + "\n").join("");
+      const body = SPLITS[split]
+        .map((text, i) => JSON.stringify({ id: `${split}-${i}`, text, source: "fixture" }) + "\n")
+        .join("");
       await writeFile(path.join(ctx.outDir, file), body);
-      shards.push(DatasetShard.fromPartial({
-        file: { digest: digestBytes(body), sizeBytes: Buffer.byteLength(body), path: file, mediaType: "application/jsonl" },
-        recordCount: SPLITS[split].length, split, textBytes: Buffer.byteLength(SPLITS[split].join("")),
-      }));
+      shards.push(
+        DatasetShard.fromPartial({
+          file: {
+            digest: digestBytes(body),
+            sizeBytes: Buffer.byteLength(body),
+            path: file,
+            mediaType: "application/jsonl",
+          },
+          recordCount: SPLITS[split].length,
+          split,
+          textBytes: Buffer.byteLength(SPLITS[split].join("")),
+        }),
+      );
     }
     const manifest = DatasetManifest.fromPartial({
-      schemaVersion: 1, name: "fixture", recordCount: shards.reduce((n, s) => n + s.recordCount, 0), shards,
+      schemaVersion: 1,
+      name: "fixture",
+      recordCount: shards.reduce((n, s) => n + s.recordCount, 0),
+      shards,
       splits: Object.keys(SPLITS).map((name) => ({ name, recordCount: SPLITS[name].length, fraction: 0.5 })),
-      producer: { stageName: ctx.stage, stageId: ctx.stageId, module: ctx.module }, textField: "text", seed: 1,
+      producer: { stageName: ctx.stage, stageId: ctx.stageId, module: ctx.module },
+      textField: "text",
+      seed: 1,
     });
     await writeFile(path.join(ctx.outDir, "dataset.json"), encodeMessage(DatasetManifest, manifest));
     return { product: { file: "dataset.json", schema: CONTRACTS.DatasetManifest.name } };
@@ -71,7 +113,10 @@ const CONFIG = {
   appendEos: true,
 };
 
-interface Workspace { dir: string; bundle: string }
+interface Workspace {
+  dir: string;
+  bundle: string;
+}
 
 /** A fresh directory with a bundle stand-in and the upstream stage "data" already run. */
 async function workspace(): Promise<Workspace> {
@@ -79,20 +124,36 @@ async function workspace(): Promise<Workspace> {
   const bundle = path.join(dir, "bundle.js");
   writeFileSync(bundle, "// bundle bytes\n");
   const rubric = path.join(dir, "rubric.json");
-  writeFileSync(rubric, JSON.stringify({ schemaVersion: 1, name: "r", criteria: [{ metric: "m", comparator: "COMPARATOR_GTE" }] }));
+  writeFileSync(
+    rubric,
+    JSON.stringify({ schemaVersion: 1, name: "r", criteria: [{ metric: "m", comparator: "COMPARATOR_GTE" }] }),
+  );
   await runStage(fakeData, stageArgv(dir, "data", rubric), bundle);
   return { dir, bundle };
 }
 
 function stageArgv(dir: string, name: string, config: string, extra: string[] = []): string[] {
-  return ["run", `--stage=${name}`, "--module=modules/pack", `--config=${config}`, `--out=${path.join(dir, name)}`,
-    `--log=${path.join(dir, name + ".log.jsonl")}`, `--manifest=${path.join(dir, name + ".manifest.json")}`, ...extra];
+  return [
+    "run",
+    `--stage=${name}`,
+    "--module=modules/pack",
+    `--config=${config}`,
+    `--out=${path.join(dir, name)}`,
+    `--log=${path.join(dir, name + ".log.jsonl")}`,
+    `--manifest=${path.join(dir, name + ".manifest.json")}`,
+    ...extra,
+  ];
 }
 
 const input = (w: Workspace, slot: string, stage: string) =>
   `--input=${slot}=${path.join(w.dir, stage + ".manifest.json")}:${path.join(w.dir, stage)}`;
 
-async function pack(w: Workspace, name: string, config: object = CONFIG, inputs = [input(w, "dataset", "data")]): Promise<StageOutcome> {
+async function pack(
+  w: Workspace,
+  name: string,
+  config: object = CONFIG,
+  inputs = [input(w, "dataset", "data")],
+): Promise<StageOutcome> {
   const file = path.join(w.dir, `${name}.config.json`);
   writeFileSync(file, JSON.stringify(config));
   return runStage(packStage, stageArgv(w.dir, name, file, inputs), w.bundle);
@@ -112,24 +173,45 @@ describe("pack stage", () => {
   });
 
   it("writes packed.json, the tokenizer files and manifest, and one shard per split", async () => {
-    const manifest = decodeManifest(CONTRACTS.StageManifest, readFileSync(path.join(w.dir, "pack.manifest.json")), "pack.manifest.json");
+    const manifest = decodeManifest(
+      CONTRACTS.StageManifest,
+      readFileSync(path.join(w.dir, "pack.manifest.json")),
+      "pack.manifest.json",
+    );
     expect(manifest.outputs.map((o) => [o.path, o.schemaName])).toEqual([
       ["packed.json", CONTRACTS.PackedDatasetManifest.name],
-      ["tokenizer.json", ""], ["tokenizer.manifest.json", ""], ["tokenizer.nxtok", ""],
-      ["train-00000.nxpk", ""], ["validation-00000.nxpk", ""],
+      ["tokenizer.json", ""],
+      ["tokenizer.manifest.json", ""],
+      ["tokenizer.nxtok", ""],
+      ["train-00000.nxpk", ""],
+      ["validation-00000.nxpk", ""],
     ]);
     const packed = readPacked(w, "pack");
     const upstream = readFileSync(path.join(w.dir, "data", "dataset.json"));
-    expect(packed.dataset).toMatchObject({ digest: digestBytes(upstream), schemaName: CONTRACTS.DatasetManifest.name, path: "" });
+    expect(packed.dataset).toMatchObject({
+      digest: digestBytes(upstream),
+      schemaName: CONTRACTS.DatasetManifest.name,
+      path: "",
+    });
     const tokBytes = readFileSync(path.join(w.dir, "pack", "tokenizer.manifest.json"));
-    expect(packed.tokenizer).toMatchObject({ digest: digestBytes(tokBytes), schemaName: CONTRACTS.TokenizerManifest.name, path: "tokenizer.manifest.json" });
+    expect(packed.tokenizer).toMatchObject({
+      digest: digestBytes(tokBytes),
+      schemaName: CONTRACTS.TokenizerManifest.name,
+      path: "tokenizer.manifest.json",
+    });
     const tok = decodeManifest(CONTRACTS.TokenizerManifest, tokBytes, "tokenizer.manifest.json");
     expect(tok).toMatchObject({ name: "bpe-320", vocabSize: 320, eosId: 318, trainedOn: packed.dataset });
-    expect(tok.specialTokens).toEqual([{ text: END_OF_TEXT, id: 318 }, { text: "<|pad|>", id: 319 }]);
+    expect(tok.specialTokens).toEqual([
+      { text: END_OF_TEXT, id: 318 },
+      { text: "<|pad|>", id: 319 },
+    ]);
     expect(tok.files.map((f) => f.path)).toEqual(["tokenizer.json", "tokenizer.nxtok"]);
     expect(packed).toMatchObject({ seqLen: 64, tokenDtype: 2, padId: 318, shuffleSeed: 7, truncatedTokens: 0 });
     expect(packed.truncatedDocuments).toBeGreaterThan(0);
-    expect(packed.bins.map((b) => [b.file!.path, b.split])).toEqual([["train-00000.nxpk", "train"], ["validation-00000.nxpk", "validation"]]);
+    expect(packed.bins.map((b) => [b.file!.path, b.split])).toEqual([
+      ["train-00000.nxpk", "train"],
+      ["validation-00000.nxpk", "validation"],
+    ]);
     const sequences = packed.bins.reduce((n, b) => n + b.sequenceCount, 0);
     expect(packed.totalTokens + packed.paddingTokens).toBe(sequences * 64);
     expect(packed.bins.reduce((n, b) => n + b.tokenCount, 0)).toBe(packed.totalTokens);
@@ -144,8 +226,13 @@ describe("pack stage", () => {
     const again = await pack(other, "pack");
     const files = await listDataFiles(path.join(w.dir, "pack"));
     expect(await listDataFiles(path.join(other.dir, "pack"))).toEqual(files);
-    for (const f of files) expect(readFileSync(path.join(other.dir, "pack", f)).equals(readFileSync(path.join(w.dir, "pack", f)))).toBe(true);
-    expect(readFileSync(path.join(other.dir, "pack.manifest.json"), "utf8")).toBe(readFileSync(path.join(w.dir, "pack.manifest.json"), "utf8"));
+    for (const f of files)
+      expect(readFileSync(path.join(other.dir, "pack", f)).equals(readFileSync(path.join(w.dir, "pack", f)))).toBe(
+        true,
+      );
+    expect(readFileSync(path.join(other.dir, "pack.manifest.json"), "utf8")).toBe(
+      readFileSync(path.join(w.dir, "pack.manifest.json"), "utf8"),
+    );
     expect(again.result.metrics).toMatchObject({ vocab_size: 320 });
   });
 
@@ -184,7 +271,9 @@ describe("pack stage", () => {
               const key = tokens.slice(start, k).join(",");
               actual.set(key, (actual.get(key) ?? 0) + 1);
               if (shortText.has(key)) {
-                expect(Buffer.from(tok.decode(Uint32Array.from(tokens.slice(start, k)))).toString("utf8")).toBe(shortText.get(key) + END_OF_TEXT);
+                expect(Buffer.from(tok.decode(Uint32Array.from(tokens.slice(start, k)))).toString("utf8")).toBe(
+                  shortText.get(key) + END_OF_TEXT,
+                );
                 decodedShort++;
               }
             }
@@ -206,7 +295,9 @@ describe("pack stage", () => {
     expect(hf.decoder.type).toBe("ByteLevel");
     expect(Object.keys(hf.model.vocab)).toHaveLength(318);
     expect(hf.model.merges).toHaveLength(318 - 256);
-    expect(hf.added_tokens).toEqual(expect.arrayContaining([expect.objectContaining({ id: 318, content: END_OF_TEXT, special: true })]));
+    expect(hf.added_tokens).toEqual(
+      expect.arrayContaining([expect.objectContaining({ id: 318, content: END_OF_TEXT, special: true })]),
+    );
   });
 
   it("reuses the tokenizer of tokenizer_from: same manifest digest, files and ids", async () => {
@@ -214,26 +305,47 @@ describe("pack stage", () => {
     await pack(w, "reuse", withoutTokenizer, [input(w, "dataset", "data"), input(w, "tokenizer_from", "pack")]);
     const [a, b] = [readPacked(w, "pack"), readPacked(w, "reuse")];
     expect(b.tokenizer).toEqual(a.tokenizer);
-    for (const f of ["tokenizer.json", "tokenizer.nxtok", "tokenizer.manifest.json", "train-00000.nxpk", "validation-00000.nxpk"]) {
+    for (const f of [
+      "tokenizer.json",
+      "tokenizer.nxtok",
+      "tokenizer.manifest.json",
+      "train-00000.nxpk",
+      "validation-00000.nxpk",
+    ]) {
       expect(readFileSync(path.join(w.dir, "reuse", f)).equals(readFileSync(path.join(w.dir, "pack", f)))).toBe(true);
     }
   });
 
   it("rejects a missing dataset input, naming the slot", async () => {
-    await expect(pack(w, "nodata", CONFIG, [])).rejects.toMatchObject({ code: "STAGE_INPUT_MISSING", message: expect.stringContaining('"dataset"') });
+    await expect(pack(w, "nodata", CONFIG, [])).rejects.toMatchObject({
+      code: "STAGE_INPUT_MISSING",
+      message: expect.stringContaining('"dataset"'),
+    });
   });
 
   it("rejects bad configs with the config file and field", async () => {
-    await expect(pack(w, "badsplit", { ...CONFIG, splits: ["train", "test"] }))
-      .rejects.toThrow(/badsplit\.config\.json: \$\.splits\[1\]: split "test" is not in the dataset/);
-    await expect(pack(w, "notok", { ...CONFIG, tokenizer: undefined })).rejects.toMatchObject({ code: "PACK_NO_TOKENIZER" });
-    await expect(pack(w, "badeos", { ...CONFIG, tokenizer: { vocabSize: 300, specialTokens: ["<eos>"] } }))
-      .rejects.toMatchObject({ code: "PACK_EOS_TOKEN", context: { jsonPath: "$.tokenizer.specialTokens[0]" } });
+    await expect(pack(w, "badsplit", { ...CONFIG, splits: ["train", "test"] })).rejects.toThrow(
+      /badsplit\.config\.json: \$\.splits\[1\]: split "test" is not in the dataset/,
+    );
+    await expect(pack(w, "notok", { ...CONFIG, tokenizer: undefined })).rejects.toMatchObject({
+      code: "PACK_NO_TOKENIZER",
+    });
+    await expect(
+      pack(w, "badeos", { ...CONFIG, tokenizer: { vocabSize: 300, specialTokens: ["<eos>"] } }),
+    ).rejects.toMatchObject({ code: "PACK_EOS_TOKEN", context: { jsonPath: "$.tokenizer.specialTokens[0]" } });
   });
 
-  it.each(["flip", "truncate", "remove"] as const)("reports damaged upstream files the way every stage does (%s)", async (how) => {
-    const broken = await workspace();
-    damageFile(path.join(broken.dir, "data", "validation-00000.jsonl"), how);
-    expectDamagedUpstream(await pack(broken, "pack").catch((e) => e), { upstream: "data", slot: "dataset", path: "validation-00000.jsonl", how });
-  });
+  it.each(["flip", "truncate", "remove"] as const)(
+    "reports damaged upstream files the way every stage does (%s)",
+    async (how) => {
+      const broken = await workspace();
+      damageFile(path.join(broken.dir, "data", "validation-00000.jsonl"), how);
+      expectDamagedUpstream(await pack(broken, "pack").catch((e) => e), {
+        upstream: "data",
+        slot: "dataset",
+        path: "validation-00000.jsonl",
+        how,
+      });
+    },
+  );
 });

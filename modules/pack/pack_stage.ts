@@ -31,13 +31,19 @@ function checkConfig(ctx: StageContext<PackConfig>, available: readonly string[]
     const jsonPath = `$.splits[${i}]`;
     if (!SPLIT_NAME_RE.test(split) || ctx.config.splits.indexOf(split) !== i) {
       throw new ConfigError("PACK_SPLIT_NAME", `split ${JSON.stringify(split)} is repeated or not a lowercase name`, {
-        context: { ...where, jsonPath }, hint: 'list each split once, e.g. ["train", "validation"]',
+        context: { ...where, jsonPath },
+        hint: 'list each split once, e.g. ["train", "validation"]',
       });
     }
     if (!available.includes(split)) {
-      throw new ConfigError("PACK_UNKNOWN_SPLIT", `split "${split}" is not in the dataset (${display} has: ${available.join(", ") || "none"})`, {
-        context: { ...where, jsonPath }, hint: "pack only splits the upstream dataset has, or change the data stage's splits",
-      });
+      throw new ConfigError(
+        "PACK_UNKNOWN_SPLIT",
+        `split "${split}" is not in the dataset (${display} has: ${available.join(", ") || "none"})`,
+        {
+          context: { ...where, jsonPath },
+          hint: "pack only splits the upstream dataset has, or change the data stage's splits",
+        },
+      );
     }
   });
 }
@@ -45,7 +51,9 @@ function checkConfig(ctx: StageContext<PackConfig>, available: readonly string[]
 // ----------------------------------------------------------------------------------------------------------
 // run
 
-async function runPack(ctx: StageContext<PackConfig>): Promise<{ product: { file: string; schema: string }; metrics: Record<string, number> }> {
+async function runPack(
+  ctx: StageContext<PackConfig>,
+): Promise<{ product: { file: string; schema: string }; metrics: Record<string, number> }> {
   const cfg = ctx.config;
   const ds = new TextDataset(await ctx.open("dataset", CONTRACTS.DatasetManifest));
   const display = ds.artifact.display;
@@ -53,20 +61,30 @@ async function runPack(ctx: StageContext<PackConfig>): Promise<{ product: { file
 
   const texts = new Map<string, string[]>();
   const splitTexts = async (split: string): Promise<string[]> => {
-    if (!texts.has(split)) texts.set(split, (await ds.records(split)).map((r) => r.text));
+    if (!texts.has(split))
+      texts.set(
+        split,
+        (await ds.records(split)).map((r) => r.text),
+      );
     return texts.get(split)!;
   };
 
   const [from] = await ctx.openAll("tokenizer_from", CONTRACTS.PackedDatasetManifest);
   let tok: StageTokenizer;
   if (from) {
-    if (cfg.tokenizer) ctx.log.info("tokenizer_config_ignored", { reason: "tokenizer_from is wired; config.tokenizer is not used" });
+    if (cfg.tokenizer)
+      ctx.log.info("tokenizer_config_ignored", { reason: "tokenizer_from is wired; config.tokenizer is not used" });
     tok = await reuseStageTokenizer(ctx, from);
   } else {
     if (!ds.splits().includes(TRAIN_SPLIT)) {
-      throw new ConfigError("PACK_NO_TRAIN_SPLIT", `the tokenizer is trained on the "${TRAIN_SPLIT}" split, which ${display} does not have`, {
-        context: { file: display, stage: ctx.stage }, hint: "give the dataset a train split, or wire `tokenizer_from` to reuse a tokenizer",
-      });
+      throw new ConfigError(
+        "PACK_NO_TRAIN_SPLIT",
+        `the tokenizer is trained on the "${TRAIN_SPLIT}" split, which ${display} does not have`,
+        {
+          context: { file: display, stage: ctx.stage },
+          hint: "give the dataset a train split, or wire `tokenizer_from` to reuse a tokenizer",
+        },
+      );
     }
     tok = await trainStageTokenizer(ctx, await splitTexts(TRAIN_SPLIT), ds.artifact.ref);
   }
@@ -91,16 +109,33 @@ async function runPack(ctx: StageContext<PackConfig>): Promise<{ product: { file
       }
       const started = performance.now();
       const packed = await packSplit({
-        outDir: ctx.outDir, split, texts: docs, tokenizer: tok.tokenizer, eosId, appendEos: cfg.appendEos,
-        seqLen: cfg.seqLen, padId, shuffleSeed: cfg.shuffleSeed,
+        outDir: ctx.outDir,
+        split,
+        texts: docs,
+        tokenizer: tok.tokenizer,
+        eosId,
+        appendEos: cfg.appendEos,
+        seqLen: cfg.seqLen,
+        padId,
+        shuffleSeed: cfg.shuffleSeed,
       });
       const s = packed.stats;
       ctx.log.info("split_packed", {
-        split, docs: s.docs, empty_docs: s.empty_docs, tokens: s.total_tokens, bins: s.bins, lower_bound_bins: s.lower_bound_bins,
-        truncated_docs: s.truncated_docs, fill_ratio: s.fill_ratio, shards: packed.shards.length, pack_ms: Math.round(performance.now() - started),
+        split,
+        docs: s.docs,
+        empty_docs: s.empty_docs,
+        tokens: s.total_tokens,
+        bins: s.bins,
+        lower_bound_bins: s.lower_bound_bins,
+        truncated_docs: s.truncated_docs,
+        fill_ratio: s.fill_ratio,
+        shards: packed.shards.length,
+        pack_ms: Math.round(performance.now() - started),
       });
       for (const shard of packed.shards) {
-        bins.push(PackedBin.fromPartial({ file: shard.file, split, sequenceCount: shard.sequences, tokenCount: shard.tokens }));
+        bins.push(
+          PackedBin.fromPartial({ file: shard.file, split, sequenceCount: shard.sequences, tokenCount: shard.tokens }),
+        );
       }
       sequences += s.bins;
       totalTokens += s.total_tokens;

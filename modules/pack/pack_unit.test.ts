@@ -29,7 +29,17 @@ describe("packSplit", () => {
 
   const pack = async (seed: number, seqLen = 16) => {
     const outDir = mkdtempSync(path.join(process.env.TEST_TMPDIR ?? tmpdir(), "pack-"));
-    const r = await packSplit({ outDir, split: "train", texts, tokenizer: tok, eosId: eos, appendEos: true, seqLen, padId: eos, shuffleSeed: seed });
+    const r = await packSplit({
+      outDir,
+      split: "train",
+      texts,
+      tokenizer: tok,
+      eosId: eos,
+      appendEos: true,
+      seqLen,
+      padId: eos,
+      shuffleSeed: seed,
+    });
     return { outDir, ...r };
   };
 

@@ -60,7 +60,12 @@ function permutation(n: number, seed: bigint): BigUint64Array {
 }
 
 /** Encodes the documents (in the given order) and appends EOS to each when asked; CSR tokens + offsets. */
-function tokenize(texts: readonly string[], tok: Tokenizer, eosId: number, appendEos: boolean): { tokens: Uint32Array; offsets: BigUint64Array; lens: Uint32Array } {
+function tokenize(
+  texts: readonly string[],
+  tok: Tokenizer,
+  eosId: number,
+  appendEos: boolean,
+): { tokens: Uint32Array; offsets: BigUint64Array; lens: Uint32Array } {
   const { ids, offsets } = tok.encodeBatch(texts);
   const n = texts.length;
   const lens = new Uint32Array(n);
@@ -123,7 +128,11 @@ export async function packSplit(opts: PackSplitOptions): Promise<PackedSplit> {
     const shards: WrittenShard[] = [];
     for (let s = 0; s < numShards; s++) {
       const { start, end } = stats.bins === 0 ? { start: 0, end: 0 } : shuffleShardRange(stats.bins, s, numShards);
-      const part = { tokens: new Uint32Array((end - start) * L), docIds: new Uint32Array((end - start) * L), positions: new Uint32Array((end - start) * L) };
+      const part = {
+        tokens: new Uint32Array((end - start) * L),
+        docIds: new Uint32Array((end - start) * L),
+        positions: new Uint32Array((end - start) * L),
+      };
       let shardTokens = 0;
       for (let k = start; k < end; k++) {
         const src = Number(binOrder[k]) * L;
@@ -137,7 +146,12 @@ export async function packSplit(opts: PackSplitOptions): Promise<PackedSplit> {
       const file = `${opts.split}-${String(s).padStart(5, "0")}.nxpk`;
       await writeFile(path.join(opts.outDir, file), bytes);
       shards.push({
-        file: ArtifactRef.fromPartial({ digest: digestBytes(bytes), sizeBytes: bytes.length, mediaType: "application/vnd.nexa.shard+binary", path: file }),
+        file: ArtifactRef.fromPartial({
+          digest: digestBytes(bytes),
+          sizeBytes: bytes.length,
+          mediaType: "application/vnd.nexa.shard+binary",
+          path: file,
+        }),
         sequences: end - start,
         tokens: shardTokens,
       });

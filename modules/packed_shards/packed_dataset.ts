@@ -57,11 +57,20 @@ export class PackedDataset {
     const rows: ShardRows = { ...shard.header, tokens: shard.tokens, docIds: shard.docIds };
     const origin = this.artifact.origin;
     const mismatch = (field: string, header: number, manifest: number): never => {
-      throw new IntegrityError(ARTIFACT_INTEGRITY,
-        `${file.path} (from ${origin.source}): header ${field} ${header} differs from the manifest's ${manifest}`, {
-          context: { file: this.artifact.display, jsonPath, path: file.path, reason: "header", ...(origin.context ?? {}) },
+      throw new IntegrityError(
+        ARTIFACT_INTEGRITY,
+        `${file.path} (from ${origin.source}): header ${field} ${header} differs from the manifest's ${manifest}`,
+        {
+          context: {
+            file: this.artifact.display,
+            jsonPath,
+            path: file.path,
+            reason: "header",
+            ...(origin.context ?? {}),
+          },
           hint: `the shard and the manifest come from different pack runs; ${origin.fix}`,
-        });
+        },
+      );
     };
     if (rows.seqLen !== m.seqLen) mismatch("seq_len", rows.seqLen, m.seqLen);
     if (rows.padId !== m.padId) mismatch("pad_id", rows.padId, m.padId);

@@ -49,7 +49,8 @@ describe("packed shards with the kernels' packer", () => {
           real++;
           sum += BigInt(shard.tokens[i]);
           // positions restart at 0 at each segment and count up inside it
-          if (i % seqLen > 0 && shard.docIds[i] === shard.docIds[i - 1]) expect(shard.positions[i]).toBe(shard.positions[i - 1] + 1);
+          if (i % seqLen > 0 && shard.docIds[i] === shard.docIds[i - 1])
+            expect(shard.positions[i]).toBe(shard.positions[i - 1] + 1);
         }
       }
       expect(bins).toBe(totalBins);

@@ -68,7 +68,9 @@ describe("packed shard format", () => {
     const err = await readPackedShard(file).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NexaError);
     expect(err).toMatchObject({ code: "SHARD_UNSUPPORTED_VERSION", context: { file, found: 2, supported: 1 } });
-    expect((err as Error).message).toMatch(/future\.nxpk: packed shard format version 2 is not supported; this reader supports version 1/);
+    expect((err as Error).message).toMatch(
+      /future\.nxpk: packed shard format version 2 is not supported; this reader supports version 1/,
+    );
     expect((err as NexaError).hint).toMatch(/newer/);
   });
 
@@ -77,7 +79,11 @@ describe("packed shard format", () => {
     const bad = Buffer.from(bytes);
     bad.write("NOTAPACK", 0, "latin1");
     await expect(readPackedShard(writeShard("magic.nxpk", bad))).rejects.toMatchObject({ code: "SHARD_BAD_MAGIC" });
-    await expect(readPackedShard(writeShard("short.nxpk", bytes.subarray(0, bytes.length - 4)))).rejects.toMatchObject({ code: "SHARD_BAD_HEADER" });
-    await expect(readPackedShard(writeShard("tiny.nxpk", bytes.subarray(0, 10)))).rejects.toMatchObject({ code: "SHARD_TRUNCATED" });
+    await expect(readPackedShard(writeShard("short.nxpk", bytes.subarray(0, bytes.length - 4)))).rejects.toMatchObject({
+      code: "SHARD_BAD_HEADER",
+    });
+    await expect(readPackedShard(writeShard("tiny.nxpk", bytes.subarray(0, 10)))).rejects.toMatchObject({
+      code: "SHARD_TRUNCATED",
+    });
   });
 });

@@ -58,13 +58,21 @@ function requireLittleEndian(): void {
 }
 
 /** The bytes of a shard file holding `rows` (each array bins × seqLen). */
-export function encodePackedShard(seqLen: number, padId: number, rows: { tokens: Uint32Array; docIds: Uint32Array; positions: Uint32Array }): Buffer {
+export function encodePackedShard(
+  seqLen: number,
+  padId: number,
+  rows: { tokens: Uint32Array; docIds: Uint32Array; positions: Uint32Array },
+): Buffer {
   requireLittleEndian();
   const n = rows.tokens.length;
   if (seqLen <= 0 || n % seqLen !== 0 || rows.docIds.length !== n || rows.positions.length !== n) {
-    throw new NexaError("SHARD_INTERNAL", `shard rows of ${n}/${rows.docIds.length}/${rows.positions.length} entries do not form bins of seq_len ${seqLen}`, {
-      hint: "rows must hold bins × seq_len entries each",
-    });
+    throw new NexaError(
+      "SHARD_INTERNAL",
+      `shard rows of ${n}/${rows.docIds.length}/${rows.positions.length} entries do not form bins of seq_len ${seqLen}`,
+      {
+        hint: "rows must hold bins × seq_len entries each",
+      },
+    );
   }
   const bins = n / seqLen;
   const out = Buffer.alloc(PACKED_HEADER_BYTES + 12 * n);
@@ -97,25 +105,35 @@ export function decodePackedShard(bytes: Buffer, file: string): PackedShard {
   requireLittleEndian();
   const context = { file };
   if (bytes.length < PACKED_HEADER_BYTES) {
-    throw new IntegrityError("SHARD_TRUNCATED", `file has ${bytes.length} bytes, shorter than the ${PACKED_HEADER_BYTES}-byte header`, {
-      context, hint: "the file is truncated or not a packed shard; re-run the pack stage that produced it",
-    });
+    throw new IntegrityError(
+      "SHARD_TRUNCATED",
+      `file has ${bytes.length} bytes, shorter than the ${PACKED_HEADER_BYTES}-byte header`,
+      {
+        context,
+        hint: "the file is truncated or not a packed shard; re-run the pack stage that produced it",
+      },
+    );
   }
   const magic = bytes.subarray(0, 8).toString("latin1");
   if (magic !== PACKED_MAGIC) {
     throw new IntegrityError("SHARD_BAD_MAGIC", `bad magic ${JSON.stringify(magic)}, expected "${PACKED_MAGIC}"`, {
-      context, hint: "the file is not a NexaCompute packed shard (.nxpk, docs/formats.md)",
+      context,
+      hint: "the file is not a NexaCompute packed shard (.nxpk, docs/formats.md)",
     });
   }
   const version = bytes.readUInt32LE(8);
   if (version !== PACKED_FORMAT_VERSION) {
-    throw new NexaError("SHARD_UNSUPPORTED_VERSION",
-      `packed shard format version ${version} is not supported; this reader supports version ${PACKED_FORMAT_VERSION}`, {
+    throw new NexaError(
+      "SHARD_UNSUPPORTED_VERSION",
+      `packed shard format version ${version} is not supported; this reader supports version ${PACKED_FORMAT_VERSION}`,
+      {
         context: { file, found: version, supported: PACKED_FORMAT_VERSION },
-        hint: version > PACKED_FORMAT_VERSION
-          ? "the file was written by a newer NexaCompute: upgrade this reader, or re-run the pack stage with this version"
-          : "the file was written by an older NexaCompute: re-run the pack stage",
-      });
+        hint:
+          version > PACKED_FORMAT_VERSION
+            ? "the file was written by a newer NexaCompute: upgrade this reader, or re-run the pack stage with this version"
+            : "the file was written by an older NexaCompute: re-run the pack stage",
+      },
+    );
   }
   const seqLen = bytes.readUInt32LE(12);
   const bins = bytes.readBigUInt64LE(16);
@@ -123,17 +141,26 @@ export function decodePackedShard(bytes: Buffer, file: string): PackedShard {
   const reserved = bytes.readUInt32LE(28);
   const expectedSize = BigInt(PACKED_HEADER_BYTES) + 12n * bins * BigInt(seqLen);
   if (seqLen === 0 || reserved !== 0 || BigInt(bytes.length) !== expectedSize) {
-    throw new IntegrityError("SHARD_BAD_HEADER",
-      `header says seq_len ${seqLen}, bins ${bins}, reserved ${reserved} (expected file size ${expectedSize}), file has ${bytes.length} bytes`, {
-        context, hint: "the file is truncated or corrupted; re-run the pack stage that produced it",
-      });
+    throw new IntegrityError(
+      "SHARD_BAD_HEADER",
+      `header says seq_len ${seqLen}, bins ${bins}, reserved ${reserved} (expected file size ${expectedSize}), file has ${bytes.length} bytes`,
+      {
+        context,
+        hint: "the file is truncated or corrupted; re-run the pack stage that produced it",
+      },
+    );
   }
   const recorded = bytes.subarray(32, 64).toString("hex");
   const actual = createHash("sha256").update(bytes.subarray(PACKED_HEADER_BYTES)).digest("hex");
   if (recorded !== actual) {
-    throw new IntegrityError("SHARD_DIGEST_MISMATCH", `payload sha256 ${actual} does not match the header's ${recorded}`, {
-      context: { file, expected: recorded, actual }, hint: "the file is corrupted; re-run the pack stage that produced it",
-    });
+    throw new IntegrityError(
+      "SHARD_DIGEST_MISMATCH",
+      `payload sha256 ${actual} does not match the header's ${recorded}`,
+      {
+        context: { file, expected: recorded, actual },
+        hint: "the file is corrupted; re-run the pack stage that produced it",
+      },
+    );
   }
   const n = Number(bins) * seqLen;
   return {

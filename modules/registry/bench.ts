@@ -15,7 +15,13 @@ import { join } from "path";
 
 import { LocalStore } from "./local_store";
 
-interface Options { mb: number; runs: number; dir: string; smallCount: number; smallKb: number }
+interface Options {
+  mb: number;
+  runs: number;
+  dir: string;
+  smallCount: number;
+  smallKb: number;
+}
 
 function parseArgs(argv: string[]): Options {
   const opts: Options = { mb: 256, runs: 3, dir: tmpdir(), smallCount: 256, smallKb: 64 };
@@ -49,16 +55,25 @@ async function measure(work: string, files: string[], runs: number) {
   const best = { copy: Infinity, put: Infinity, get: Infinity };
   for (let run = 0; run < runs; run++) {
     const store = new LocalStore(join(work, `home-${run}`));
-    best.copy = Math.min(best.copy, await timed(async () => {
-      for (const [i, f] of files.entries()) await copyFile(f, join(work, `copy-${i}`));
-    }));
+    best.copy = Math.min(
+      best.copy,
+      await timed(async () => {
+        for (const [i, f] of files.entries()) await copyFile(f, join(work, `copy-${i}`));
+      }),
+    );
     const digests: string[] = [];
-    best.put = Math.min(best.put, await timed(async () => {
-      for (const f of files) digests.push((await store.putFile(f)).digest);
-    }));
-    best.get = Math.min(best.get, await timed(async () => {
-      for (const [i, d] of digests.entries()) await store.getToFile(d, join(work, `get-${i}`));
-    }));
+    best.put = Math.min(
+      best.put,
+      await timed(async () => {
+        for (const f of files) digests.push((await store.putFile(f)).digest);
+      }),
+    );
+    best.get = Math.min(
+      best.get,
+      await timed(async () => {
+        for (const [i, d] of digests.entries()) await store.getToFile(d, join(work, `get-${i}`));
+      }),
+    );
     await rm(store.home, { recursive: true, force: true });
     for (let i = 0; i < files.length; i++) {
       await rm(join(work, `copy-${i}`), { force: true });
@@ -93,9 +108,16 @@ async function main(): Promise<void> {
       small.push(join(work, `small-${i}.bin`));
       await writeRandomFile(small[i], opts.smallKb << 10);
     }
-    report(`${opts.smallCount} small blobs of ${opts.smallKb} KiB, best of ${opts.runs}`, opts.smallCount * (opts.smallKb << 10),
-      await measure(work, small, opts.runs));
-    console.log(ok ? "target met: put and get ≥ 0.5× copy for the large blob" : "TARGET MISSED: put or get < 0.5× copy for the large blob");
+    report(
+      `${opts.smallCount} small blobs of ${opts.smallKb} KiB, best of ${opts.runs}`,
+      opts.smallCount * (opts.smallKb << 10),
+      await measure(work, small, opts.runs),
+    );
+    console.log(
+      ok
+        ? "target met: put and get ≥ 0.5× copy for the large blob"
+        : "TARGET MISSED: put or get < 0.5× copy for the large blob",
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

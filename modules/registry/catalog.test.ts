@@ -23,44 +23,93 @@ async function publishPipeline(catalog: Catalog) {
   const shard = await store.put(Buffer.from('{"text":"hello"}\n{"text":"x"}\n'));
   const tool = digestBytes("tool");
   const dataConfig = digestBytes("data-config");
-  const dataStageId = deriveStageId({ stageName: "data", configDigest: dataConfig, inputManifestDigests: [], toolDigest: tool });
+  const dataStageId = deriveStageId({
+    stageName: "data",
+    configDigest: dataConfig,
+    inputManifestDigests: [],
+    toolDigest: tool,
+  });
   const dataset = DatasetManifest.fromPartial({
-    schemaVersion: 1, name: "golden", recordCount: 2, splits: [{ name: "train", recordCount: 2, fraction: 1 }],
-    shards: [{ file: { digest: shard.digest, sizeBytes: shard.sizeBytes, path: "train-0.jsonl" }, recordCount: 2, split: "train" }],
+    schemaVersion: 1,
+    name: "golden",
+    recordCount: 2,
+    splits: [{ name: "train", recordCount: 2, fraction: 1 }],
+    shards: [
+      {
+        file: { digest: shard.digest, sizeBytes: shard.sizeBytes, path: "train-0.jsonl" },
+        recordCount: 2,
+        split: "train",
+      },
+    ],
     sources: [{ kind: 1, uri: "pipelines/raw.jsonl", artifact: { digest: raw.digest, sizeBytes: raw.sizeBytes } }],
     producer: { stageName: "data", stageId: dataStageId },
   });
   const datasetDigest = await catalog.publishManifest(CONTRACTS.DatasetManifest, dataset);
   const dataStage = StageManifest.fromPartial({
-    schemaVersion: 1, stageName: "data", module: "modules/data", stageId: dataStageId, configDigest: dataConfig, toolDigest: tool,
+    schemaVersion: 1,
+    stageName: "data",
+    module: "modules/data",
+    stageId: dataStageId,
+    configDigest: dataConfig,
+    toolDigest: tool,
     inputs: [{ digest: raw.digest, sizeBytes: raw.sizeBytes }],
-    outputs: [{ digest: datasetDigest, sizeBytes: 1, path: "manifest.json", schemaName: CONTRACTS.DatasetManifest.name },
-      { digest: shard.digest, sizeBytes: shard.sizeBytes, path: "train-0.jsonl" }],
+    outputs: [
+      { digest: datasetDigest, sizeBytes: 1, path: "manifest.json", schemaName: CONTRACTS.DatasetManifest.name },
+      { digest: shard.digest, sizeBytes: shard.sizeBytes, path: "train-0.jsonl" },
+    ],
   });
   const dataStageDigest = await catalog.publishManifest(CONTRACTS.StageManifest, dataStage);
 
   const bin = await store.put(Buffer.alloc(64, 1));
   const packConfig = digestBytes("pack-config");
-  const packStageId = deriveStageId({ stageName: "pack", configDigest: packConfig, inputManifestDigests: [datasetDigest], toolDigest: tool });
+  const packStageId = deriveStageId({
+    stageName: "pack",
+    configDigest: packConfig,
+    inputManifestDigests: [datasetDigest],
+    toolDigest: tool,
+  });
   const packed = PackedDatasetManifest.fromPartial({
-    schemaVersion: 1, seqLen: 8, tokenDtype: 1, bins: [{ file: { digest: bin.digest, sizeBytes: 64, path: "train-0.bin" }, split: "train", sequenceCount: 4 }],
+    schemaVersion: 1,
+    seqLen: 8,
+    tokenDtype: 1,
+    bins: [{ file: { digest: bin.digest, sizeBytes: 64, path: "train-0.bin" }, split: "train", sequenceCount: 4 }],
     tokenizer: { digest: digestBytes("tokenizer"), schemaName: "nexa.v1.TokenizerManifest" },
-    dataset: { digest: datasetDigest, schemaName: CONTRACTS.DatasetManifest.name }, producer: { stageName: "pack", stageId: packStageId },
+    dataset: { digest: datasetDigest, schemaName: CONTRACTS.DatasetManifest.name },
+    producer: { stageName: "pack", stageId: packStageId },
   });
   const packedDigest = await catalog.publishManifest(CONTRACTS.PackedDatasetManifest, packed);
   const packStage = StageManifest.fromPartial({
-    schemaVersion: 1, stageName: "pack", module: "modules/pack", stageId: packStageId, configDigest: packConfig, toolDigest: tool,
+    schemaVersion: 1,
+    stageName: "pack",
+    module: "modules/pack",
+    stageId: packStageId,
+    configDigest: packConfig,
+    toolDigest: tool,
     inputs: [{ digest: datasetDigest, schemaName: CONTRACTS.DatasetManifest.name }],
-    outputs: [{ digest: packedDigest, path: "manifest.json", schemaName: CONTRACTS.PackedDatasetManifest.name }, { digest: bin.digest, sizeBytes: 64, path: "train-0.bin" }],
+    outputs: [
+      { digest: packedDigest, path: "manifest.json", schemaName: CONTRACTS.PackedDatasetManifest.name },
+      { digest: bin.digest, sizeBytes: 64, path: "train-0.bin" },
+    ],
   });
   const packStageDigest = await catalog.publishManifest(CONTRACTS.StageManifest, packStage);
 
   const runId = deriveRunId([dataStageId, packStageId]);
   const run = RunManifest.fromPartial({
-    schemaVersion: 1, runId, pipeline: "//pipelines:golden", codeRevision: "abc",
+    schemaVersion: 1,
+    runId,
+    pipeline: "//pipelines:golden",
+    codeRevision: "abc",
     stages: [
-      { stageName: "data", stageId: dataStageId, manifest: { digest: dataStageDigest, schemaName: CONTRACTS.StageManifest.name } },
-      { stageName: "pack", stageId: packStageId, manifest: { digest: packStageDigest, schemaName: CONTRACTS.StageManifest.name } },
+      {
+        stageName: "data",
+        stageId: dataStageId,
+        manifest: { digest: dataStageDigest, schemaName: CONTRACTS.StageManifest.name },
+      },
+      {
+        stageName: "pack",
+        stageId: packStageId,
+        manifest: { digest: packStageDigest, schemaName: CONTRACTS.StageManifest.name },
+      },
     ],
   });
   const runDigest = await catalog.publishManifest(CONTRACTS.RunManifest, run);

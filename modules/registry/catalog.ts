@@ -18,7 +18,14 @@ import { join } from "path";
 
 import type { RunManifest } from "@nexa/proto/nexa/v1/run";
 import type { StageManifest } from "@nexa/proto/nexa/v1/stage";
-import { contractByName, CONTRACTS, decodeManifest, digestHex, DIGEST_PREFIX, encodeMessageBytes } from "@nexa/modules/manifest";
+import {
+  contractByName,
+  CONTRACTS,
+  decodeManifest,
+  digestHex,
+  DIGEST_PREFIX,
+  encodeMessageBytes,
+} from "@nexa/modules/manifest";
 import type { Contract } from "@nexa/modules/manifest";
 import { RegistryError } from "@nexa/modules/monitoring";
 
@@ -90,7 +97,10 @@ export class Catalog {
   private readonly invocationsDir: string;
 
   /** Opens (creating if needed) the catalog of `store` at <home>/index.sqlite. */
-  constructor(readonly store: LocalStore, dbPath: string = join(store.home, "index.sqlite")) {
+  constructor(
+    readonly store: LocalStore,
+    dbPath: string = join(store.home, "index.sqlite"),
+  ) {
     mkdirSync(store.home, { recursive: true });
     this.rootsDir = join(store.home, "roots");
     this.invocationsDir = join(store.home, "invocations");
@@ -101,7 +111,9 @@ export class Catalog {
       this.db.exec(SCHEMA);
     } catch (err) {
       throw new RegistryError("REGISTRY_INDEX", `cannot open the registry index ${dbPath}`, {
-        context: { path: dbPath }, cause: err, hint: "the index is derived data: delete it and run `rebuild`",
+        context: { path: dbPath },
+        cause: err,
+        hint: "the index is derived data: delete it and run `rebuild`",
       });
     }
   }
@@ -135,16 +147,22 @@ export class Catalog {
   }
 
   private insertInvocation(r: InvocationRecord): void {
-    this.db.prepare("INSERT OR REPLACE INTO invocations VALUES (?, ?, ?, ?)").run(r.invocationId, r.runId, r.startedAt, r.status);
+    this.db
+      .prepare("INSERT OR REPLACE INTO invocations VALUES (?, ?, ?, ?)")
+      .run(r.invocationId, r.runId, r.startedAt, r.status);
   }
 
   // --------------------------------------------------------------------------------------------------------
   // indexing (shared by publish and rebuild)
 
   private upsertArtifact(digest: string, size: number, mediaType: string, schemaName: string): void {
-    this.db.prepare(`INSERT INTO artifacts VALUES (?, ?, ?, ?) ON CONFLICT(digest) DO UPDATE SET
+    this.db
+      .prepare(
+        `INSERT INTO artifacts VALUES (?, ?, ?, ?) ON CONFLICT(digest) DO UPDATE SET
       size_bytes = max(size_bytes, excluded.size_bytes), media_type = max(media_type, excluded.media_type),
-      schema_name = max(schema_name, excluded.schema_name)`).run(digest, size, mediaType, schemaName);
+      schema_name = max(schema_name, excluded.schema_name)`,
+      )
+      .run(digest, size, mediaType, schemaName);
   }
 
   private edge(parent: string, child: string, kind: string): void {
@@ -158,7 +176,8 @@ export class Catalog {
     const contract = contractByName(schemaName);
     if (contract === undefined) {
       throw new RegistryError("REGISTRY_UNKNOWN_SCHEMA", `manifest ${digest} has unknown schema ${schemaName}`, {
-        context: { digest, schema: schemaName }, hint: "this registry is older than the manifest; upgrade NexaCompute",
+        context: { digest, schema: schemaName },
+        hint: "this registry is older than the manifest; upgrade NexaCompute",
       });
     }
     const bytes = await this.store.get(digest);
@@ -182,7 +201,8 @@ export class Catalog {
   }
 
   private indexStage(digest: string, stage: StageManifest): void {
-    this.db.prepare("INSERT OR REPLACE INTO stages VALUES (?, ?, ?, ?, ?, ?)")
+    this.db
+      .prepare("INSERT OR REPLACE INTO stages VALUES (?, ?, ?, ?, ?, ?)")
       .run(stage.stageId, stage.stageName, stage.module, digest, stage.configDigest, stage.codeRevision);
     for (const output of stage.outputs) {
       for (const input of stage.inputs) this.edge(input.digest, output.digest, "derives");
@@ -191,8 +211,12 @@ export class Catalog {
   }
 
   private indexRun(digest: string, run: RunManifest): void {
-    this.db.prepare("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?)").run(run.runId, run.pipeline, digest, run.codeRevision);
-    run.stages.forEach((s, i) => this.db.prepare("INSERT OR REPLACE INTO run_stages VALUES (?, ?, ?)").run(run.runId, i, s.stageId));
+    this.db
+      .prepare("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?)")
+      .run(run.runId, run.pipeline, digest, run.codeRevision);
+    run.stages.forEach((s, i) =>
+      this.db.prepare("INSERT OR REPLACE INTO run_stages VALUES (?, ?, ?)").run(run.runId, i, s.stageId),
+    );
   }
 
   // --------------------------------------------------------------------------------------------------------
@@ -202,12 +226,28 @@ export class Catalog {
   async rebuild(): Promise<void> {
     this.db.transaction(() => TABLES.forEach((t) => this.db.exec(`DELETE FROM ${t}`)))();
     const seen = new Set<string>();
-    const roots = (() => { try { return readdirSync(this.rootsDir).filter((n) => /^[0-9a-f]{64}$/.test(n)).sort(); } catch { return []; } })();
+    const roots = (() => {
+      try {
+        return readdirSync(this.rootsDir)
+          .filter((n) => /^[0-9a-f]{64}$/.test(n))
+          .sort();
+      } catch {
+        return [];
+      }
+    })();
     for (const hex of roots) {
       const schemaName = readFileSync(join(this.rootsDir, hex), "utf8").trim();
       await this.indexBlob(DIGEST_PREFIX + hex, schemaName, seen);
     }
-    const journal = (() => { try { return readdirSync(this.invocationsDir).filter((n) => n.endsWith(".json")).sort(); } catch { return []; } })();
+    const journal = (() => {
+      try {
+        return readdirSync(this.invocationsDir)
+          .filter((n) => n.endsWith(".json"))
+          .sort();
+      } catch {
+        return [];
+      }
+    })();
     for (const name of journal) {
       this.insertInvocation(JSON.parse(readFileSync(join(this.invocationsDir, name), "utf8")) as InvocationRecord);
     }
@@ -229,23 +269,37 @@ export class Catalog {
 
   /** Everything `digest` was derived from (transitively), sorted by digest. */
   ancestors(digest: string): string[] {
-    return (this.db.prepare(`WITH RECURSIVE up(d) AS (
+    return (
+      this.db
+        .prepare(
+          `WITH RECURSIVE up(d) AS (
         SELECT parent FROM edges WHERE child = @d
         UNION SELECT e.parent FROM edges e JOIN up ON e.child = up.d)
-      SELECT d FROM up WHERE d != @d ORDER BY d`).all({ d: digest }) as { d: string }[]).map((r) => r.d);
+      SELECT d FROM up WHERE d != @d ORDER BY d`,
+        )
+        .all({ d: digest }) as { d: string }[]
+    ).map((r) => r.d);
   }
 
   /** Everything derived from `digest` (transitively), sorted by digest. */
   descendants(digest: string): string[] {
-    return (this.db.prepare(`WITH RECURSIVE down(d) AS (
+    return (
+      this.db
+        .prepare(
+          `WITH RECURSIVE down(d) AS (
         SELECT child FROM edges WHERE parent = @d
         UNION SELECT e.child FROM edges e JOIN down ON e.parent = down.d)
-      SELECT d FROM down WHERE d != @d ORDER BY d`).all({ d: digest }) as { d: string }[]).map((r) => r.d);
+      SELECT d FROM down WHERE d != @d ORDER BY d`,
+        )
+        .all({ d: digest }) as { d: string }[]
+    ).map((r) => r.d);
   }
 
   /** The indexed stage with this id, if it was published before. */
   stage(stageId: string): { stage_id: string; stage_name: string; manifest_digest: string } | undefined {
-    return this.db.prepare("SELECT stage_id, stage_name, manifest_digest FROM stages WHERE stage_id = ?").get(stageId) as never;
+    return this.db
+      .prepare("SELECT stage_id, stage_name, manifest_digest FROM stages WHERE stage_id = ?")
+      .get(stageId) as never;
   }
 
   /** Published runs, sorted by run_id. */

@@ -23,7 +23,9 @@ export class HttpStore implements BlobStore {
   constructor(baseUrl: string) {
     this.base = new URL(baseUrl.endsWith("/") ? baseUrl : baseUrl + "/");
     if (this.base.protocol !== "http:") {
-      throw new RegistryError("REGISTRY_CONFIG", `unsupported remote store URL ${baseUrl}`, { hint: "use http://host:port" });
+      throw new RegistryError("REGISTRY_CONFIG", `unsupported remote store URL ${baseUrl}`, {
+        hint: "use http://host:port",
+      });
     }
   }
 
@@ -32,14 +34,25 @@ export class HttpStore implements BlobStore {
   }
 
   /** One request; resolves with the response (body not consumed) or rejects with a RegistryError. */
-  private request(method: string, digest: string, body?: NodeJS.ReadableStream | Buffer, size?: number): Promise<http.IncomingMessage> {
+  private request(
+    method: string,
+    digest: string,
+    body?: NodeJS.ReadableStream | Buffer,
+    size?: number,
+  ): Promise<http.IncomingMessage> {
     const url = this.urlOf(digest);
     return new Promise((resolve, reject) => {
       const headers: http.OutgoingHttpHeaders = size !== undefined ? { "content-length": size } : {};
       const req = http.request(url, { method, agent, headers }, resolve);
-      req.on("error", (err) => reject(new RegistryError("REGISTRY_HTTP", `${method} ${url.href} failed: ${err.message}`, {
-        context: { url: url.href }, cause: err, hint: "is the remote cache running and reachable?",
-      })));
+      req.on("error", (err) =>
+        reject(
+          new RegistryError("REGISTRY_HTTP", `${method} ${url.href} failed: ${err.message}`, {
+            context: { url: url.href },
+            cause: err,
+            hint: "is the remote cache running and reachable?",
+          }),
+        ),
+      );
       if (body === undefined) req.end();
       else if (Buffer.isBuffer(body)) req.end(body);
       else body.pipe(req);
@@ -49,9 +62,14 @@ export class HttpStore implements BlobStore {
   private statusError(method: string, digest: string, res: http.IncomingMessage): RegistryError {
     res.resume();
     const url = this.urlOf(digest).href;
-    return new RegistryError("REGISTRY_HTTP", `${method} ${url} answered ${res.statusCode} ${res.statusMessage ?? ""}`.trim(), {
-      context: { url, status: res.statusCode ?? 0 }, hint: "check the server's logs and that it accepts PUT on /cas/",
-    });
+    return new RegistryError(
+      "REGISTRY_HTTP",
+      `${method} ${url} answered ${res.statusCode} ${res.statusMessage ?? ""}`.trim(),
+      {
+        context: { url, status: res.statusCode ?? 0 },
+        hint: "check the server's logs and that it accepts PUT on /cas/",
+      },
+    );
   }
 
   async has(digest: string): Promise<boolean> {
@@ -66,15 +84,20 @@ export class HttpStore implements BlobStore {
     if (await this.has(digest)) return { digest, sizeBytes: size, existed: true };
     const res = await this.request("PUT", digest, body(), size);
     res.resume();
-    if (res.statusCode !== 200 && res.statusCode !== 201 && res.statusCode !== 204) throw this.statusError("PUT", digest, res);
+    if (res.statusCode !== 200 && res.statusCode !== 201 && res.statusCode !== 204)
+      throw this.statusError("PUT", digest, res);
     return { digest, sizeBytes: size, existed: false };
   }
 
   private checkExpected(source: string, digest: string, expected?: string): void {
     if (expected !== undefined && digestHex(expected) !== digestHex(digest)) {
-      throw new IntegrityError("INTEGRITY_DIGEST", `${source}: digest ${digest}, expected ${DIGEST_PREFIX + digestHex(expected)}`, {
-        context: { path: source, expected: DIGEST_PREFIX + digestHex(expected), actual: digest },
-      });
+      throw new IntegrityError(
+        "INTEGRITY_DIGEST",
+        `${source}: digest ${digest}, expected ${DIGEST_PREFIX + digestHex(expected)}`,
+        {
+          context: { path: source, expected: DIGEST_PREFIX + digestHex(expected), actual: digest },
+        },
+      );
     }
   }
 
@@ -96,9 +119,14 @@ export class HttpStore implements BlobStore {
     const res = await this.request("GET", digest);
     if (res.statusCode === 404) {
       res.resume();
-      throw new RegistryError("REGISTRY_NOT_FOUND", `blob ${DIGEST_PREFIX + digestHex(digest)} is not in the remote store`, {
-        context: { url: this.urlOf(digest).href, digest }, hint: "publish the artifact to the remote store first",
-      });
+      throw new RegistryError(
+        "REGISTRY_NOT_FOUND",
+        `blob ${DIGEST_PREFIX + digestHex(digest)} is not in the remote store`,
+        {
+          context: { url: this.urlOf(digest).href, digest },
+          hint: "publish the artifact to the remote store first",
+        },
+      );
     }
     if (res.statusCode !== 200) throw this.statusError("GET", digest, res);
     const hash = createHash("sha256");
@@ -109,16 +137,22 @@ export class HttpStore implements BlobStore {
     const actual = hash.digest("hex");
     if (actual !== digestHex(digest)) {
       const url = this.urlOf(digest).href;
-      throw new IntegrityError("INTEGRITY_DIGEST", `corrupted blob ${url}: expected ${DIGEST_PREFIX + digestHex(digest)}, actual ${DIGEST_PREFIX + actual}`, {
-        context: { path: url, expected: DIGEST_PREFIX + digestHex(digest), actual: DIGEST_PREFIX + actual },
-        hint: "delete the blob on the server and publish it again",
-      });
+      throw new IntegrityError(
+        "INTEGRITY_DIGEST",
+        `corrupted blob ${url}: expected ${DIGEST_PREFIX + digestHex(digest)}, actual ${DIGEST_PREFIX + actual}`,
+        {
+          context: { path: url, expected: DIGEST_PREFIX + digestHex(digest), actual: DIGEST_PREFIX + actual },
+          hint: "delete the blob on the server and publish it again",
+        },
+      );
     }
   }
 
   async get(digest: string): Promise<Buffer> {
     const chunks: Buffer[] = [];
-    await this.download(digest, (c) => { chunks.push(c); });
+    await this.download(digest, (c) => {
+      chunks.push(c);
+    });
     return Buffer.concat(chunks);
   }
 
@@ -143,7 +177,8 @@ export class HttpStore implements BlobStore {
 
   async list(): Promise<string[]> {
     throw new RegistryError("REGISTRY_UNSUPPORTED", "the HTTP cache protocol has no listing", {
-      context: { url: this.base.href }, hint: "list the local store, or the server's storage directory",
+      context: { url: this.base.href },
+      hint: "list the local store, or the server's storage directory",
     });
   }
 }

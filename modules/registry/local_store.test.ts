@@ -17,7 +17,10 @@ function tempHome(): string {
 }
 
 /** Runs the bundled worker in a child process; resolves with its exit code/signal and reported digests. */
-function runWorker(script: string, args: string[]): Promise<{ code: number | null; signal: string | null; digests: string[] }> {
+function runWorker(
+  script: string,
+  args: string[],
+): Promise<{ code: number | null; signal: string | null; digests: string[] }> {
   return new Promise((resolve, reject) => {
     const child = fork(script, args, { stdio: ["ignore", "pipe", "pipe", "ipc"] });
     let out = "";
@@ -81,7 +84,11 @@ describe("LocalStore", () => {
     const err = await store.get(digest).catch((e) => e);
     expect(err).toBeInstanceOf(IntegrityError);
     expect(err.message).toContain(path);
-    expect(err.context).toMatchObject({ path, expected: digest, actual: digestBytes(blobBytes(1, 4096).subarray(0, 100)) });
+    expect(err.context).toMatchObject({
+      path,
+      expected: digest,
+      actual: digestBytes(blobBytes(1, 4096).subarray(0, 100)),
+    });
     writeFileSync(path, "garbage");
     await expect(store.getToFile(digest, join(store.home, "out"))).rejects.toThrow(/corrupted blob/);
     expect(existsSync(join(store.home, "out"))).toBe(false);
@@ -103,7 +110,9 @@ describe("LocalStore across processes", () => {
   it("concurrent puts of the same and of different blobs from several processes", async () => {
     const home = tempHome();
     const shared = "1:3000000"; // every worker writes this blob
-    const results = await Promise.all([2, 3, 4, 5].map((seed) => runWorker(workerScript, [home, "put", shared, `${seed}:1000000`, shared])));
+    const results = await Promise.all(
+      [2, 3, 4, 5].map((seed) => runWorker(workerScript, [home, "put", shared, `${seed}:1000000`, shared])),
+    );
     const store = new LocalStore(home);
     const expected = new Set<string>([digestBytes(blobBytes(1, 3000000))]);
     for (const [i, r] of results.entries()) {

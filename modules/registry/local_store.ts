@@ -89,7 +89,10 @@ export class LocalStore implements BlobStore {
   /** cas/tmp directory (same filesystem as blobRoot, so rename is atomic). */
   readonly tempRoot: string;
 
-  constructor(readonly home: string = nexaHome(), private readonly options: LocalStoreOptions = {}) {
+  constructor(
+    readonly home: string = nexaHome(),
+    private readonly options: LocalStoreOptions = {},
+  ) {
     this.blobRoot = join(home, "cas", "sha256");
     this.tempRoot = join(home, "cas", "tmp");
   }
@@ -102,12 +105,16 @@ export class LocalStore implements BlobStore {
 
   async put(bytes: Uint8Array, expectedDigest?: string): Promise<PutResult> {
     let offset = 0;
-    return this.write(async (buf) => {
-      const n = Math.min(buf.length, bytes.length - offset);
-      buf.set(bytes.subarray(offset, offset + n));
-      offset += n;
-      return n;
-    }, expectedDigest, "<memory>");
+    return this.write(
+      async (buf) => {
+        const n = Math.min(buf.length, bytes.length - offset);
+        buf.set(bytes.subarray(offset, offset + n));
+        offset += n;
+        return n;
+      },
+      expectedDigest,
+      "<memory>",
+    );
   }
 
   async putFile(path: string, expectedDigest?: string): Promise<PutResult> {
@@ -116,11 +123,20 @@ export class LocalStore implements BlobStore {
     try {
       const before = await stat(path);
       // The kernel copy usually ends first, so the temp file's fsync overlaps the rest of the hashing.
-      [hashed] = await Promise.all([digestFile(path), copyFile(path, tempPath, constants.COPYFILE_EXCL).then(() => fsyncFile(tempPath))]);
+      [hashed] = await Promise.all([
+        digestFile(path),
+        copyFile(path, tempPath, constants.COPYFILE_EXCL).then(() => fsyncFile(tempPath)),
+      ]);
       const after = await stat(path);
-      if (before.size !== after.size || before.mtimeMs !== after.mtimeMs || before.ino !== after.ino || after.size !== hashed.sizeBytes) {
+      if (
+        before.size !== after.size ||
+        before.mtimeMs !== after.mtimeMs ||
+        before.ino !== after.ino ||
+        after.size !== hashed.sizeBytes
+      ) {
         throw new RegistryError("REGISTRY_SOURCE_CHANGED", `${path} changed while it was being stored`, {
-          context: { path }, hint: "store files only once their writer has finished",
+          context: { path },
+          hint: "store files only once their writer has finished",
         });
       }
     } catch (err) {
@@ -137,7 +153,11 @@ export class LocalStore implements BlobStore {
   }
 
   /** The write protocol of the header comment, for bytes produced by `read`. */
-  private async write(read: (buf: Buffer) => Promise<number>, expectedDigest: string | undefined, source: string): Promise<PutResult> {
+  private async write(
+    read: (buf: Buffer) => Promise<number>,
+    expectedDigest: string | undefined,
+    source: string,
+  ): Promise<PutResult> {
     const tempPath = await this.newTempPath();
     const out = await open(tempPath, "wx", 0o644);
     let hex: string;
@@ -148,20 +168,33 @@ export class LocalStore implements BlobStore {
     } catch (err) {
       await out.close();
       await unlink(tempPath).catch(() => undefined);
-      throw new RegistryError("REGISTRY_IO", `cannot write blob from ${source}`, { context: { path: tempPath }, cause: err });
+      throw new RegistryError("REGISTRY_IO", `cannot write blob from ${source}`, {
+        context: { path: tempPath },
+        cause: err,
+      });
     }
     await out.close();
     return this.publishTemp(tempPath, DIGEST_PREFIX + hex, size, expectedDigest, source);
   }
 
   /** Checks the expected digest, then renames a complete, synced temp file onto the blob path. */
-  private async publishTemp(tempPath: string, digest: string, size: number, expectedDigest: string | undefined, source: string): Promise<PutResult> {
+  private async publishTemp(
+    tempPath: string,
+    digest: string,
+    size: number,
+    expectedDigest: string | undefined,
+    source: string,
+  ): Promise<PutResult> {
     if (expectedDigest !== undefined && digestHex(expectedDigest) !== digestHex(digest)) {
       await unlink(tempPath);
-      throw new IntegrityError("INTEGRITY_DIGEST", `${source}: digest ${digest}, expected ${DIGEST_PREFIX + digestHex(expectedDigest)}`, {
-        context: { path: source, expected: DIGEST_PREFIX + digestHex(expectedDigest), actual: digest },
-        hint: "the source changed after its digest was recorded",
-      });
+      throw new IntegrityError(
+        "INTEGRITY_DIGEST",
+        `${source}: digest ${digest}, expected ${DIGEST_PREFIX + digestHex(expectedDigest)}`,
+        {
+          context: { path: source, expected: DIGEST_PREFIX + digestHex(expectedDigest), actual: digest },
+          hint: "the source changed after its digest was recorded",
+        },
+      );
     }
     const finalPath = this.blobPath(digest);
     if (await exists(finalPath)) {
@@ -184,7 +217,8 @@ export class LocalStore implements BlobStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") {
         throw new RegistryError("REGISTRY_NOT_FOUND", `blob ${DIGEST_PREFIX + digestHex(digest)} is not in the store`, {
-          context: { path, digest }, hint: "publish the artifact first, or check $NEXA_HOME",
+          context: { path, digest },
+          hint: "publish the artifact first, or check $NEXA_HOME",
         });
       }
       throw new RegistryError("REGISTRY_IO", `cannot open blob ${path}`, { context: { path }, cause: err });
@@ -222,7 +256,10 @@ export class LocalStore implements BlobStore {
       [actual] = await Promise.all([digestFile(path), copyFile(path, tempPath, constants.COPYFILE_EXCL)]);
     } catch (err) {
       await unlink(tempPath).catch(() => undefined);
-      throw new RegistryError("REGISTRY_IO", `cannot copy blob ${path} to ${destPath}`, { context: { path, dest: destPath }, cause: err });
+      throw new RegistryError("REGISTRY_IO", `cannot copy blob ${path} to ${destPath}`, {
+        context: { path, dest: destPath },
+        cause: err,
+      });
     }
     if (actual.digest !== DIGEST_PREFIX + digestHex(digest)) {
       await unlink(tempPath);

@@ -6,7 +6,14 @@ const base = ["--stage=data", "--module=modules/data", "--config=c.json", "--out
 
 describe("parseStageArgs", () => {
   it("parses an unsharded run with inputs and raw files", () => {
-    const a = parseStageArgs(["run", ...base, "--manifest=m.json", "--raw=a.txt", "--raw=b.txt", "--input=dataset=up/m.json:up/data"]);
+    const a = parseStageArgs([
+      "run",
+      ...base,
+      "--manifest=m.json",
+      "--raw=a.txt",
+      "--raw=b.txt",
+      "--input=dataset=up/m.json:up/data",
+    ]);
     expect(a).toMatchObject({
       command: "run",
       stage: "data",
@@ -20,7 +27,10 @@ describe("parseStageArgs", () => {
 
   it("parses a shard run and a merge", () => {
     expect(parseStageArgs(["run", ...base, "--shard=2", "--num-shards=4"])).toMatchObject({ shard: 2, numShards: 4 });
-    expect(parseStageArgs(["merge", ...base, "--manifest=m", "--shard-dir=s0", "--shard-dir=s1"]).shardDirs).toEqual(["s0", "s1"]);
+    expect(parseStageArgs(["merge", ...base, "--manifest=m", "--shard-dir=s0", "--shard-dir=s1"]).shardDirs).toEqual([
+      "s0",
+      "s1",
+    ]);
   });
 
   it.each([

@@ -31,7 +31,19 @@ const USAGE =
   "usage: <stage> run|merge --stage=N --module=M --config=C [--raw=F]... [--input=SLOT=MANIFEST:DIR]... " +
   "[--shard=I --num-shards=K] [--shard-dir=D]... --out=DIR --log=FILE [--manifest=FILE]";
 const REPEATABLE = new Set(["raw", "input", "shard-dir"]);
-const KNOWN = new Set(["stage", "module", "config", "raw", "input", "shard", "num-shards", "shard-dir", "out", "log", "manifest"]);
+const KNOWN = new Set([
+  "stage",
+  "module",
+  "config",
+  "raw",
+  "input",
+  "shard",
+  "num-shards",
+  "shard-dir",
+  "out",
+  "log",
+  "manifest",
+]);
 
 function bad(message: string): ConfigError {
   return new ConfigError("CONFIG_BAD_ARGUMENT", message, { hint: USAGE });
@@ -45,7 +57,8 @@ function nonNegativeInt(flag: string, value: string): number {
 /** Parses the action's argv (without node and the bundle path). */
 export function parseStageArgs(argv: readonly string[]): StageArgs {
   const [command, ...rest] = argv;
-  if (command !== "run" && command !== "merge") throw bad(`unknown command ${JSON.stringify(command ?? "")} (expected run or merge)`);
+  if (command !== "run" && command !== "merge")
+    throw bad(`unknown command ${JSON.stringify(command ?? "")} (expected run or merge)`);
   const values = new Map<string, string[]>();
   for (const arg of rest) {
     const m = /^--([a-z-]+)=(.*)$/s.exec(arg);

@@ -32,16 +32,30 @@ export async function openInput<T>(input: StageInput, contract: Contract<T>): Pr
   const origin = inputOrigin(input);
   const display = inputDisplay(input);
   const stageManifest = `${input.slot} input stage manifest (${input.manifest.stageName})`;
-  const index = input.manifest.outputs.findIndex((o) => o.schemaName !== "" && path.join(input.dataDir, o.path) === input.productPath);
+  const index = input.manifest.outputs.findIndex(
+    (o) => o.schemaName !== "" && path.join(input.dataDir, o.path) === input.productPath,
+  );
   if (input.productSchema !== contract.name) {
-    throw new ManifestError(ARTIFACT_SCHEMA,
-      `${display} (from ${origin.source}) is a ${input.productSchema}, expected ${contract.name}`, {
-        context: { ...origin.context, source: origin.source, file: stageManifest, jsonPath: `$.outputs[${index}].schemaName`, expected: contract.name, actual: input.productSchema },
+    throw new ManifestError(
+      ARTIFACT_SCHEMA,
+      `${display} (from ${origin.source}) is a ${input.productSchema}, expected ${contract.name}`,
+      {
+        context: {
+          ...origin.context,
+          source: origin.source,
+          file: stageManifest,
+          jsonPath: `$.outputs[${index}].schemaName`,
+          expected: contract.name,
+          actual: input.productSchema,
+        },
         hint: `wire a stage that produces ${contract.name} into \`${input.slot}\` in the pipeline's BUILD file`,
-      });
+      },
+    );
   }
   return openArtifact(input.productPath, contract, {
-    origin, display, listed: { ref: input.manifest.outputs[index], at: { file: stageManifest, jsonPath: `$.outputs[${index}]` } },
+    origin,
+    display,
+    listed: { ref: input.manifest.outputs[index], at: { file: stageManifest, jsonPath: `$.outputs[${index}]` } },
   });
 }
 
@@ -49,6 +63,9 @@ export async function openInput<T>(input: StageInput, contract: Contract<T>): Pr
 export async function readInputOutput(input: StageInput, file: string): Promise<Buffer | undefined> {
   const index = input.manifest.outputs.findIndex((o) => o.path === file);
   if (index < 0) return undefined;
-  const at = { file: `${input.slot} input stage manifest (${input.manifest.stageName})`, jsonPath: `$.outputs[${index}]` };
+  const at = {
+    file: `${input.slot} input stage manifest (${input.manifest.stageName})`,
+    jsonPath: `$.outputs[${index}]`,
+  };
   return readListedFile(input.dataDir, input.manifest.outputs[index], at, inputOrigin(input));
 }

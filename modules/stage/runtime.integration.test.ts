@@ -15,7 +15,8 @@ const upper: StageDefinition<EvalRubric> = {
   module: "modules/stage (test)",
   config: CONTRACTS.EvalRubric,
   async run(ctx) {
-    for (const f of ctx.raw) await writeFile(path.join(ctx.outDir, path.basename(f)), readFileSync(f, "utf8").toUpperCase());
+    for (const f of ctx.raw)
+      await writeFile(path.join(ctx.outDir, path.basename(f)), readFileSync(f, "utf8").toUpperCase());
     const upstream = ctx.inputs.map((i) => i.manifest.stageName);
     await writeFile(path.join(ctx.outDir, "product.json"), JSON.stringify({ upstream }));
     return { product: { file: "product.json", schema: "nexa.v1.DatasetManifest" }, metrics: { files: ctx.raw.length } };
@@ -25,7 +26,10 @@ const upper: StageDefinition<EvalRubric> = {
 function workspace(): { dir: string; config: string; raw: string; bundle: string } {
   const dir = mkdtempSync(path.join(process.env.TEST_TMPDIR ?? tmpdir(), "stage-"));
   const config = path.join(dir, "rubric.json");
-  writeFileSync(config, JSON.stringify({ schemaVersion: 1, name: "r", criteria: [{ metric: "m", comparator: "COMPARATOR_GTE" }] }));
+  writeFileSync(
+    config,
+    JSON.stringify({ schemaVersion: 1, name: "r", criteria: [{ metric: "m", comparator: "COMPARATOR_GTE" }] }),
+  );
   const raw = path.join(dir, "a.txt");
   writeFileSync(raw, "hello");
   const bundle = path.join(dir, "bundle.js");
@@ -34,8 +38,14 @@ function workspace(): { dir: string; config: string; raw: string; bundle: string
 }
 
 const argv = (w: ReturnType<typeof workspace>, name: string, extra: string[] = []): string[] => [
-  "run", `--stage=${name}`, "--module=modules/stage", `--config=${w.config}`, `--raw=${w.raw}`,
-  `--out=${path.join(w.dir, name)}`, `--log=${path.join(w.dir, name + ".log.jsonl")}`, `--manifest=${path.join(w.dir, name + ".manifest.json")}`,
+  "run",
+  `--stage=${name}`,
+  "--module=modules/stage",
+  `--config=${w.config}`,
+  `--raw=${w.raw}`,
+  `--out=${path.join(w.dir, name)}`,
+  `--log=${path.join(w.dir, name + ".log.jsonl")}`,
+  `--manifest=${path.join(w.dir, name + ".manifest.json")}`,
   ...extra,
 ];
 
@@ -43,12 +53,22 @@ describe("runStage", () => {
   it("writes a StageManifest listing every output with digests, and a log with stage_id", async () => {
     const w = workspace();
     const out = await runStage(upper, argv(w, "first"), w.bundle);
-    const manifest = decodeManifest(CONTRACTS.StageManifest, readFileSync(path.join(w.dir, "first.manifest.json")), "first.manifest.json");
+    const manifest = decodeManifest(
+      CONTRACTS.StageManifest,
+      readFileSync(path.join(w.dir, "first.manifest.json")),
+      "first.manifest.json",
+    );
     expect(manifest.stageId).toBe(out.stageId);
-    expect(manifest.outputs.map((o) => [o.path, o.schemaName])).toEqual([["a.txt", ""], ["product.json", "nexa.v1.DatasetManifest"]]);
+    expect(manifest.outputs.map((o) => [o.path, o.schemaName])).toEqual([
+      ["a.txt", ""],
+      ["product.json", "nexa.v1.DatasetManifest"],
+    ]);
     expect(manifest.outputs[0].digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(readFileSync(path.join(w.dir, "first", "a.txt"), "utf8")).toBe("HELLO");
-    const lines = readFileSync(path.join(w.dir, "first.log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const lines = readFileSync(path.join(w.dir, "first.log.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.event)).toEqual(["stage_start", "stage_done"]);
     expect(lines.every((l) => l.stage === "first" && l.stage_id === out.stageId)).toBe(true);
   });
@@ -76,7 +96,12 @@ describe("runStage", () => {
 
   it("logs and rethrows a failure of the stage function", async () => {
     const w = workspace();
-    const failing: StageDefinition<EvalRubric> = { ...upper, run: async () => { throw new Error("boom"); } };
+    const failing: StageDefinition<EvalRubric> = {
+      ...upper,
+      run: async () => {
+        throw new Error("boom");
+      },
+    };
     await expect(runStage(failing, argv(w, "fail"), w.bundle)).rejects.toThrow("boom");
     const last = readFileSync(path.join(w.dir, "fail.log.jsonl"), "utf8").trim().split("\n").pop()!;
     expect(JSON.parse(last)).toMatchObject({ event: "stage_failed", stage: "fail" });
@@ -85,22 +110,34 @@ describe("runStage", () => {
   it("records the node that ran the action (version and binary digest) and leaves code_revision to the run", async () => {
     const w = workspace();
     const out = await runStage(upper, argv(w, "tc"), w.bundle);
-    expect(out.manifest!.toolchains).toEqual([{ name: "node", version: process.version, digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) }]);
+    expect(out.manifest!.toolchains).toEqual([
+      { name: "node", version: process.version, digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) },
+    ]);
     expect(out.manifest!.codeRevision).toBe("");
   });
 
   it("refuses num_shards > 1 for a stage without merge, naming the stage and the fix", async () => {
     const w = workspace();
-    const args = argv(w, "sharded").filter((a) => !a.startsWith("--manifest=")).concat(["--shard=0", "--num-shards=2"]);
+    const args = argv(w, "sharded")
+      .filter((a) => !a.startsWith("--manifest="))
+      .concat(["--shard=0", "--num-shards=2"]);
     await expect(runStage(upper, args, w.bundle)).rejects.toMatchObject({
-      code: "STAGE_NOT_SHARDABLE", context: { stage: "sharded" }, hint: expect.stringContaining("num_shards"),
+      code: "STAGE_NOT_SHARDABLE",
+      context: { stage: "sharded" },
+      hint: expect.stringContaining("num_shards"),
     });
   });
 
   it("gives the stage the thread count of the one policy (or the caller's)", async () => {
     const w = workspace();
     let seen = 0;
-    const probe: StageDefinition<EvalRubric> = { ...upper, run: async (ctx) => { seen = ctx.threads; return upper.run(ctx); } };
+    const probe: StageDefinition<EvalRubric> = {
+      ...upper,
+      run: async (ctx) => {
+        seen = ctx.threads;
+        return upper.run(ctx);
+      },
+    };
     await runStage(probe, argv(w, "threads"), w.bundle, { threads: 3 });
     expect(seen).toBe(3);
     await runStage(probe, argv(w, "threads2"), w.bundle);
@@ -111,20 +148,39 @@ describe("runStage", () => {
     const w = workspace();
     await runStage(upper, argv(w, "up"), w.bundle);
     const input = `--input=dataset=${path.join(w.dir, "up.manifest.json")}:${path.join(w.dir, "up")}`;
-    const opener = (contract: typeof CONTRACTS.DatasetManifest | typeof CONTRACTS.PackedDatasetManifest): StageDefinition<EvalRubric> => ({
-      ...upper, run: async (ctx) => { await ctx.open("dataset", contract as typeof CONTRACTS.DatasetManifest); return upper.run(ctx); },
+    const opener = (
+      contract: typeof CONTRACTS.DatasetManifest | typeof CONTRACTS.PackedDatasetManifest,
+    ): StageDefinition<EvalRubric> => ({
+      ...upper,
+      run: async (ctx) => {
+        await ctx.open("dataset", contract as typeof CONTRACTS.DatasetManifest);
+        return upper.run(ctx);
+      },
     });
     // the upstream says its product is a DatasetManifest: asked for another schema, the wiring is wrong
-    await expect(runStage(opener(CONTRACTS.PackedDatasetManifest), argv(w, "wrong", [input]), w.bundle)).rejects.toMatchObject({
-      code: "ARTIFACT_SCHEMA", context: { upstream: "up", slot: "dataset", expected: "nexa.v1.PackedDatasetManifest", actual: "nexa.v1.DatasetManifest" },
+    await expect(
+      runStage(opener(CONTRACTS.PackedDatasetManifest), argv(w, "wrong", [input]), w.bundle),
+    ).rejects.toMatchObject({
+      code: "ARTIFACT_SCHEMA",
+      context: {
+        upstream: "up",
+        slot: "dataset",
+        expected: "nexa.v1.PackedDatasetManifest",
+        actual: "nexa.v1.DatasetManifest",
+      },
     });
     // its bytes are not a DatasetManifest at all: the strict decoder says where
-    await expect(runStage(opener(CONTRACTS.DatasetManifest), argv(w, "undecodable", [input]), w.bundle)).rejects.toMatchObject({
-      code: "ARTIFACT_SCHEMA", context: { upstream: "up", decodeCode: "MANIFEST_SCHEMA_VERSION", jsonPath: "$.schemaVersion" },
+    await expect(
+      runStage(opener(CONTRACTS.DatasetManifest), argv(w, "undecodable", [input]), w.bundle),
+    ).rejects.toMatchObject({
+      code: "ARTIFACT_SCHEMA",
+      context: { upstream: "up", decodeCode: "MANIFEST_SCHEMA_VERSION", jsonPath: "$.schemaVersion" },
     });
     // changed after its StageManifest was written
     damageFile(path.join(w.dir, "up", "product.json"), "flip");
-    expectDamagedUpstream(await runStage(opener(CONTRACTS.DatasetManifest), argv(w, "damaged", [input]), w.bundle).catch((e) => e),
-      { upstream: "up", slot: "dataset", path: "product.json", how: "flip" });
+    expectDamagedUpstream(
+      await runStage(opener(CONTRACTS.DatasetManifest), argv(w, "damaged", [input]), w.bundle).catch((e) => e),
+      { upstream: "up", slot: "dataset", path: "product.json", how: "flip" },
+    );
   });
 });

@@ -10,9 +10,12 @@ describe("stageThreads (the one thread policy of every stage)", () => {
 
   it("refuses a value that is not a thread count, naming the variable and the fix", () => {
     for (const bad of ["0", "-1", "2.5", "four", "1025"]) {
-      expect(() => stageThreads({ NEXA_THREADS: bad })).toThrow(expect.objectContaining({
-        code: "STAGE_BAD_THREADS", hint: expect.stringContaining("integer from 1 to 1024"),
-      }));
+      expect(() => stageThreads({ NEXA_THREADS: bad })).toThrow(
+        expect.objectContaining({
+          code: "STAGE_BAD_THREADS",
+          hint: expect.stringContaining("integer from 1 to 1024"),
+        }),
+      );
     }
   });
 });

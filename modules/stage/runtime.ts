@@ -24,7 +24,14 @@ import {
   encodeMessage,
 } from "@nexa/modules/manifest";
 import type { Artifact, Contract } from "@nexa/modules/manifest";
-import { ConfigError, createLogger, formatError, ManifestError, NexaError, toNexaError } from "@nexa/modules/monitoring";
+import {
+  ConfigError,
+  createLogger,
+  formatError,
+  ManifestError,
+  NexaError,
+  toNexaError,
+} from "@nexa/modules/monitoring";
 import type { NexaLogger } from "@nexa/modules/monitoring";
 import { ArtifactRef } from "@nexa/proto/nexa/v1/artifact";
 import { StageManifest, ToolVersion } from "@nexa/proto/nexa/v1/stage";
@@ -166,9 +173,19 @@ async function readInput(slot: string, manifestPath: string, dataDir: string): P
   };
 }
 
-async function toolVersions(def: StageDefinition<unknown>, bundle: string): Promise<{ tools: ToolVersion[]; digest: string }> {
-  const tools: ToolVersion[] = [{ name: `${def.module} bundle`, version: "", digest: (await digestFile(bundle)).digest }];
-  if (def.usesKernels) tools.push({ name: "nexa_kernels", version: `abi ${ABI_VERSION}`, digest: (await digestFile(libraryPath())).digest });
+async function toolVersions(
+  def: StageDefinition<unknown>,
+  bundle: string,
+): Promise<{ tools: ToolVersion[]; digest: string }> {
+  const tools: ToolVersion[] = [
+    { name: `${def.module} bundle`, version: "", digest: (await digestFile(bundle)).digest },
+  ];
+  if (def.usesKernels)
+    tools.push({
+      name: "nexa_kernels",
+      version: `abi ${ABI_VERSION}`,
+      digest: (await digestFile(libraryPath())).digest,
+    });
   const digest = digestBytes(tools.map((t) => `${t.name}=${t.digest}`).join("\n"));
   return { tools, digest };
 }
@@ -184,18 +201,28 @@ async function writeStageManifest(
   for (const rel of await listDataFiles(args.out)) {
     const d = await digestFile(path.join(args.out, rel));
     const isProduct = result.product?.file === rel;
-    outputs.push(ArtifactRef.fromPartial({
-      digest: d.digest,
-      sizeBytes: d.sizeBytes,
-      path: rel,
-      mediaType: rel.endsWith(".json") ? "application/json" : rel.endsWith(".jsonl") ? "application/jsonl" : "application/octet-stream",
-      schemaName: isProduct ? result.product!.schema : "",
-    }));
+    outputs.push(
+      ArtifactRef.fromPartial({
+        digest: d.digest,
+        sizeBytes: d.sizeBytes,
+        path: rel,
+        mediaType: rel.endsWith(".json")
+          ? "application/json"
+          : rel.endsWith(".jsonl")
+            ? "application/jsonl"
+            : "application/octet-stream",
+        schemaName: isProduct ? result.product!.schema : "",
+      }),
+    );
   }
   if (result.product && !outputs.some((o) => o.path === result.product!.file)) {
-    throw new NexaError("STAGE_NO_PRODUCT", `stage ${args.stage} declared product ${result.product.file} but did not write it`, {
-      context: { stage: args.stage },
-    });
+    throw new NexaError(
+      "STAGE_NO_PRODUCT",
+      `stage ${args.stage} declared product ${result.product.file} but did not write it`,
+      {
+        context: { stage: args.stage },
+      },
+    );
   }
   const manifest = StageManifest.fromPartial({
     schemaVersion: 1,
@@ -203,12 +230,14 @@ async function writeStageManifest(
     module: args.module,
     stageId: ctx.stageId,
     configDigest: ctx.configDigest,
-    inputs: ctx.inputs.map((i) => ArtifactRef.fromPartial({
-      digest: i.manifestDigest,
-      path: i.slot,
-      mediaType: "application/json",
-      schemaName: STAGE_MANIFEST_SCHEMA,
-    })),
+    inputs: ctx.inputs.map((i) =>
+      ArtifactRef.fromPartial({
+        digest: i.manifestDigest,
+        path: i.slot,
+        mediaType: "application/json",
+        schemaName: STAGE_MANIFEST_SCHEMA,
+      }),
+    ),
     outputs,
     tools,
     toolchains: [await nodeToolchain()],
@@ -256,9 +285,14 @@ export async function runStage<C>(
     const configDigest = digestMessage(def.config.codec, config);
     const shardCount = args.command === "merge" ? args.shardDirs.length : args.numShards;
     if (shardCount > 1 && !def.merge) {
-      throw new ConfigError("STAGE_NOT_SHARDABLE", `${def.module} runs as one action; stage ${args.stage} has num_shards = ${shardCount}`, {
-        context: { stage: args.stage }, hint: `remove num_shards (or set it to 1) on the ${args.stage} target`,
-      });
+      throw new ConfigError(
+        "STAGE_NOT_SHARDABLE",
+        `${def.module} runs as one action; stage ${args.stage} has num_shards = ${shardCount}`,
+        {
+          context: { stage: args.stage },
+          hint: `remove num_shards (or set it to 1) on the ${args.stage} target`,
+        },
+      );
     }
     const threads = options.threads ?? stageThreads();
     const inputs = await Promise.all(args.inputs.map((i) => readInput(i.slot, i.manifest, i.dataDir)));
@@ -289,10 +323,14 @@ export async function runStage<C>(
       input(slot: string): StageInput {
         const found = inputs.filter((i) => i.slot === slot);
         if (found.length !== 1) {
-          throw new NexaError("STAGE_INPUT_MISSING", `stage ${args.stage} needs exactly one "${slot}" input, got ${found.length}`, {
-            context: { stage: args.stage },
-            hint: `wire the upstream stage with \`${slot} = ":<stage>"\` in the pipeline's BUILD file`,
-          });
+          throw new NexaError(
+            "STAGE_INPUT_MISSING",
+            `stage ${args.stage} needs exactly one "${slot}" input, got ${found.length}`,
+            {
+              context: { stage: args.stage },
+              hint: `wire the upstream stage with \`${slot} = ":<stage>"\` in the pipeline's BUILD file`,
+            },
+          );
         }
         return found[0];
       },
@@ -303,14 +341,22 @@ export async function runStage<C>(
         return Promise.all(inputs.filter((i) => i.slot === slot).map((i) => openInput(i, contract)));
       },
     };
-    log.info("stage_start", { command: args.command, shard: args.shard, num_shards: args.numShards, inputs: inputs.length, threads });
+    log.info("stage_start", {
+      command: args.command,
+      shard: args.shard,
+      num_shards: args.numShards,
+      inputs: inputs.length,
+      threads,
+    });
     let result: StageResult;
     if (args.command === "merge") {
       result = await def.merge!(ctx);
     } else {
       result = await def.run(ctx);
     }
-    const manifest = args.manifest ? await writeStageManifest(args, ctx as StageContext<unknown>, result, tools, toolDigest) : undefined;
+    const manifest = args.manifest
+      ? await writeStageManifest(args, ctx as StageContext<unknown>, result, tools, toolDigest)
+      : undefined;
     log.info("stage_done", { ...(result.metrics ?? {}) });
     log.flush();
     return { stageId, result, manifest };

@@ -11,8 +11,9 @@ describe("text dataset naming and records", () => {
 
   it("writes id, the text field, source, then extra fields, as one line", () => {
     expect(encodeRecord({ id: "a", text: "x", source: "s" })).toBe('{"id":"a","text":"x","source":"s"}\n');
-    expect(encodeRecord({ id: "a", text: "x", source: "s", extra: { provenance: { k: 1 } } }, "body"))
-      .toBe('{"id":"a","body":"x","source":"s","provenance":{"k":1}}\n');
+    expect(encodeRecord({ id: "a", text: "x", source: "s", extra: { provenance: { k: 1 } } }, "body")).toBe(
+      '{"id":"a","body":"x","source":"s","provenance":{"k":1}}\n',
+    );
   });
 
   it("sorts by the UTF-8 bytes of the ids, not by UTF-16 code units", () => {

@@ -6,7 +6,14 @@
 import { copyFile, mkdir, writeFile } from "fs/promises";
 import * as path from "path";
 
-import { ARTIFACT_INTEGRITY, ARTIFACT_SCHEMA, CONTRACTS, digestBytes, encodeMessage, validateMessage } from "@nexa/modules/manifest";
+import {
+  ARTIFACT_INTEGRITY,
+  ARTIFACT_SCHEMA,
+  CONTRACTS,
+  digestBytes,
+  encodeMessage,
+  validateMessage,
+} from "@nexa/modules/manifest";
 import type { Artifact } from "@nexa/modules/manifest";
 import { IntegrityError, ManifestError } from "@nexa/modules/monitoring";
 import { DatasetManifest } from "@nexa/proto/nexa/v1/dataset";
@@ -76,11 +83,20 @@ export class TextDataset {
     const lines = (await this.shardBytes(index)).toString("utf8").split("\n");
     if (lines[lines.length - 1] === "") lines.pop();
     if (lines.length !== shard.recordCount) {
-      throw new IntegrityError(ARTIFACT_INTEGRITY,
-        `${file} (from ${this.artifact.origin.source}) has ${lines.length} records; the manifest records ${shard.recordCount}`, {
-          context: { file: this.artifact.display, jsonPath: `$.shards[${index}].recordCount`, path: file, reason: "records", ...(this.artifact.origin.context ?? {}) },
+      throw new IntegrityError(
+        ARTIFACT_INTEGRITY,
+        `${file} (from ${this.artifact.origin.source}) has ${lines.length} records; the manifest records ${shard.recordCount}`,
+        {
+          context: {
+            file: this.artifact.display,
+            jsonPath: `$.shards[${index}].recordCount`,
+            path: file,
+            reason: "records",
+            ...(this.artifact.origin.context ?? {}),
+          },
           hint: `the dataset manifest and its shards disagree; ${this.artifact.origin.fix}`,
-        });
+        },
+      );
     }
     return lines.map((line, i) => this.parseRecord(line, file, i + 1));
   }
@@ -105,7 +121,8 @@ export class TextDataset {
   private parseRecord(line: string, file: string, lineNo: number): TextRecord {
     const fail = (message: string, jsonPath: string | undefined, cause?: unknown): never => {
       throw new ManifestError(ARTIFACT_SCHEMA, `${message} (from ${this.artifact.origin.source})`, {
-        context: { file, line: lineNo, jsonPath, ...(this.artifact.origin.context ?? {}) }, cause,
+        context: { file, line: lineNo, jsonPath, ...(this.artifact.origin.context ?? {}) },
+        cause,
         hint: `each line of a dataset shard is one JSON object {"id", "${this.textField}", "source", ...} (docs/formats.md "Text datasets"); ${this.artifact.origin.fix}`,
       });
     };
@@ -115,15 +132,21 @@ export class TextDataset {
     } catch (err) {
       fail(`invalid JSON record: ${err instanceof Error ? err.message : String(err)}`, undefined, err);
     }
-    if (typeof value !== "object" || value === null || Array.isArray(value)) fail("a record must be a JSON object", "$");
+    if (typeof value !== "object" || value === null || Array.isArray(value))
+      fail("a record must be a JSON object", "$");
     const record = value as Record<string, unknown>;
     for (const key of ["id", this.textField, "source"]) {
       const v = record[key];
-      if (typeof v !== "string") fail(`record has no string field "${key}" (found ${v === undefined ? "nothing" : typeof v})`, `$.${key}`);
+      if (typeof v !== "string")
+        fail(`record has no string field "${key}" (found ${v === undefined ? "nothing" : typeof v})`, `$.${key}`);
     }
     const extra: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(record)) if (k !== "id" && k !== this.textField && k !== "source") extra[k] = v;
-    const out: TextRecord = { id: record.id as string, text: record[this.textField] as string, source: record.source as string };
+    const out: TextRecord = {
+      id: record.id as string,
+      text: record[this.textField] as string,
+      source: record.source as string,
+    };
     if (Object.keys(extra).length > 0) out.extra = extra;
     return out;
   }
@@ -134,12 +157,17 @@ export class TextDataset {
 
 /** Records sorted by the UTF-8 bytes of their ids (language-neutral order). */
 export function sortById<R extends { id: string }>(records: readonly R[]): R[] {
-  return records.map((r) => ({ r, key: Buffer.from(r.id, "utf8") })).sort((a, b) => Buffer.compare(a.key, b.key)).map((k) => k.r);
+  return records
+    .map((r) => ({ r, key: Buffer.from(r.id, "utf8") }))
+    .sort((a, b) => Buffer.compare(a.key, b.key))
+    .map((k) => k.r);
 }
 
 /** One JSONL line: {"id", <textField>, "source", ...extra}. */
 export function encodeRecord(record: TextRecord, textField: string = DEFAULT_TEXT_FIELD): string {
-  return JSON.stringify({ id: record.id, [textField]: record.text, source: record.source, ...(record.extra ?? {}) }) + "\n";
+  return (
+    JSON.stringify({ id: record.id, [textField]: record.text, source: record.source, ...(record.extra ?? {}) }) + "\n"
+  );
 }
 
 /**
@@ -147,7 +175,10 @@ export function encodeRecord(record: TextRecord, textField: string = DEFAULT_TEX
  * (0: one shard); returns the shard entries in order.
  */
 export async function writeSplitShards(
-  outDir: string, split: string, records: readonly TextRecord[], options: { recordsPerShard: number; textField?: string },
+  outDir: string,
+  split: string,
+  records: readonly TextRecord[],
+  options: { recordsPerShard: number; textField?: string },
 ): Promise<DatasetShard[]> {
   const sorted = sortById(records);
   const size = options.recordsPerShard > 0 ? options.recordsPerShard : Math.max(sorted.length, 1);
@@ -158,7 +189,13 @@ export async function writeSplitShards(
     const name = shardFileName(split, k);
     await writeFile(path.join(outDir, name), bytes);
     shards.push({
-      file: { digest: digestBytes(bytes), sizeBytes: bytes.length, mediaType: "application/jsonl", schemaName: "", path: name },
+      file: {
+        digest: digestBytes(bytes),
+        sizeBytes: bytes.length,
+        mediaType: "application/jsonl",
+        schemaName: "",
+        path: name,
+      },
       recordCount: chunk.length,
       split,
       textBytes: chunk.reduce((n, r) => n + Buffer.byteLength(r.text, "utf8"), 0),
@@ -182,10 +219,21 @@ export interface DatasetFields {
 
 /** Builds, validates and writes `dataset.json`; returns the manifest. */
 export async function writeDatasetManifest(outDir: string, f: DatasetFields): Promise<DatasetManifest> {
-  const drops: DropCount[] = Object.keys(f.drops).sort().filter((r) => f.drops[r] > 0).map((reason) => ({ reason, count: f.drops[reason] }));
+  const drops: DropCount[] = Object.keys(f.drops)
+    .sort()
+    .filter((r) => f.drops[r] > 0)
+    .map((reason) => ({ reason, count: f.drops[reason] }));
   const manifest = DatasetManifest.fromPartial({
-    schemaVersion: 1, name: f.name, recordCount: f.shards.reduce((n, s) => n + s.recordCount, 0), shards: f.shards,
-    splits: f.splits, sources: f.sources, producer: f.producer, textField: f.textField, drops, seed: f.seed,
+    schemaVersion: 1,
+    name: f.name,
+    recordCount: f.shards.reduce((n, s) => n + s.recordCount, 0),
+    shards: f.shards,
+    splits: f.splits,
+    sources: f.sources,
+    producer: f.producer,
+    textField: f.textField,
+    drops,
+    seed: f.seed,
   });
   validateMessage(CONTRACTS.DatasetManifest, manifest, DATASET_MANIFEST_FILE);
   await writeFile(path.join(outDir, DATASET_MANIFEST_FILE), encodeMessage(DatasetManifest, manifest));

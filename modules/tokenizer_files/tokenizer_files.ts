@@ -40,10 +40,14 @@ export class TokenizerFiles {
     const files = this.manifest.files;
     const index = files.findIndex((f) => f.path === file);
     if (index < 0 || files.some((f) => f.path.includes("/"))) {
-      throw new ManifestError(ARTIFACT_SCHEMA, `${this.artifact.display} (from ${this.artifact.origin.source}) must list ${file} beside itself`, {
-        context: { file: this.artifact.display, jsonPath: "$.files", ...(this.artifact.origin.context ?? {}) },
-        hint: `use a tokenizer written by modules/pack (${TOKENIZER_HF_FILE} and ${TOKENIZER_NATIVE_FILE} next to ${TOKENIZER_MANIFEST_FILE}); ${this.artifact.origin.fix}`,
-      });
+      throw new ManifestError(
+        ARTIFACT_SCHEMA,
+        `${this.artifact.display} (from ${this.artifact.origin.source}) must list ${file} beside itself`,
+        {
+          context: { file: this.artifact.display, jsonPath: "$.files", ...(this.artifact.origin.context ?? {}) },
+          hint: `use a tokenizer written by modules/pack (${TOKENIZER_HF_FILE} and ${TOKENIZER_NATIVE_FILE} next to ${TOKENIZER_MANIFEST_FILE}); ${this.artifact.origin.fix}`,
+        },
+      );
     }
     return index;
   }
@@ -66,19 +70,30 @@ export class TokenizerFiles {
 }
 
 /** Opens the tokenizer manifest `ref` listed by `parent` at `jsonPath` (default path: beside the parent). */
-export async function openTokenizer<P>(parent: Artifact<P>, ref: ArtifactRef, jsonPath: string): Promise<TokenizerFiles> {
+export async function openTokenizer<P>(
+  parent: Artifact<P>,
+  ref: ArtifactRef,
+  jsonPath: string,
+): Promise<TokenizerFiles> {
   const listed = ArtifactRef.fromPartial({ ...ref, path: ref.path || TOKENIZER_MANIFEST_FILE });
   return new TokenizerFiles(await parent.open(listed, jsonPath, CONTRACTS.TokenizerManifest));
 }
 
 /** A tokenizer file's reference (digest, size, media type, name). */
 export function tokenizerFileRef(file: string, bytes: Uint8Array): ArtifactRef {
-  return ArtifactRef.fromPartial({ digest: digestBytes(bytes), sizeBytes: bytes.length, mediaType: TOKENIZER_MEDIA_TYPES[file] ?? "application/octet-stream", path: file });
+  return ArtifactRef.fromPartial({
+    digest: digestBytes(bytes),
+    sizeBytes: bytes.length,
+    mediaType: TOKENIZER_MEDIA_TYPES[file] ?? "application/octet-stream",
+    path: file,
+  });
 }
 
 /** Writes `files` (name -> bytes) and their manifest into `outDir`; returns the manifest's reference. */
 export async function writeTokenizerFiles(
-  outDir: string, files: ReadonlyArray<[string, Uint8Array]>, fields: Omit<TokenizerManifest, "files">,
+  outDir: string,
+  files: ReadonlyArray<[string, Uint8Array]>,
+  fields: Omit<TokenizerManifest, "files">,
 ): Promise<{ manifest: TokenizerManifest; ref: ArtifactRef }> {
   const refs: ArtifactRef[] = [];
   for (const [name, bytes] of files) {
@@ -90,8 +105,11 @@ export async function writeTokenizerFiles(
   const text = encodeMessage(TokenizerManifest, manifest);
   await writeFile(path.join(outDir, TOKENIZER_MANIFEST_FILE), text);
   const ref = ArtifactRef.fromPartial({
-    digest: digestBytes(text), sizeBytes: Buffer.byteLength(text), mediaType: "application/json",
-    schemaName: CONTRACTS.TokenizerManifest.name, path: TOKENIZER_MANIFEST_FILE,
+    digest: digestBytes(text),
+    sizeBytes: Buffer.byteLength(text),
+    mediaType: "application/json",
+    schemaName: CONTRACTS.TokenizerManifest.name,
+    path: TOKENIZER_MANIFEST_FILE,
   });
   return { manifest, ref };
 }

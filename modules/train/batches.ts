@@ -58,7 +58,14 @@ export function drawRows(rows: number, seed: number, start: number, count: numbe
  * The micro-batches of optimizer step `step` (0-based), concatenated: gradAccum × microBatch rows drawn in stream
  * order, ready for Model.trainStep with microBatches = gradAccum.
  */
-export function trainStepBatch(split: SplitRows, t: number, seed: number, step: number, microBatch: number, gradAccum: number): RowBatch {
+export function trainStepBatch(
+  split: SplitRows,
+  t: number,
+  seed: number,
+  step: number,
+  microBatch: number,
+  gradAccum: number,
+): RowBatch {
   const perStep = microBatch * gradAccum;
   return gatherRows(split, t, drawRows(split.rows, seed, step * perStep, perStep));
 }

@@ -41,11 +41,19 @@ function rows(count: number, seed: number): { tokens: number[]; docs: number[]; 
       const len = Math.min(SEQ - used, 3 + (next() % 8));
       if (len < 3 && used > 0) break;
       const start = next() % 60;
-      for (let k = 0; k < len; k++) { tokens.push((start + k) % 60); docs.push(doc); pos.push(k); }
+      for (let k = 0; k < len; k++) {
+        tokens.push((start + k) % 60);
+        docs.push(doc);
+        pos.push(k);
+      }
       used += len;
       doc++;
     }
-    for (; used < SEQ; used++) { tokens.push(PAD); docs.push(PAD_DOC); pos.push(0); }
+    for (; used < SEQ; used++) {
+      tokens.push(PAD);
+      docs.push(PAD_DOC);
+      pos.push(0);
+    }
   }
   return { tokens, docs, pos };
 }
@@ -65,7 +73,13 @@ function encodeShard(r: ReturnType<typeof rows>, version = 1): Buffer {
 }
 
 const ref = (bytes: Uint8Array | string, p: string, schemaName = ""): ArtifactRef =>
-  ArtifactRef.fromPartial({ digest: digestBytes(bytes), sizeBytes: Buffer.byteLength(bytes), path: p, schemaName, mediaType: "application/octet-stream" });
+  ArtifactRef.fromPartial({
+    digest: digestBytes(bytes),
+    sizeBytes: Buffer.byteLength(bytes),
+    path: p,
+    schemaName,
+    mediaType: "application/octet-stream",
+  });
 
 /** A fake pack stage writing the fixture; `mutate` may damage the train shard (before its digest is recorded). */
 function fakePack(mutate: (b: Buffer) => Buffer = (b) => b): StageDefinition<TrainConfig> {
@@ -76,23 +90,36 @@ function fakePack(mutate: (b: Buffer) => Buffer = (b) => b): StageDefinition<Tra
       const producer = { stageName: ctx.stage, stageId: ctx.stageId, module: ctx.module };
       const hf = '{"model":{"type":"BPE"}}';
       await writeFile(path.join(ctx.outDir, "tokenizer.json"), hf);
-      const tok = encodeMessage(TokenizerManifest, TokenizerManifest.fromPartial({
-        schemaVersion: 1, kind: TokenizerManifest_Kind.KIND_BPE, name: "bpe-64", vocabSize: VOCAB,
-        specialTokens: [{ text: "<|endoftext|>", id: PAD }], eosId: PAD, files: [ref(hf, "tokenizer.json")], producer,
-      }));
+      const tok = encodeMessage(
+        TokenizerManifest,
+        TokenizerManifest.fromPartial({
+          schemaVersion: 1,
+          kind: TokenizerManifest_Kind.KIND_BPE,
+          name: "bpe-64",
+          vocabSize: VOCAB,
+          specialTokens: [{ text: "<|endoftext|>", id: PAD }],
+          eosId: PAD,
+          files: [ref(hf, "tokenizer.json")],
+          producer,
+        }),
+      );
       await writeFile(path.join(ctx.outDir, "tokenizer.manifest.json"), tok);
       const train = mutate(encodeShard(rows(24, 1)));
       const val = encodeShard(rows(6, 2));
       await writeFile(path.join(ctx.outDir, "train-00000.nxpk"), train);
       await writeFile(path.join(ctx.outDir, "validation-00000.nxpk"), val);
       const packed = PackedDatasetManifest.fromPartial({
-        schemaVersion: 1, seqLen: SEQ, tokenDtype: PackedDatasetManifest_TokenDtype.TOKEN_DTYPE_UINT32, padId: PAD,
+        schemaVersion: 1,
+        seqLen: SEQ,
+        tokenDtype: PackedDatasetManifest_TokenDtype.TOKEN_DTYPE_UINT32,
+        padId: PAD,
         bins: [
           { file: ref(train, "train-00000.nxpk"), split: "train", sequenceCount: 24, tokenCount: 1 },
           { file: ref(val, "validation-00000.nxpk"), split: "validation", sequenceCount: 6, tokenCount: 1 },
         ],
         tokenizer: ref(tok, "tokenizer.manifest.json", "nexa.v1.TokenizerManifest"),
-        dataset: { digest: digestBytes("dataset") }, producer,
+        dataset: { digest: digestBytes("dataset") },
+        producer,
       });
       await writeFile(path.join(ctx.outDir, "packed.json"), encodeMessage(PackedDatasetManifest, packed));
       return { product: { file: "packed.json", schema: "nexa.v1.PackedDatasetManifest" } };
@@ -103,12 +130,31 @@ function fakePack(mutate: (b: Buffer) => Buffer = (b) => b): StageDefinition<Tra
 const CONFIG = {
   schemaVersion: 1,
   model: { nLayer: 1, nHead: 2, nEmbd: 16, vocabSize: VOCAB, blockSize: SEQ },
-  optimizer: { kind: "KIND_ADAMW", learningRate: 0.01, beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0, gradClip: 1 },
+  optimizer: {
+    kind: "KIND_ADAMW",
+    learningRate: 0.01,
+    beta1: 0.9,
+    beta2: 0.95,
+    epsilon: 1e-8,
+    weightDecay: 0,
+    gradClip: 1,
+  },
   schedule: { kind: "KIND_COSINE", warmupSteps: 2, minLrRatio: 0.1 },
-  steps: 12, batchSize: 4, gradAccumSteps: 2, seed: 7, device: "DEVICE_CPU", evalInterval: 5, evalBatches: 2,
+  steps: 12,
+  batchSize: 4,
+  gradAccumSteps: 2,
+  seed: 7,
+  device: "DEVICE_CPU",
+  evalInterval: 5,
+  evalBatches: 2,
 };
 
-interface Workspace { dir: string; config: string; bundle: string; packedArg: string }
+interface Workspace {
+  dir: string;
+  config: string;
+  bundle: string;
+  packedArg: string;
+}
 
 /** A fresh directory with the config, a fake bundle and the upstream pack stage's outputs. */
 async function workspace(config: object = CONFIG, mutate?: (b: Buffer) => Buffer): Promise<Workspace> {
@@ -119,13 +165,33 @@ async function workspace(config: object = CONFIG, mutate?: (b: Buffer) => Buffer
   writeFileSync(bundle, "// bundle\n");
   const packCfg = path.join(dir, "pack.json");
   writeFileSync(packCfg, JSON.stringify(CONFIG));
-  await runStage(fakePack(mutate), ["run", "--stage=pack", "--module=modules/pack", `--config=${packCfg}`, `--out=${dir}/pack`,
-    `--log=${dir}/pack.log.jsonl`, `--manifest=${dir}/pack.manifest.json`], bundle);
+  await runStage(
+    fakePack(mutate),
+    [
+      "run",
+      "--stage=pack",
+      "--module=modules/pack",
+      `--config=${packCfg}`,
+      `--out=${dir}/pack`,
+      `--log=${dir}/pack.log.jsonl`,
+      `--manifest=${dir}/pack.manifest.json`,
+    ],
+    bundle,
+  );
   return { dir, config: cfg, bundle, packedArg: `--input=packed=${dir}/pack.manifest.json:${dir}/pack` };
 }
 
-const argv = (w: Workspace, extra: string[] = []): string[] => ["run", "--stage=train", "--module=modules/train", `--config=${w.config}`,
-  w.packedArg, `--out=${w.dir}/train`, `--log=${w.dir}/train.log.jsonl`, `--manifest=${w.dir}/train.manifest.json`, ...extra];
+const argv = (w: Workspace, extra: string[] = []): string[] => [
+  "run",
+  "--stage=train",
+  "--module=modules/train",
+  `--config=${w.config}`,
+  w.packedArg,
+  `--out=${w.dir}/train`,
+  `--log=${w.dir}/train.log.jsonl`,
+  `--manifest=${w.dir}/train.manifest.json`,
+  ...extra,
+];
 
 const read = (w: Workspace, f: string): Buffer => readFileSync(path.join(w.dir, "train", f));
 
@@ -135,15 +201,29 @@ describe("train stage", () => {
   test("trains, writes a self-contained checkpoint directory and a CheckpointManifest", async () => {
     const w = await workspace();
     const out = await runStage(createTrainStage(), argv(w), w.bundle, { threads: 2 });
-    expect(out.manifest!.outputs.map((o) => o.path)).toEqual(
-      ["checkpoint.json", "metrics.jsonl", "model.safetensors", "tokenizer.json", "tokenizer.manifest.json"]);
+    expect(out.manifest!.outputs.map((o) => o.path)).toEqual([
+      "checkpoint.json",
+      "metrics.jsonl",
+      "model.safetensors",
+      "tokenizer.json",
+      "tokenizer.manifest.json",
+    ]);
     const ck = decodeManifest(CONTRACTS.CheckpointManifest, read(w, "checkpoint.json"), "checkpoint.json");
     expect(ck.weights!.digest).toBe(digestBytes(read(w, "model.safetensors")));
     expect(ck.tokenizer!.digest).toBe(digestBytes(read(w, "tokenizer.manifest.json")));
     expect(ck.packedDataset!.digest).toBe(digestBytes(readFileSync(path.join(w.dir, "pack", "packed.json"))));
-    expect(ck).toMatchObject({ step: 12, dtype: "F32", trainConfigDigest: expect.stringMatching(/^sha256:/), producer: { stageName: "train" } });
+    expect(ck).toMatchObject({
+      step: 12,
+      dtype: "F32",
+      trainConfigDigest: expect.stringMatching(/^sha256:/),
+      producer: { stageName: "train" },
+    });
     expect(ck.tokensSeen).toBeGreaterThan(12 * 4 * 10);
-    const lines = read(w, "metrics.jsonl").toString().trim().split("\n").map((l) => JSON.parse(l));
+    const lines = read(w, "metrics.jsonl")
+      .toString()
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(12);
     expect(Object.keys(lines[0])).toEqual(["step", "loss", "lr", "grad_norm"]);
     expect(lines.filter((l) => "val_loss" in l).map((l) => l.step)).toEqual([5, 10, 12]);
@@ -160,18 +240,21 @@ describe("train stage", () => {
     const [a, b] = [await workspace(), await workspace()];
     await runStage(createTrainStage(), argv(a), a.bundle, { threads: 1 });
     await runStage(createTrainStage(), argv(b), b.bundle, { threads: 2 });
-    for (const f of ["model.safetensors", "metrics.jsonl", "checkpoint.json"]) expect(read(b, f).equals(read(a, f))).toBe(true);
+    for (const f of ["model.safetensors", "metrics.jsonl", "checkpoint.json"])
+      expect(read(b, f).equals(read(a, f))).toBe(true);
   });
 
   test("identical bytes whatever the chunking of steps into trainSteps calls", async () => {
     const [a, b] = [await workspace(), await workspace()];
     await runStage(createTrainStage(), argv(a), a.bundle, { threads: 2 });
     await runStage(createTrainStage({ chunkMaxTokens: 1 }), argv(b), b.bundle, { threads: 2 }); // one step per call
-    for (const f of ["model.safetensors", "metrics.jsonl", "checkpoint.json"]) expect(read(b, f).equals(read(a, f))).toBe(true);
+    for (const f of ["model.safetensors", "metrics.jsonl", "checkpoint.json"])
+      expect(read(b, f).equals(read(a, f))).toBe(true);
     // chunks end at every evaluation step (5, 10) and at the last (12); maxSteps caps them
     const ends = (steps: number, every: number, max: number): number[] => {
       const out: number[] = [];
-      for (let done = 0; done < steps; done = chunkEnd(done, steps, every, max)) out.push(chunkEnd(done, steps, every, max));
+      for (let done = 0; done < steps; done = chunkEnd(done, steps, every, max))
+        out.push(chunkEnd(done, steps, every, max));
       return out;
     };
     expect(ends(12, 5, 100)).toEqual([5, 10, 12]);
@@ -181,21 +264,45 @@ describe("train stage", () => {
   });
 
   test("a bad shard names the file and the versions", async () => {
-    const version = await workspace(CONFIG, (buf) => { buf.writeUInt32LE(2, 8); return buf; });
-    await expect(runStage(createTrainStage(), argv(version), version.bundle))
-      .rejects.toThrow(/train-00000\.nxpk: packed shard format version 2 is not supported; this reader supports version 1/);
-    const magic = await workspace(CONFIG, (buf) => { buf.write("BADMAGIC", 0, "latin1"); return buf; });
-    await expect(runStage(createTrainStage(), argv(magic), magic.bundle)).rejects.toThrow(/train-00000\.nxpk: bad magic "BADMAGIC"/);
+    const version = await workspace(CONFIG, (buf) => {
+      buf.writeUInt32LE(2, 8);
+      return buf;
+    });
+    await expect(runStage(createTrainStage(), argv(version), version.bundle)).rejects.toThrow(
+      /train-00000\.nxpk: packed shard format version 2 is not supported; this reader supports version 1/,
+    );
+    const magic = await workspace(CONFIG, (buf) => {
+      buf.write("BADMAGIC", 0, "latin1");
+      return buf;
+    });
+    await expect(runStage(createTrainStage(), argv(magic), magic.bundle)).rejects.toThrow(
+      /train-00000\.nxpk: bad magic "BADMAGIC"/,
+    );
   });
 
   test("bad configs are refused naming the field", async () => {
     const cases: [object, RegExp][] = [
       [{ ...CONFIG, model: { ...CONFIG.model, colour: "red" } }, /train\.json: \$\.model\.colour/],
-      [{ ...CONFIG, device: "DEVICE_CUDA" }, /\$\.device: DEVICE_CUDA: the CUDA training path .* not wired into stages yet/],
-      [{ ...CONFIG, distillation: { temperature: 2, alpha: 0.5 } }, /\$\.distillation: the config asks for distillation but no `teacher` is wired/],
-      [{ ...CONFIG, distillation: { temperature: 0, alpha: 0.5 } }, /\$\.distillation\.temperature: temperature 0 must be/],
-      [{ ...CONFIG, distillation: { temperature: 2, alpha: 1.5 } }, /\$\.distillation\.alpha: alpha 1\.5 must be in \[0, 1\]/],
-      [{ ...CONFIG, model: { ...CONFIG.model, vocabSize: 32 } }, /\$\.model\.vocabSize: vocab_size 32 is smaller than the tokenizer's 64/],
+      [
+        { ...CONFIG, device: "DEVICE_CUDA" },
+        /\$\.device: DEVICE_CUDA: the CUDA training path .* not wired into stages yet/,
+      ],
+      [
+        { ...CONFIG, distillation: { temperature: 2, alpha: 0.5 } },
+        /\$\.distillation: the config asks for distillation but no `teacher` is wired/,
+      ],
+      [
+        { ...CONFIG, distillation: { temperature: 0, alpha: 0.5 } },
+        /\$\.distillation\.temperature: temperature 0 must be/,
+      ],
+      [
+        { ...CONFIG, distillation: { temperature: 2, alpha: 1.5 } },
+        /\$\.distillation\.alpha: alpha 1\.5 must be in \[0, 1\]/,
+      ],
+      [
+        { ...CONFIG, model: { ...CONFIG.model, vocabSize: 32 } },
+        /\$\.model\.vocabSize: vocab_size 32 is smaller than the tokenizer's 64/,
+      ],
       [{ ...CONFIG, gradAccumSteps: 3 }, /\$\.gradAccumSteps: batch_size 4 is not divisible/],
     ];
     for (const [config, pattern] of cases) {
@@ -212,8 +319,22 @@ describe("train stage", () => {
     const distilled = { ...CONFIG, seed: 8, distillation: { temperature: 2, alpha: 0.5, topK: 8 } };
     const student = (name: string, config: object, extra: string[], threads: number) => {
       writeFileSync(path.join(w.dir, `${name}.json`), JSON.stringify(config));
-      return runStage(createTrainStage(), ["run", `--stage=${name}`, "--module=modules/train", `--config=${w.dir}/${name}.json`, w.packedArg,
-        `--out=${w.dir}/${name}`, `--log=${w.dir}/${name}.log.jsonl`, `--manifest=${w.dir}/${name}.manifest.json`, ...extra], w.bundle, { threads });
+      return runStage(
+        createTrainStage(),
+        [
+          "run",
+          `--stage=${name}`,
+          "--module=modules/train",
+          `--config=${w.dir}/${name}.json`,
+          w.packedArg,
+          `--out=${w.dir}/${name}`,
+          `--log=${w.dir}/${name}.log.jsonl`,
+          `--manifest=${w.dir}/${name}.manifest.json`,
+          ...extra,
+        ],
+        w.bundle,
+        { threads },
+      );
     };
     const file = (name: string, f: string) => readFileSync(path.join(w.dir, name, f));
     await student("kd1", distilled, [teacherArg], 1);
@@ -227,16 +348,27 @@ describe("train stage", () => {
     model.free();
     // the wiring must match the config both ways, and a pinned digest must match the wired teacher
     await expect(student("unused", CONFIG, [teacherArg], 1)).rejects.toMatchObject({ code: "TRAIN_TEACHER_UNUSED" });
-    const pinned = { ...distilled, distillation: { ...distilled.distillation, teacher: { digest: digestBytes("another") } } };
+    const pinned = {
+      ...distilled,
+      distillation: { ...distilled.distillation, teacher: { digest: digestBytes("another") } },
+    };
     await expect(student("pinned", pinned, [teacherArg], 1)).rejects.toMatchObject({
-      code: "TRAIN_TEACHER_MISMATCH", context: { jsonPath: "$.distillation.teacher.digest", actual: teacherDigest },
+      code: "TRAIN_TEACHER_MISMATCH",
+      context: { jsonPath: "$.distillation.teacher.digest", actual: teacherDigest },
     });
   });
 
-  test.each(["flip", "truncate", "remove"] as const)("reports damaged upstream files the way every stage does (%s)", async (how) => {
-    const w = await workspace();
-    damageFile(path.join(w.dir, "pack", "validation-00000.nxpk"), how);
-    expectDamagedUpstream(await runStage(createTrainStage(), argv(w), w.bundle).catch((e) => e),
-      { upstream: "pack", slot: "packed", path: "validation-00000.nxpk", how });
-  });
+  test.each(["flip", "truncate", "remove"] as const)(
+    "reports damaged upstream files the way every stage does (%s)",
+    async (how) => {
+      const w = await workspace();
+      damageFile(path.join(w.dir, "pack", "validation-00000.nxpk"), how);
+      expectDamagedUpstream(await runStage(createTrainStage(), argv(w), w.bundle).catch((e) => e), {
+        upstream: "pack",
+        slot: "packed",
+        path: "validation-00000.nxpk",
+        how,
+      });
+    },
+  );
 });

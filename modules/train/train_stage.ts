@@ -67,7 +67,12 @@ interface Teacher {
   vocabSize: number;
 }
 
-async function openTeacher(ctx: StageContext<TrainConfig>, plan: TrainPlan, tokenizerDigest: string, seqLen: number): Promise<Teacher | undefined> {
+async function openTeacher(
+  ctx: StageContext<TrainConfig>,
+  plan: TrainPlan,
+  tokenizerDigest: string,
+  seqLen: number,
+): Promise<Teacher | undefined> {
   const wired = ctx.inputs.some((i) => i.slot === "teacher");
   if (!plan.distill) {
     if (wired) {
@@ -88,27 +93,44 @@ async function openTeacher(ctx: StageContext<TrainConfig>, plan: TrainPlan, toke
   const display = checkpoint.artifact.display;
   const digest = checkpoint.ref.digest;
   if (plan.distill.teacherDigest !== "" && plan.distill.teacherDigest !== digest) {
-    throw new ConfigError("TRAIN_TEACHER_MISMATCH", `the config names teacher ${plan.distill.teacherDigest}, but the wired teacher is ${digest}`, {
-      context: { file: ctx.configFile, jsonPath: "$.distillation.teacher.digest", stage: ctx.stage, expected: plan.distill.teacherDigest, actual: digest },
-      hint: `set "digest": "${digest}", or leave the digest empty to use whatever checkpoint is wired to \`teacher\``,
-    });
+    throw new ConfigError(
+      "TRAIN_TEACHER_MISMATCH",
+      `the config names teacher ${plan.distill.teacherDigest}, but the wired teacher is ${digest}`,
+      {
+        context: {
+          file: ctx.configFile,
+          jsonPath: "$.distillation.teacher.digest",
+          stage: ctx.stage,
+          expected: plan.distill.teacherDigest,
+          actual: digest,
+        },
+        hint: `set "digest": "${digest}", or leave the digest empty to use whatever checkpoint is wired to \`teacher\``,
+      },
+    );
   }
   const teacherTok = checkpoint.manifest.tokenizer!.digest;
   if (teacherTok !== tokenizerDigest) {
-    throw new ConfigError("TRAIN_TEACHER_TOKENIZER", `the teacher expects tokenizer ${teacherTok}, but the packed data uses ${tokenizerDigest}`, {
-      context: { file: display, jsonPath: "$.tokenizer.digest", stage: ctx.stage },
-      hint: "logit distillation needs one vocabulary: pack the student's data with the teacher's tokenizer (pack `tokenizer_from`)",
-    });
+    throw new ConfigError(
+      "TRAIN_TEACHER_TOKENIZER",
+      `the teacher expects tokenizer ${teacherTok}, but the packed data uses ${tokenizerDigest}`,
+      {
+        context: { file: display, jsonPath: "$.tokenizer.digest", stage: ctx.stage },
+        hint: "logit distillation needs one vocabulary: pack the student's data with the teacher's tokenizer (pack `tokenizer_from`)",
+      },
+    );
   }
   const model = Model.load(await checkpoint.weights(), { threads: ctx.threads });
   const shape = model.info().config;
   if (shape.vocabSize > plan.model.vocabSize || shape.seqLen < seqLen) {
     model.free();
-    throw new ConfigError("TRAIN_TEACHER_SHAPE",
-      `the teacher (vocab ${shape.vocabSize}, context ${shape.seqLen}) cannot teach this student (vocab ${plan.model.vocabSize}) on rows of ${seqLen} tokens`, {
+    throw new ConfigError(
+      "TRAIN_TEACHER_SHAPE",
+      `the teacher (vocab ${shape.vocabSize}, context ${shape.seqLen}) cannot teach this student (vocab ${plan.model.vocabSize}) on rows of ${seqLen} tokens`,
+      {
         context: { file: display, jsonPath: "$.model", stage: ctx.stage },
         hint: "give the student model.vocabSize >= the teacher's and use a teacher whose block_size covers the pack seq_len",
-      });
+      },
+    );
   }
   return { checkpoint, model, vocabSize: shape.vocabSize };
 }
@@ -120,19 +142,24 @@ async function runTrain(ctx: StageContext<TrainConfig>, chunkMaxTokens: number):
   const tokenizer = await openTokenizer(packed.artifact, packed.manifest.tokenizer!, "$.tokenizer");
   const seqLen = packed.manifest.seqLen;
   const plan = planTraining(ctx.config, {
-    configFile: ctx.configFile, stage: ctx.stage, seqLen, tokenizerVocab: tokenizer.manifest.vocabSize,
+    configFile: ctx.configFile,
+    stage: ctx.stage,
+    seqLen,
+    tokenizerVocab: tokenizer.manifest.vocabSize,
   });
   const train = await packed.loadSplit(TRAIN_SPLIT);
   if (!train || train.rows === 0) {
     throw new ConfigError("TRAIN_NO_TRAIN_SPLIT", `${display} has no "${TRAIN_SPLIT}" sequences`, {
-      context: { file: display, stage: ctx.stage }, hint: 'pack a "train" split (PackConfig.splits)',
+      context: { file: display, stage: ctx.stage },
+      hint: 'pack a "train" split (PackConfig.splits)',
     });
   }
   const validation = plan.evalInterval > 0 ? await packed.loadSplit(VALIDATION_SPLIT) : undefined;
   const teacher = await openTeacher(ctx, plan, tokenizer.ref.digest, seqLen);
   const teacherK = teacher ? plan.distill!.topK || teacher.vocabSize : 0;
   const valBatches = validation ? validationBatches(validation, seqLen, plan.microBatch, plan.evalBatches) : [];
-  if (plan.evalInterval > 0 && valBatches.length === 0) ctx.log.info("validation_skipped", { reason: `no "${VALIDATION_SPLIT}" sequences` });
+  if (plan.evalInterval > 0 && valBatches.length === 0)
+    ctx.log.info("validation_skipped", { reason: `no "${VALIDATION_SPLIT}" sequences` });
 
   const model = Model.create(plan.model, plan.seed, { threads });
   try {
@@ -143,9 +170,23 @@ async function runTrain(ctx: StageContext<TrainConfig>, chunkMaxTokens: number):
     model.setMetadata("nexa_train.train_config_digest", ctx.configDigest);
     const info = model.info();
     ctx.log.info("train_start", {
-      params: info.numParams, steps: plan.steps, micro_batch: plan.microBatch, grad_accum: plan.gradAccum,
-      seq_len: seqLen, train_rows: train.rows, validation_batches: valBatches.length, threads, kernel_variant: model.variant(),
-      ...(teacher ? { distill_teacher: teacher.checkpoint.ref.digest, distill_top_k: teacherK, distill_alpha: plan.distill!.alpha, distill_temperature: plan.distill!.temperature } : {}),
+      params: info.numParams,
+      steps: plan.steps,
+      micro_batch: plan.microBatch,
+      grad_accum: plan.gradAccum,
+      seq_len: seqLen,
+      train_rows: train.rows,
+      validation_batches: valBatches.length,
+      threads,
+      kernel_variant: model.variant(),
+      ...(teacher
+        ? {
+            distill_teacher: teacher.checkpoint.ref.digest,
+            distill_top_k: teacherK,
+            distill_alpha: plan.distill!.alpha,
+            distill_temperature: plan.distill!.temperature,
+          }
+        : {}),
     });
 
     const lines: CurveLine[] = [];
@@ -165,7 +206,10 @@ async function runTrain(ctx: StageContext<TrainConfig>, chunkMaxTokens: number):
           const batch = trainStepBatch(train, seqLen, plan.seed, step, plan.microBatch, plan.gradAccum);
           tokensSeen += batch.realTokens;
           // The teacher's top-k at temperature 1: the train step softens both sides by distillation.temperature.
-          const t = teacher?.model.teacherTopK({ tokens: batch.tokens, docIds: batch.docIds, b: plan.microBatch * plan.gradAccum, t: seqLen }, { k: teacherK });
+          const t = teacher?.model.teacherTopK(
+            { tokens: batch.tokens, docIds: batch.docIds, b: plan.microBatch * plan.gradAccum, t: seqLen },
+            { k: teacherK },
+          );
           batches.push({ ...batch, b: plan.microBatch, microBatches: plan.gradAccum, ...(t ? { teacher: t } : {}) });
         }
         model.trainSteps(batches, (p) => {
@@ -202,7 +246,12 @@ async function runTrain(ctx: StageContext<TrainConfig>, chunkMaxTokens: number):
       device: Device.DEVICE_CPU,
       producer: { stageName: ctx.stage, stageId: ctx.stageId, module: ctx.module },
     });
-    const metrics: Record<string, number> = { final_loss: finalTrain, steps: plan.steps, tokens_seen: tokensSeen, params: info.numParams };
+    const metrics: Record<string, number> = {
+      final_loss: finalTrain,
+      steps: plan.steps,
+      tokens_seen: tokensSeen,
+      params: info.numParams,
+    };
     if (valBatches.length > 0) metrics.val_loss = finalVal;
     return { product: { file: CHECKPOINT_MANIFEST_FILE, schema: CONTRACTS.CheckpointManifest.name }, metrics };
   } finally {

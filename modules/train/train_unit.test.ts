@@ -15,9 +15,23 @@ function config(overrides: Partial<TrainConfig> = {}): TrainConfig {
   return TrainConfig.fromPartial({
     schemaVersion: 1,
     model: { nLayer: 2, nHead: 4, nEmbd: 64, vocabSize: 128, blockSize: 8 },
-    optimizer: { kind: OptimizerConfig_Kind.KIND_ADAMW, learningRate: 0.003, beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1, gradClip: 1 },
+    optimizer: {
+      kind: OptimizerConfig_Kind.KIND_ADAMW,
+      learningRate: 0.003,
+      beta1: 0.9,
+      beta2: 0.95,
+      epsilon: 1e-8,
+      weightDecay: 0.1,
+      gradClip: 1,
+    },
     schedule: { kind: ScheduleConfig_Kind.KIND_COSINE, warmupSteps: 20, minLrRatio: 0.1 },
-    steps: 400, batchSize: 8, gradAccumSteps: 2, seed: 2, device: Device.DEVICE_CPU, evalInterval: 100, evalBatches: 2,
+    steps: 400,
+    batchSize: 8,
+    gradAccumSteps: 2,
+    seed: 2,
+    device: Device.DEVICE_CPU,
+    evalInterval: 100,
+    evalBatches: 2,
     ...overrides,
   });
 }
@@ -47,18 +61,52 @@ describe("planTraining", () => {
   it("maps the config onto the kernels' model and optimizer settings", () => {
     expect(planTraining(config(), INPUTS)).toEqual({
       model: { vocabSize: 128, seqLen: 8, nLayer: 2, nHead: 4, dModel: 64 },
-      settings: { lr: 0.003, minLr: 0.003 * 0.1, warmupSteps: 20, totalSteps: 400, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, gradClip: 1 },
-      steps: 400, microBatch: 4, gradAccum: 2, seed: 2, evalInterval: 100, evalBatches: 2,
+      settings: {
+        lr: 0.003,
+        minLr: 0.003 * 0.1,
+        warmupSteps: 20,
+        totalSteps: 400,
+        beta1: 0.9,
+        beta2: 0.95,
+        eps: 1e-8,
+        weightDecay: 0.1,
+        gradClip: 1,
+      },
+      steps: 400,
+      microBatch: 4,
+      gradAccum: 2,
+      seed: 2,
+      evalInterval: 100,
+      evalBatches: 2,
     });
-    const constant = planTraining(config({ schedule: { kind: ScheduleConfig_Kind.KIND_CONSTANT, warmupSteps: 0, minLrRatio: 0 } }), INPUTS);
+    const constant = planTraining(
+      config({ schedule: { kind: ScheduleConfig_Kind.KIND_CONSTANT, warmupSteps: 0, minLrRatio: 0 } }),
+      INPUTS,
+    );
     expect(constant.settings.minLr).toBe(0.003);
   });
 
   it.each([
-    [{ model: { nLayer: 2, nHead: 3, nEmbd: 64, vocabSize: 128, blockSize: 8, dropout: 0 } }, "TRAIN_CONFIG_INVALID", "$.model.nHead"],
-    [{ model: { nLayer: 2, nHead: 4, nEmbd: 64, vocabSize: 64, blockSize: 8, dropout: 0 } }, "TRAIN_CONFIG_INVALID", "$.model.vocabSize"],
-    [{ model: { nLayer: 2, nHead: 4, nEmbd: 64, vocabSize: 128, blockSize: 4, dropout: 0 } }, "TRAIN_CONFIG_INVALID", "$.model.blockSize"],
-    [{ model: { nLayer: 2, nHead: 4, nEmbd: 64, vocabSize: 128, blockSize: 8, dropout: 0.1 } }, "TRAIN_CONFIG_UNSUPPORTED", "$.model.dropout"],
+    [
+      { model: { nLayer: 2, nHead: 3, nEmbd: 64, vocabSize: 128, blockSize: 8, dropout: 0 } },
+      "TRAIN_CONFIG_INVALID",
+      "$.model.nHead",
+    ],
+    [
+      { model: { nLayer: 2, nHead: 4, nEmbd: 64, vocabSize: 64, blockSize: 8, dropout: 0 } },
+      "TRAIN_CONFIG_INVALID",
+      "$.model.vocabSize",
+    ],
+    [
+      { model: { nLayer: 2, nHead: 4, nEmbd: 64, vocabSize: 128, blockSize: 4, dropout: 0 } },
+      "TRAIN_CONFIG_INVALID",
+      "$.model.blockSize",
+    ],
+    [
+      { model: { nLayer: 2, nHead: 4, nEmbd: 64, vocabSize: 128, blockSize: 8, dropout: 0.1 } },
+      "TRAIN_CONFIG_UNSUPPORTED",
+      "$.model.dropout",
+    ],
     [{ device: Device.DEVICE_CUDA }, "TRAIN_CONFIG_UNSUPPORTED", "$.device"],
     [{ batchSize: 7 }, "TRAIN_CONFIG_INVALID", "$.gradAccumSteps"],
     [{ steps: 10 }, "TRAIN_CONFIG_INVALID", "$.schedule.warmupSteps"],

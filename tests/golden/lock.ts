@@ -61,13 +61,22 @@ export function diffLock(expected: Lock, actual: Lock): string[] {
   for (const name of names) {
     const e = expected.stages[name];
     const a = actual.stages[name];
-    if (!e) { out.push(`${name}: new stage (manifest ${a.manifest})`); continue; }
-    if (!a) { out.push(`${name}: stage missing from the pipeline (locked manifest ${e.manifest})`); continue; }
+    if (!e) {
+      out.push(`${name}: new stage (manifest ${a.manifest})`);
+      continue;
+    }
+    if (!a) {
+      out.push(`${name}: stage missing from the pipeline (locked manifest ${e.manifest})`);
+      continue;
+    }
     if (e.manifest === a.manifest) continue;
-    out.push(`${name}: manifest ${e.manifest} -> ${a.manifest}${e.stage_id === a.stage_id ? "" : " (stage_id changed: config, inputs or tools)"}`);
+    out.push(
+      `${name}: manifest ${e.manifest} -> ${a.manifest}${e.stage_id === a.stage_id ? "" : " (stage_id changed: config, inputs or tools)"}`,
+    );
     const files = [...new Set([...Object.keys(e.outputs), ...Object.keys(a.outputs)])].sort();
     for (const f of files) {
-      if (e.outputs[f] !== a.outputs[f]) out.push(`  ${f}: ${e.outputs[f] ?? "(absent)"} -> ${a.outputs[f] ?? "(absent)"}`);
+      if (e.outputs[f] !== a.outputs[f])
+        out.push(`  ${f}: ${e.outputs[f] ?? "(absent)"} -> ${a.outputs[f] ?? "(absent)"}`);
     }
   }
   return out;

@@ -15,7 +15,9 @@ if (!workspace || !runfiles) {
 const root = path.join(runfiles, "nexacompute");
 const lock = computeLock(readPlan(path.join(root, "pipelines/golden.pipeline.json")), root);
 const target = path.join(workspace, "pipelines/golden.lock.json");
-const previous = existsSync(target) ? (JSON.parse(readFileSync(target, "utf8")) as Lock) : { pipeline: lock.pipeline, stages: {} };
+const previous = existsSync(target)
+  ? (JSON.parse(readFileSync(target, "utf8")) as Lock)
+  : { pipeline: lock.pipeline, stages: {} };
 const diff = diffLock(previous, lock);
 writeFileSync(target, formatLock(lock));
 process.stdout.write(diff.length ? `${diff.join("\n")}\nwrote ${target}\n` : `unchanged: ${target}\n`);

@@ -3,11 +3,22 @@
 import * as fs from "fs";
 import * as path from "path";
 import {
-  checkCoverage, checkKernelTests, checkLayering, checkModuleTests, checkPackageNames, checkReadme, graphOf, Layering, packageOf,
+  checkCoverage,
+  checkKernelTests,
+  checkLayering,
+  checkModuleTests,
+  checkPackageNames,
+  checkReadme,
+  graphOf,
+  Layering,
+  packageOf,
 } from "./policy";
 import type { PackageRecord } from "./policy";
 
-const ws = path.join(process.env.RUNFILES_DIR ?? process.env.TEST_SRCDIR ?? "", process.env.TEST_WORKSPACE ?? "nexacompute");
+const ws = path.join(
+  process.env.RUNFILES_DIR ?? process.env.TEST_SRCDIR ?? "",
+  process.env.TEST_WORKSPACE ?? "nexacompute",
+);
 const read = (rel: string): string => fs.readFileSync(path.join(ws, rel), "utf8");
 const readOrNull = (rel: string): string | null => (fs.existsSync(path.join(ws, rel)) ? read(rel) : null);
 
@@ -38,10 +49,15 @@ describe("the real module graph", () => {
   });
 
   it("starts from every rule target of every module and kernel package (macro-made ones included)", () => {
-    expect(messages([...moduleRecords, ...kernelRecords].flatMap((r) => checkCoverage(r, layering.graphExempt)))).toEqual([]);
+    expect(
+      messages([...moduleRecords, ...kernelRecords].flatMap((r) => checkCoverage(r, layering.graphExempt))),
+    ).toEqual([]);
     // the records are what Bazel declared: the crates kernel_crate() makes come with their tests
     const stats = kernelRecords.find((r) => r.package === "kernels/stats")!;
-    expect(stats.rules.filter((r) => r.generator === "kernel_crate").map((r) => r.name)).toEqual(["stats", "stats_test"]);
+    expect(stats.rules.filter((r) => r.generator === "kernel_crate").map((r) => r.name)).toEqual([
+      "stats",
+      "stats_test",
+    ]);
   });
 });
 
@@ -52,12 +68,17 @@ describe("tests as governance", () => {
 
   it("every kernel crate has its rust_test, built with debug assertions and overflow checks", () => {
     expect(messages(kernelRecords.flatMap(checkKernelTests))).toEqual([]);
-    expect(kernelRecords.flatMap((r) => r.rules).filter((r) => r.kind === "rust_test").length).toBeGreaterThanOrEqual(9);
+    expect(kernelRecords.flatMap((r) => r.rules).filter((r) => r.kind === "rust_test").length).toBeGreaterThanOrEqual(
+      9,
+    );
   });
 });
 
 describe("module READMEs", () => {
-  it.each(modules.map((m) => `modules/${m}`).concat(layering.kernelPackages))("%s opens with its one responsibility", (pkg) => {
-    expect(messages(checkReadme(`${pkg}/README.md`, readOrNull(`${pkg}/README.md`)))).toEqual([]);
-  });
+  it.each(modules.map((m) => `modules/${m}`).concat(layering.kernelPackages))(
+    "%s opens with its one responsibility",
+    (pkg) => {
+      expect(messages(checkReadme(`${pkg}/README.md`, readOrNull(`${pkg}/README.md`)))).toEqual([]);
+    },
+  );
 });

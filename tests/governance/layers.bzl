@@ -74,7 +74,14 @@ def _check():
             fail("tests/governance/layers.bzl: layer {} needs exactly one of modules or packages".format(name))
 
 def consumers_of(layer):
-    """Package patterns of every layer that may use `layer` (for a package_group): each package and its subpackages."""
+    """Package patterns of every layer that may use `layer` (for a package_group): each package and its subpackages.
+
+    Args:
+      layer: a key of LAYERS, e.g. "cross_cutting".
+
+    Returns:
+      A list of "//<package>/..." patterns.
+    """
     _check()
     if layer not in LAYERS:
         fail("consumers_of: unknown layer {} (layers: {})".format(layer, ", ".join(LAYERS.keys())))

@@ -8,7 +8,7 @@ depends on `//<package>:governance` for every declared module and kernel package
 call fails the build of the governance test.
 """
 
-load("//tests/governance/private:module_graph.bzl", "graph_aspect", "ModuleGraphInfo")
+load("//tests/governance/private:module_graph.bzl", "ModuleGraphInfo", "graph_aspect")
 
 def _package_record_impl(ctx):
     edges = depset(transitive = [t[ModuleGraphInfo].edges for t in ctx.attr.targets]).to_list()

@@ -62,7 +62,14 @@ export function locate(pkg: string, layering: Layering, root = ""): Place {
 
 /** The layer of layers.bzl a place belongs to (undefined outside the layering). */
 function layerOf(p: Place): string | undefined {
-  return { core: "core", cross: "cross_cutting", cli: "cli", kernels: "kernels", "unknown-module": undefined, other: undefined }[p.kind];
+  return {
+    core: "core",
+    cross: "cross_cutting",
+    cli: "cli",
+    kernels: "kernels",
+    "unknown-module": undefined,
+    other: undefined,
+  }[p.kind];
 }
 
 function moduleName(p: Place, root: string): string {
@@ -117,7 +124,10 @@ export function checkLayering(graph: Graph, layering: Layering, root = ""): Viol
     out.push({ rule: "layering", message });
   }
   for (const cycle of findCycles(moduleEdges)) {
-    out.push({ rule: "cycle", message: `module cycle: ${cycle.join(" -> ")}: extract the shared piece into a cross-cutting module` });
+    out.push({
+      rule: "cycle",
+      message: `module cycle: ${cycle.join(" -> ")}: extract the shared piece into a cross-cutting module`,
+    });
   }
   return out;
 }
@@ -187,11 +197,13 @@ export function checkPackageNames(packages: string[]): Violation[] {
  * of at least six words that ends with a period and holds one sentence; the README also names Inputs and Outputs.
  */
 export function checkReadme(file: string, text: string | null): Violation[] {
-  if (text === null) return [{ rule: "readme", message: `${file} is missing: every module states its one responsibility there` }];
+  if (text === null)
+    return [{ rule: "readme", message: `${file} is missing: every module states its one responsibility there` }];
   const first = text.split(/\r?\n/, 1)[0].trim();
   const problems: string[] = [];
   if (first.length === 0) problems.push("the first line is empty");
-  else if (/^[#>*\-|`]/.test(first)) problems.push(`the first line is markup ("${first.slice(0, 40)}"), not a sentence`);
+  else if (/^[#>*\-|`]/.test(first))
+    problems.push(`the first line is markup ("${first.slice(0, 40)}"), not a sentence`);
   else {
     if (!first.endsWith(".")) problems.push("the first line does not end with a period");
     if (first.split(/\s+/).length < 6) problems.push("the first line has fewer than six words");
@@ -262,7 +274,8 @@ function hasCodegenFlag(flags: string[], flag: string): boolean {
 export function checkKernelTests(record: PackageRecord): Violation[] {
   const out: Violation[] = [];
   const tests = record.rules.filter((r) => r.kind === "rust_test");
-  const crateName = (crate: string) => (crate.includes(":") ? crate.slice(crate.lastIndexOf(":") + 1) : crate.split("/").pop() ?? crate);
+  const crateName = (crate: string) =>
+    crate.includes(":") ? crate.slice(crate.lastIndexOf(":") + 1) : (crate.split("/").pop() ?? crate);
   for (const lib of record.rules.filter((r) => r.kind === "rust_library")) {
     if (!tests.some((t) => t.crate !== "" && crateName(t.crate) === lib.name)) {
       out.push({
@@ -292,7 +305,10 @@ export function checkModuleTests(record: PackageRecord, module: string): Violati
   const code = record.rules.filter((r) => !/_test$/.test(r.kind) && r.kind !== "package_record");
   if (code.length === 0) return []; // a declared module without code yet (e.g. inference) has nothing to test
   const out: Violation[] = [];
-  for (const [name, kind] of [[`${module}_test`, "unit"], [`${module}_integration_test`, "integration"]]) {
+  for (const [name, kind] of [
+    [`${module}_test`, "unit"],
+    [`${module}_integration_test`, "integration"],
+  ]) {
     if (!record.rules.some((r) => r.name === name && /_test$/.test(r.kind))) {
       out.push({
         rule: "tests",

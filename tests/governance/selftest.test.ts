@@ -3,11 +3,23 @@
 import * as fs from "fs";
 import * as path from "path";
 import {
-  checkCoverage, checkKernelTests, checkLayering, checkModuleTests, checkPackageNames, checkReadme, findCycles, Graph, Layering, packageOf,
+  checkCoverage,
+  checkKernelTests,
+  checkLayering,
+  checkModuleTests,
+  checkPackageNames,
+  checkReadme,
+  findCycles,
+  Graph,
+  Layering,
+  packageOf,
 } from "./policy";
 import type { PackageRecord } from "./policy";
 
-const ws = path.join(process.env.RUNFILES_DIR ?? process.env.TEST_SRCDIR ?? "", process.env.TEST_WORKSPACE ?? "nexacompute");
+const ws = path.join(
+  process.env.RUNFILES_DIR ?? process.env.TEST_SRCDIR ?? "",
+  process.env.TEST_WORKSPACE ?? "nexacompute",
+);
 const read = (rel: string): string => fs.readFileSync(path.join(ws, rel), "utf8");
 
 const layering = JSON.parse(read("tests/governance/layering.json")) as Layering;
@@ -42,10 +54,21 @@ describe("layering check on the broken fixture graph", () => {
   });
 
   it("decides from may_use in layers.bzl: an edge passes or fails as its layer's list says", () => {
-    const lenient = { ...layering, mayUse: { ...layering.mayUse, cross_cutting: [...layering.mayUse.cross_cutting, "core"] } };
+    const lenient = {
+      ...layering,
+      mayUse: { ...layering.mayUse, cross_cutting: [...layering.mayUse.cross_cutting, "core"] },
+    };
     const manifestEdge = `${ROOT}/modules/manifest depends on core module`;
-    expect(checkLayering(fixture, layering, ROOT).map((v) => v.message).join("\n")).toContain(manifestEdge);
-    expect(checkLayering(fixture, lenient, ROOT).map((v) => v.message).join("\n")).not.toContain(manifestEdge);
+    expect(
+      checkLayering(fixture, layering, ROOT)
+        .map((v) => v.message)
+        .join("\n"),
+    ).toContain(manifestEdge);
+    expect(
+      checkLayering(fixture, lenient, ROOT)
+        .map((v) => v.message)
+        .join("\n"),
+    ).not.toContain(manifestEdge);
     const g: Graph = { roots: [], edges: [["//modules/data:x", "//kernels/binding:binding"]] };
     expect(checkLayering(g, layering)).toEqual([]);
     const strict = { ...layering, mayUse: { ...layering.mayUse, core: ["cross_cutting", "contracts"] } };
@@ -103,7 +126,9 @@ describe("README check", () => {
   });
 
   it("accepts a one-sentence responsibility", () => {
-    expect(checkReadme("r", "Packs tokenized documents into fixed-length training bins.\n\nInputs: x\nOutputs: y")).toEqual([]);
+    expect(
+      checkReadme("r", "Packs tokenized documents into fixed-length training bins.\n\nInputs: x\nOutputs: y"),
+    ).toEqual([]);
   });
 });
 
@@ -115,8 +140,10 @@ describe("package records", () => {
   it("list the targets a one-line macro call makes (read from Bazel, not from BUILD text)", () => {
     const r = record(CRATES);
     expect(r.rules.map((x) => [x.name, x.kind, x.generator])).toEqual([
-      ["lax", "rust_library", "fixture_crate"], ["lax_test", "rust_test", "fixture_crate"],
-      ["tested", "rust_library", "fixture_crate"], ["tested_test", "rust_test", "fixture_crate"],
+      ["lax", "rust_library", "fixture_crate"],
+      ["lax_test", "rust_test", "fixture_crate"],
+      ["tested", "rust_library", "fixture_crate"],
+      ["tested_test", "rust_test", "fixture_crate"],
       ["untested", "rust_library", "fixture_crate"],
     ]);
     expect(r.roots).toEqual(r.rules.map((x) => `//${CRATES}:${x.name}`));
@@ -124,8 +151,12 @@ describe("package records", () => {
 
   it("coverage flags rules the graph does not start from, outside exempt packages", () => {
     const r = { ...record(CRATES), roots: [`//${CRATES}:tested`] };
-    expect(checkCoverage(r, {}).map((v) => v.message)).toEqual(["lax", "lax_test", "tested_test", "untested"].map((n) =>
-      `//${CRATES}:${n} is not analysed by the layering checks: call governed_package() without graph = False (only packages in GRAPH_EXEMPT_PACKAGES of tests/governance/layering.bzl may)`));
+    expect(checkCoverage(r, {}).map((v) => v.message)).toEqual(
+      ["lax", "lax_test", "tested_test", "untested"].map(
+        (n) =>
+          `//${CRATES}:${n} is not analysed by the layering checks: call governed_package() without graph = False (only packages in GRAPH_EXEMPT_PACKAGES of tests/governance/layering.bzl may)`,
+      ),
+    );
     expect(checkCoverage(r, { [CRATES]: "reason" })).toEqual([]);
   });
 });
@@ -142,7 +173,8 @@ describe("tests check", () => {
     const r = record(CRATES);
     const withoutTest = { ...r, rules: r.rules.filter((x) => x.name !== "tested_test") };
     expect(checkKernelTests(withoutTest).map((v) => v.message)).toContain(
-      `//${CRATES}:tested has no unit tests: declare it with kernel_crate() (kernels/kernel_crate.bzl), or add rust_test(crate = ":tested")`);
+      `//${CRATES}:tested has no unit tests: declare it with kernel_crate() (kernels/kernel_crate.bzl), or add rust_test(crate = ":tested")`,
+    );
   });
 
   it("names a module without integration tests, and accepts one with both", () => {

@@ -15,9 +15,18 @@
 //   - no summary at all, or a non-zero exit with nothing failed, counts as one failure.
 "use strict";
 
-const STATUS = /^(\/\/\S+|@\S+)\s+(?:\((?:cached|\d+\/\d+ cached)\)\s+)?(PASSED|FLAKY|TIMEOUT|FAILED TO BUILD|FAILED|NO STATUS|SKIPPED|INCOMPLETE|REMOTE FAILURE|BUILD INTERRUPTED)\b/;
+const STATUS =
+  /^(\/\/\S+|@\S+)\s+(?:\((?:cached|\d+\/\d+ cached)\)\s+)?(PASSED|FLAKY|TIMEOUT|FAILED TO BUILD|FAILED|NO STATUS|SKIPPED|INCOMPLETE|REMOTE FAILURE|BUILD INTERRUPTED)\b/;
 const SUMMARY = /^Executed (\d+) out of (\d+) tests?: (.*)$/;
-const FAILED_STATUSES = new Set(["TIMEOUT", "FAILED TO BUILD", "FAILED", "NO STATUS", "INCOMPLETE", "REMOTE FAILURE", "BUILD INTERRUPTED"]);
+const FAILED_STATUSES = new Set([
+  "TIMEOUT",
+  "FAILED TO BUILD",
+  "FAILED",
+  "NO STATUS",
+  "INCOMPLETE",
+  "REMOTE FAILURE",
+  "BUILD INTERRUPTED",
+]);
 
 /** Counts from Bazel's "Executed …" line (null when there is none). */
 function summaryCounts(line) {
@@ -51,7 +60,11 @@ function parseBazelTest(text, exitCode) {
     if (s) targets.set(s[1], s[2]);
     const c = summaryCounts(line);
     if (c) summary = c;
-    if (/^FAILED: Build did NOT complete successfully/.test(line) || /^ERROR: command succeeded, but not all targets were analyzed/.test(line)) buildFailed = true;
+    if (
+      /^FAILED: Build did NOT complete successfully/.test(line) ||
+      /^ERROR: command succeeded, but not all targets were analyzed/.test(line)
+    )
+      buildFailed = true;
     if (/^ERROR: /.test(line)) errors.push(line.slice(7).trim());
   }
   const problems = [];
@@ -89,7 +102,9 @@ function parseBazelTest(text, exitCode) {
   const explained = [...targets.values()].some((s) => s === "FAILED TO BUILD" || s === "NO STATUS");
   if (buildFailed && !explained && summary !== null) {
     failed++;
-    problems.push(`the build failed outside the tests: ${errors.find((e) => !/^command succeeded/.test(e)) ?? errors[0] ?? "see the log"}`);
+    problems.push(
+      `the build failed outside the tests: ${errors.find((e) => !/^command succeeded/.test(e)) ?? errors[0] ?? "see the log"}`,
+    );
   }
   if (exitCode !== 0 && failed === 0) {
     failed++;

@@ -2,10 +2,16 @@
 import * as fs from "fs";
 import * as path from "path";
 
-const ws = path.join(process.env.RUNFILES_DIR ?? process.env.TEST_SRCDIR ?? "", process.env.TEST_WORKSPACE ?? "nexacompute");
+const ws = path.join(
+  process.env.RUNFILES_DIR ?? process.env.TEST_SRCDIR ?? "",
+  process.env.TEST_WORKSPACE ?? "nexacompute",
+);
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { parseBazelTest } = require(path.join(ws, "tools/ci/bazel_summary.js")) as {
-  parseBazelTest(text: string, exitCode: number): { passed: number; failed: number; skipped: number; flaky: string[]; problems: string[] };
+  parseBazelTest(
+    text: string,
+    exitCode: number,
+  ): { passed: number; failed: number; skipped: number; flaky: string[]; problems: string[] };
 };
 
 function recorded(name: string) {
@@ -43,10 +49,14 @@ describe("parseBazelTest over recorded Bazel 4.2.3 summaries", () => {
 
   it("counts a log without a summary, and a non-zero exit with nothing failed, as failures", () => {
     expect(parseBazelTest("ERROR: Analysis of target '//x:y' failed; build aborted\n", 1)).toMatchObject({
-      passed: 0, failed: 1, problems: [expect.stringMatching(/no Bazel test summary: Analysis of target/)],
+      passed: 0,
+      failed: 1,
+      problems: [expect.stringMatching(/no Bazel test summary: Analysis of target/)],
     });
     expect(parseBazelTest("Executed 1 out of 1 test: 1 test passes.\n", 137)).toMatchObject({
-      passed: 1, failed: 1, problems: ["bazel exited with 137 although every test passed"],
+      passed: 1,
+      failed: 1,
+      problems: ["bazel exited with 137 although every test passed"],
     });
   });
 });

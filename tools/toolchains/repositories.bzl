@@ -315,6 +315,7 @@ def _is_toolkit(rctx, root):
 
 def _host_cuda_impl(rctx):
     _check_cuda_pins()
+
     # What the pins say setup installs, also for //tools/setup:cuda_toolkit_test (the installer must name the same
     # prefix from the same pins).
     manifest = _cuda_wheels_manifest()
@@ -354,6 +355,9 @@ def _host_cuda_impl(rctx):
         if mode == "on":
             _missing("nvcc", ", ".join(candidates))
         reason = "no CUDA toolkit found (searched {})".format(", ".join(candidates))
+
+        # A warning the operator must see (Bazel 4 has no other channel for a repository rule).
+        # buildifier: disable=print
         print(("\n[nexa toolchain] {}: CUDA targets are skipped.\n  fix: run `bash tools/setup/setup.sh` (installs " +
                "CUDA_WHEELS of tools/toolchains/pins.bzl), then `bazel sync --configure`; build with --config=nocuda " +
                "to skip CUDA on purpose").format(reason))
@@ -374,6 +378,7 @@ def _host_cuda_impl(rctx):
         source = "found on this host"
 
     nvcc = root_path.get_child("bin").get_child("nvcc")
+
     # "Cuda compilation tools, release 13.0, V13.0.88": the full version after ", V".
     version = _first_version(_run(rctx, [nvcc, "--version"], "nvcc").split(", V")[-1])
     _check_version("nvcc", nvcc, version)

@@ -5,10 +5,10 @@ access can switch to upstream by changing this load. Cross-package imports use t
 prefix; npm packages are `@npm//<name>` labels generated from package-lock.json.
 """
 
-load("//tools/typescript/private:providers.bzl", _TsInfo = "TsInfo")
-load("//tools/typescript/private:ts_project.bzl", _ts_project = "ts_project")
-load("//tools/typescript/private:ts_binary.bzl", _TsBinaryInfo = "TsBinaryInfo", _ts_binary = "ts_binary")
 load("//tools/typescript/private:jest_test.bzl", _jest_test = "jest_test")
+load("//tools/typescript/private:providers.bzl", _TsInfo = "TsInfo")
+load("//tools/typescript/private:ts_binary.bzl", _TsBinaryInfo = "TsBinaryInfo", _ts_binary = "ts_binary")
+load("//tools/typescript/private:ts_project.bzl", _ts_project = "ts_project")
 
 TsInfo = _TsInfo
 ts_project = _ts_project

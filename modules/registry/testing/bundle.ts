@@ -24,12 +24,14 @@ export async function bundleWorker(outfile: string): Promise<string> {
     preserveSymlinks: true, // stay inside the runfiles tree under Bazel
     nodePaths: [nodeModulesDir()],
     external: ["better-sqlite3"],
-    plugins: [{
-      name: "nexa-resolve",
-      setup(b) {
-        b.onResolve({ filter: /^@nexa\// }, (args) => ({ path: require.resolve(args.path) }));
+    plugins: [
+      {
+        name: "nexa-resolve",
+        setup(b) {
+          b.onResolve({ filter: /^@nexa\// }, (args) => ({ path: require.resolve(args.path) }));
+        },
       },
-    }],
+    ],
   });
   return outfile;
 }

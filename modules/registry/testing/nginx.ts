@@ -63,7 +63,10 @@ http {
 
 function ping(url: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get(url + "/cas/ping", (res) => { res.resume(); resolve(true); });
+    const req = http.get(url + "/cas/ping", (res) => {
+      res.resume();
+      resolve(true);
+    });
     req.on("error", () => resolve(false));
   });
 }
@@ -75,9 +78,16 @@ export async function startNginx(prefix: string): Promise<NginxServer> {
   const port = await freePort();
   const conf = join(prefix, "nginx.conf");
   writeFileSync(conf, config(prefix, dataDir, port));
-  const child: ChildProcess = spawn(NGINX_BINARY, ["-p", prefix, "-c", conf, "-e", join(prefix, "error.log")], { stdio: "ignore" });
+  const child: ChildProcess = spawn(NGINX_BINARY, ["-p", prefix, "-c", conf, "-e", join(prefix, "error.log")], {
+    stdio: "ignore",
+  });
   let exited = false;
-  const exit = new Promise<void>((resolve) => child.once("exit", () => { exited = true; resolve(); }));
+  const exit = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      exited = true;
+      resolve();
+    }),
+  );
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100 && !exited; i++) {
     if (await ping(url)) {

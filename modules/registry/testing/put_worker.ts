@@ -9,11 +9,13 @@ import { LocalStore } from "../local_store";
 /** Deterministic pseudo-random bytes (xorshift32) so parent and children can agree on content. */
 export function blobBytes(seed: number, size: number): Buffer {
   const out = Buffer.allocUnsafe(size);
-  let x = seed * 2654435761 >>> 0 || 1;
+  let x = (seed * 2654435761) >>> 0 || 1;
   for (let i = 0; i < size; i++) {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     out[i] = x & 0xff;
   }
   return out;
@@ -22,7 +24,12 @@ export function blobBytes(seed: number, size: number): Buffer {
 async function main(): Promise<void> {
   const [home, mode, ...specs] = process.argv.slice(2);
   const store = new LocalStore(home, {
-    beforeRename: mode === "crash" ? () => { process.kill(process.pid, "SIGKILL"); } : undefined,
+    beforeRename:
+      mode === "crash"
+        ? () => {
+            process.kill(process.pid, "SIGKILL");
+          }
+        : undefined,
   });
   const digests: string[] = [];
   for (const spec of specs) {

@@ -42,12 +42,18 @@ export interface DamagedUpstream {
 /** Asserts the one error shape of a damaged upstream file (jest `expect`). */
 export function expectDamagedUpstream(err: unknown, d: DamagedUpstream): void {
   const from = escapeRegExp(`${d.path} (from upstream stage "${d.upstream}" (input ${d.slot}))`);
-  const damage = d.how === "remove"
-    ? "is missing"
-    : "is sha256:[0-9a-f]{64} \\(\\d+ bytes\\) but is listed as sha256:[0-9a-f]{64} \\(\\d+ bytes\\)";
+  const damage =
+    d.how === "remove"
+      ? "is missing"
+      : "is sha256:[0-9a-f]{64} \\(\\d+ bytes\\) but is listed as sha256:[0-9a-f]{64} \\(\\d+ bytes\\)";
   expect(err).toMatchObject({
     code: d.how === "remove" ? "ARTIFACT_MISSING" : "ARTIFACT_INTEGRITY",
-    context: { upstream: d.upstream, slot: d.slot, path: d.path, ...(d.how === "remove" ? {} : { reason: d.how === "flip" ? "digest" : "size" }) },
+    context: {
+      upstream: d.upstream,
+      slot: d.slot,
+      path: d.path,
+      ...(d.how === "remove" ? {} : { reason: d.how === "flip" ? "digest" : "size" }),
+    },
     message: expect.stringMatching(new RegExp(`^[^:]+: \\$[^:]*: ${from} ${damage}$`)),
     hint: expect.stringContaining(`rebuild stage "${d.upstream}"`),
   });

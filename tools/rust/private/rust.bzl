@@ -48,6 +48,7 @@ def _compile(ctx, crate_name, crate_type, crate_root, srcs, deps, edition, extra
         args.add("--crate-type", crate_type)
     args.add("--edition", edition)
     args.add_all(_OPT_FLAGS[ctx.var["COMPILATION_MODE"]])
+
     # Reproducible outputs: sources are execroot-relative paths, no incremental state, fixed codegen units.
     args.add("-C", "codegen-units=1" if ctx.var["COMPILATION_MODE"] == "opt" else "codegen-units=4")
     args.add("-C", "metadata=" + str(ctx.label).replace("/", "_").replace(":", "_").replace("@", ""))
@@ -58,6 +59,7 @@ def _compile(ctx, crate_name, crate_type, crate_root, srcs, deps, edition, extra
         dirs[f.dirname] = True
     for d in sorted(dirs.keys()):
         args.add("-L", "dependency=" + d)
+
     # rustc links executables and cdylibs through the C compiler driver resolved by @nexa_cc.
     if crate_type != "rlib":
         args.add("-C", "linker=" + CC)
@@ -92,8 +94,18 @@ def _rust_library_impl(ctx):
     name = _crate_name(ctx)
     root = _crate_root(ctx, ctx.files.srcs, "lib.rs")
     rlib = ctx.actions.declare_file("lib{}.rlib".format(name))
-    transitive = _compile(ctx, name, "rlib", root, ctx.files.srcs, ctx.attr.deps, ctx.attr.edition,
-                          ctx.attr.rustc_flags, rlib, ctx.files.compile_data)
+    transitive = _compile(
+        ctx,
+        name,
+        "rlib",
+        root,
+        ctx.files.srcs,
+        ctx.attr.deps,
+        ctx.attr.edition,
+        ctx.attr.rustc_flags,
+        rlib,
+        ctx.files.compile_data,
+    )
     return [
         DefaultInfo(files = depset([rlib])),
         RustInfo(
@@ -120,8 +132,18 @@ def _rust_shared_library_impl(ctx):
     name = _crate_name(ctx)
     root = _crate_root(ctx, ctx.files.srcs, "lib.rs")
     so = ctx.actions.declare_file("lib{}.so".format(name))
-    _compile(ctx, name, "cdylib", root, ctx.files.srcs, ctx.attr.deps, ctx.attr.edition,
-             ctx.attr.rustc_flags + ["-C", "link-arg=-Wl,-soname,lib{}.so".format(name)], so, ctx.files.compile_data)
+    _compile(
+        ctx,
+        name,
+        "cdylib",
+        root,
+        ctx.files.srcs,
+        ctx.attr.deps,
+        ctx.attr.edition,
+        ctx.attr.rustc_flags + ["-C", "link-arg=-Wl,-soname,lib{}.so".format(name)],
+        so,
+        ctx.files.compile_data,
+    )
     return [DefaultInfo(files = depset([so]), runfiles = ctx.runfiles(files = [so]))]
 
 rust_shared_library = rule(

@@ -29,6 +29,7 @@ def _nexa_pipeline_impl(ctx):
     if ctx.attr.report_stage and ctx.attr.report_stage not in seen:
         fail("{}: report_stage '{}' is not one of the stages".format(ctx.label, ctx.attr.report_stage))
     plan = ctx.actions.declare_file(ctx.label.name + ".pipeline.json")
+
     # A nexa.v1.PipelinePlan (proto/nexa/v1/pipeline.proto) in proto3 JSON; `nexa publish` decodes it strictly.
     ctx.actions.write(plan, json.encode({
         "schemaVersion": 1,

@@ -28,10 +28,18 @@ function writeOutputs(f: Map<string, string[]>, counts: Record<string, number>, 
   const body = JSON.stringify(Object.fromEntries(Object.entries(counts).sort()));
   fs.writeFileSync(path.join(out, "counts.json"), body);
   if (f.has("manifest")) {
-    const manifest = { stage: one(f, "stage"), module: one(f, "module"), inputs, outputs: [{ path: "counts.json", sha256: sha256(body) }] };
+    const manifest = {
+      stage: one(f, "stage"),
+      module: one(f, "module"),
+      inputs,
+      outputs: [{ path: "counts.json", sha256: sha256(body) }],
+    };
     fs.writeFileSync(one(f, "manifest"), JSON.stringify(manifest));
   }
-  fs.writeFileSync(one(f, "log"), JSON.stringify({ stage: one(f, "stage"), event: "done", files: Object.keys(counts).length }) + "\n");
+  fs.writeFileSync(
+    one(f, "log"),
+    JSON.stringify({ stage: one(f, "stage"), event: "done", files: Object.keys(counts).length }) + "\n",
+  );
 }
 
 const [command, ...rest] = process.argv.slice(2);
@@ -43,12 +51,17 @@ if (command === "run") {
   const n = Number(f.get("num-shards")?.[0] ?? 1);
   const counts: Record<string, number> = {};
   (f.get("raw") ?? []).forEach((file, i) => {
-    if (i % n === shard) counts[path.basename(file)] = fs.readFileSync(file, "utf8").split("\n").filter((l) => l).length;
+    if (i % n === shard)
+      counts[path.basename(file)] = fs
+        .readFileSync(file, "utf8")
+        .split("\n")
+        .filter((l) => l).length;
   });
   writeOutputs(f, counts, inputs);
 } else if (command === "merge") {
   const counts: Record<string, number> = {};
-  for (const d of f.get("shard-dir") ?? []) Object.assign(counts, JSON.parse(fs.readFileSync(path.join(d, "counts.json"), "utf8")));
+  for (const d of f.get("shard-dir") ?? [])
+    Object.assign(counts, JSON.parse(fs.readFileSync(path.join(d, "counts.json"), "utf8")));
   writeOutputs(f, counts, inputs);
 } else {
   throw new Error(`line_count: unknown command ${command} (expected run or merge)`);

@@ -18,14 +18,18 @@ if (!lockPath || !nodeModules || !outDir) {
 }
 const lock = JSON.parse(fs.readFileSync(lockPath, "utf8"));
 if (lock.lockfileVersion < 2 || !lock.packages) {
-  console.error(`${lockPath}: lockfileVersion ${lock.lockfileVersion} has no "packages" map; regenerate it with npm >= 7`);
+  console.error(
+    `${lockPath}: lockfileVersion ${lock.lockfileVersion} has no "packages" map; regenerate it with npm >= 7`,
+  );
   process.exit(1);
 }
 const workspaceRoot = path.dirname(path.resolve(lockPath));
 const LABEL_SAFE = /^[A-Za-z0-9_.+\-@=,~#%!/]+$/;
 
 // ---- packages and their files -------------------------------------------------------------------------------
-const keys = Object.keys(lock.packages).filter((k) => k.startsWith("node_modules/")).sort();
+const keys = Object.keys(lock.packages)
+  .filter((k) => k.startsWith("node_modules/"))
+  .sort();
 const installed = new Set(keys.filter((k) => fs.existsSync(path.join(workspaceRoot, k, "package.json"))));
 const skipped = [];
 
@@ -102,10 +106,7 @@ function closureOf(key) {
 
 // ---- write the repository --------------------------------------------------------------------------------------
 const q = (s) => JSON.stringify(s);
-fs.writeFileSync(
-  path.join(outDir, "WORKSPACE"),
-  'workspace(name = "npm")\n',
-);
+fs.writeFileSync(path.join(outDir, "WORKSPACE"), 'workspace(name = "npm")\n');
 fs.writeFileSync(
   path.join(outDir, "BUILD.bazel"),
   "# Generated from package-lock.json by tools/typescript/private/npm_repository.js. Do not edit.\n" +
@@ -146,5 +147,7 @@ for (const key of installed) {
   }
 }
 if (skipped.length) {
-  console.error(`@npm: ${skipped.length} files with names Bazel cannot label were left out, e.g. ${skipped.slice(0, 3).join(", ")}`);
+  console.error(
+    `@npm: ${skipped.length} files with names Bazel cannot label were left out, e.g. ${skipped.slice(0, 3).join(", ")}`,
+  );
 }
