@@ -24,7 +24,7 @@ import type { SelectedFile } from "./select";
 import { checkParts, readShardPart, writeShardPart } from "./shard_io";
 import type { FilteredPart } from "./shard_io";
 import { assignSplit, splitFractions } from "./split";
-import { manifestSplits, writeDatasetManifest, writeShards } from "./write";
+import { manifestSplits, writeDataManifest, writeShards } from "./write";
 import type { OutputRecord, RawFileInfo } from "./write";
 
 type Ctx = StageContext<DataConfig>;
@@ -115,7 +115,7 @@ async function finish(ctx: Ctx, kernel: KernelGateConfig, parts: readonly Filter
   });
   const shards = await writeShards(ctx.outDir, records, config.recordsPerShard);
   const splits = manifestSplits(records, fractions);
-  await writeDatasetManifest(ctx.outDir, {
+  await writeDataManifest(ctx.outDir, {
     name: config.name,
     seed: config.seed,
     textField: "text",

@@ -1,7 +1,7 @@
 // Writing the dataset (a text dataset, modules/text_dataset): `<split>-<NNNNN>.jsonl` shards of {"id","text","source"}
 // per split and the DatasetManifest `dataset.json`, with one SourceLineage entry per raw file.
 
-import { writeDatasetManifest as writeManifest, writeSplitShards } from "@nexa/modules/text_dataset";
+import { writeDatasetManifest, writeSplitShards } from "@nexa/modules/text_dataset";
 import { SourceLineage_Kind } from "@nexa/proto/nexa/v1/dataset";
 import type { DatasetManifest, DatasetShard, DatasetSplit, SourceLineage } from "@nexa/proto/nexa/v1/dataset";
 
@@ -62,7 +62,7 @@ export interface ManifestFields {
 }
 
 /** Builds, validates and writes `dataset.json`; returns the manifest. */
-export function writeDatasetManifest(outDir: string, f: ManifestFields): Promise<DatasetManifest> {
+export function writeDataManifest(outDir: string, f: ManifestFields): Promise<DatasetManifest> {
   const sources: SourceLineage[] = f.files.map((file) => ({
     kind: SourceLineage_Kind.KIND_RAW_FILE,
     uri: file.uri,
@@ -70,7 +70,7 @@ export function writeDatasetManifest(outDir: string, f: ManifestFields): Promise
     recordsKept: file.recordsKept,
     recordsRead: file.recordsRead,
   }));
-  return writeManifest(outDir, {
+  return writeDatasetManifest(outDir, {
     name: f.name,
     seed: f.seed,
     textField: f.textField,
