@@ -28,7 +28,7 @@ describe("golden pipeline", () => {
   });
 
   it("passes its eval rubric", () => {
-    const evalStage = plan.stages.find((s) => s.stage === plan.report_stage)!;
+    const evalStage = plan.stages.find((s) => s.stage === plan.reportStage)!;
     const manifest = decodeManifest(
       CONTRACTS.StageManifest,
       readFileSync(resolveShort(root, evalStage.manifest)),

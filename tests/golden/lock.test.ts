@@ -79,7 +79,7 @@ describe("computeLock", () => {
     writeFileSync(path.join(root, "other_repo", "train.manifest.json"), train);
     const plan = {
       pipeline: "//pipelines:golden",
-      report_stage: "train",
+      reportStage: "train",
       stages: [
         { stage: "data", manifest: "pipelines/data.manifest.json", data: "pipelines/data" },
         { stage: "train", manifest: "../other_repo/train.manifest.json", data: "../other_repo/train" },
@@ -103,7 +103,7 @@ describe("computeLock", () => {
     writeFileSync(path.join(ws, "bad.manifest.json"), '{"schemaVersion": 1, "stageName": 5}');
     expect(() =>
       computeLock(
-        { pipeline: "p", report_stage: "bad", stages: [{ stage: "bad", manifest: "bad.manifest.json", data: "bad" }] },
+        { pipeline: "p", reportStage: "bad", stages: [{ stage: "bad", manifest: "bad.manifest.json", data: "bad" }] },
         ws,
       ),
     ).toThrow(/bad\.manifest\.json/);

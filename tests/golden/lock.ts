@@ -8,7 +8,7 @@
 import { readFileSync } from "fs";
 import * as path from "path";
 
-import { canonicalJson, CONTRACTS, decodeManifest, digestBytes } from "@nexa/modules/manifest";
+import { canonicalJson, CONTRACTS, decodeManifest, digestBytes, readManifest } from "@nexa/modules/manifest";
 
 export interface StageLock {
   stage_id: string;
@@ -21,14 +21,16 @@ export interface Lock {
   stages: Record<string, StageLock>;
 }
 
-interface Plan {
+/** The parts of a nexa.v1.PipelinePlan the lock uses. */
+export interface Plan {
   pipeline: string;
-  report_stage: string;
+  reportStage: string;
   stages: { stage: string; manifest: string; data: string }[];
 }
 
+/** Reads the pipeline's nexa.v1.PipelinePlan (written by nexa_pipeline), strictly. */
 export function readPlan(file: string): Plan {
-  return JSON.parse(readFileSync(file, "utf8")) as Plan;
+  return readManifest(CONTRACTS.PipelinePlan, file, path.basename(file));
 }
 
 /** Runfiles short path → path under `root` (the workspace's runfiles directory). */
