@@ -179,6 +179,8 @@ export class Artifact<T> {
     readonly file: string,
     readonly display: string,
     readonly origin: ArtifactOrigin,
+    /** The manifest's verified bytes (what `ref` describes). */
+    readonly bytes: Buffer,
   ) {}
 
   /** The directory the manifest's listed paths are relative to. */
@@ -253,5 +255,5 @@ export async function openArtifact<T>(file: string, contract: Contract<T>, optio
     mediaType: "application/json",
     schemaName: contract.name,
   });
-  return new Artifact(contract, message, ref, file, display, origin);
+  return new Artifact(contract, message, ref, file, display, origin, bytes);
 }

@@ -6,7 +6,7 @@
 
 import * as path from "path";
 
-import { ARTIFACT_SCHEMA, openArtifact, readListedFile } from "@nexa/modules/manifest";
+import { ARTIFACT_SCHEMA, openArtifact } from "@nexa/modules/manifest";
 import type { Artifact, ArtifactOrigin, Contract } from "@nexa/modules/manifest";
 import { ManifestError } from "@nexa/modules/monitoring";
 
@@ -23,7 +23,7 @@ export function inputOrigin(input: StageInput): ArtifactOrigin {
 }
 
 /** How errors name the product file: "<slot> input <file>". */
-export function inputDisplay(input: StageInput): string {
+function inputDisplay(input: StageInput): string {
   return `${input.slot} input ${path.basename(input.productPath)}`;
 }
 
@@ -57,15 +57,4 @@ export async function openInput<T>(input: StageInput, contract: Contract<T>): Pr
     display,
     listed: { ref: input.manifest.outputs[index], at: { file: stageManifest, jsonPath: `$.outputs[${index}]` } },
   });
-}
-
-/** Verified bytes of an output of `input`'s stage that its product does not list, by its path in the StageManifest. */
-export async function readInputOutput(input: StageInput, file: string): Promise<Buffer | undefined> {
-  const index = input.manifest.outputs.findIndex((o) => o.path === file);
-  if (index < 0) return undefined;
-  const at = {
-    file: `${input.slot} input stage manifest (${input.manifest.stageName})`,
-    jsonPath: `$.outputs[${index}]`,
-  };
-  return readListedFile(input.dataDir, input.manifest.outputs[index], at, inputOrigin(input));
 }

@@ -3,7 +3,7 @@
 // listing every shard with its digest, size, split and record count. The data and distill stages write it; distill
 // and pack read it. Reading goes through the verified artifact read of modules/manifest.
 
-import { copyFile, mkdir, writeFile } from "fs/promises";
+import { mkdir, writeFile } from "fs/promises";
 import * as path from "path";
 
 import {
@@ -111,10 +111,10 @@ export class TextDataset {
   /** Copies shard `index` (verified) into `outDir` under the same path: same bytes, same digest. */
   async copyShard(index: number, outDir: string): Promise<DatasetShard> {
     const shard = this.manifest.shards[index];
-    await this.shardBytes(index);
+    const bytes = await this.shardBytes(index);
     const target = path.join(outDir, shard.file!.path);
     await mkdir(path.dirname(target), { recursive: true });
-    await copyFile(this.artifact.pathOf(shard.file!, `$.shards[${index}].file`), target);
+    await writeFile(target, bytes); // the verified bytes, not a second read of the file
     return shard;
   }
 

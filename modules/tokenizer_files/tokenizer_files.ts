@@ -5,7 +5,7 @@
 // A pack stage writes it; a packed dataset and a checkpoint reference it by digest. Reading goes through the verified
 // artifact read of modules/manifest, so a damaged file fails with ARTIFACT_* codes naming its producer.
 
-import { copyFile, writeFile } from "fs/promises";
+import { writeFile } from "fs/promises";
 import * as path from "path";
 
 import { ARTIFACT_SCHEMA, CONTRACTS, digestBytes, encodeMessage, validateMessage } from "@nexa/modules/manifest";
@@ -62,10 +62,10 @@ export class TokenizerFiles {
   async copyTo(outDir: string): Promise<void> {
     for (const [i, f] of this.manifest.files.entries()) {
       this.index(f.path);
-      await this.artifact.read(f, `$.files[${i}]`);
-      await copyFile(this.artifact.pathOf(f, `$.files[${i}]`), path.join(outDir, f.path));
+      // The verified bytes are what is written: no second read that could see another file.
+      await writeFile(path.join(outDir, f.path), await this.artifact.read(f, `$.files[${i}]`));
     }
-    await copyFile(this.artifact.file, path.join(outDir, TOKENIZER_MANIFEST_FILE));
+    await writeFile(path.join(outDir, TOKENIZER_MANIFEST_FILE), this.artifact.bytes);
   }
 }
 
