@@ -43,6 +43,8 @@ def _strings(value):
 def governed_package(graph = True):
     """Records this package's rules for the governance tests; call it last in the BUILD file.
 
+    It also exports the package's README.md and BUILD.bazel to the governance tests, which read them.
+
     Args:
       graph: root the build-graph aspect at the package's rules (False only for packages whose targets are
         incompatible on some machines, e.g. CUDA, which would otherwise skip the governance tests there).
@@ -60,6 +62,10 @@ def governed_package(graph = True):
             "crate": _text(r.get("crate")),
             "rustc_flags": _strings(r.get("rustc_flags")),
         }))
+    native.exports_files(
+        ["BUILD.bazel", "README.md"],
+        visibility = ["//tests/governance:__pkg__"],
+    )
     package_record(
         name = "governance",
         testonly = True,

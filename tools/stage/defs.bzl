@@ -20,6 +20,7 @@ load(
     _slot = "slot",
     _stage_rule = "stage_rule",
 )
+load("//tools/typescript:defs.bzl", "ts_binary")
 
 StageInfo = _StageInfo
 DatasetInfo = _DatasetInfo
@@ -29,3 +30,20 @@ EvalReportInfo = _EvalReportInfo
 slot = _slot
 stage_rule = _stage_rule
 nexa_pipeline = _nexa_pipeline
+
+def stage_binary(name = "stage", data = [], library = None, entry = "main.ts"):
+    """A stage module's entry point: the `//<module>:stage` ts_binary its stage rule runs by default.
+
+    Args:
+      name: "stage" unless a pipeline names the tool explicitly (a stage rule's default tool is `//<module>:stage`).
+      data: files the entry point loads at run time (e.g. the kernels library).
+      library: the module's ts_project (default: the one named after the package).
+      entry: the entry file, whose `runStage(...)` call is the stage's command line (tools/README.md "Stages").
+    """
+    ts_binary(
+        name = name,
+        data = data,
+        entry = entry,
+        visibility = ["//:module_consumers"],
+        deps = [library or ":" + native.package_name().split("/")[-1]],
+    )

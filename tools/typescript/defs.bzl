@@ -16,13 +16,43 @@ ts_binary = _ts_binary
 TsBinaryInfo = _TsBinaryInfo
 jest_test = _jest_test
 
+def _absolute(label):
+    # "//a/b" and "//a/b:b" (or "@r//a/b" and "@r//a/b:b") name one target: labels are compared in full form
+    if label.startswith(":"):
+        return "//{}{}".format(native.package_name(), label)
+    if "//" in label and ":" not in label.split("//")[1]:
+        return "{}:{}".format(label, label.split("/")[-1])
+    return label
+
+def _union(*lists):
+    seen = {}
+    for labels in lists:
+        for label in labels:
+            seen.setdefault(_absolute(label), True)
+    return seen.keys()
+
 def module_tests(name, deps = [], npm_deps = [], data = [], size = None, integration_deps = [], integration_data = []):
     """A module's two test targets, the pair governance requires of every module with code.
 
-    `<name>_test` runs the unit tests (`*.test.ts`: the module's own functions); `<name>_integration_test`, tagged
-    `integration`, runs `*.integration.test.ts` (the module with real files, processes or other modules). Both
-    share `deps`, `npm_deps`, `data` and `size`; `integration_deps` / `integration_data` are for the second only.
+    The module's library (the `ts_project` named `name`, declared above the call) is embedded, like rules_go's
+    `embed`: both tests depend on it and on its `deps` and `npm_deps`, so the arguments name only what the tests
+    use beyond the library (test fixtures, other contracts).
+
+    Args:
+      name: the module's name; declares `<name>_test` (the unit tests, `*.test.ts`: the module's own functions)
+        and `<name>_integration_test`, tagged `integration` (`*.integration.test.ts`: the module with real files,
+        processes or other modules).
+      deps: ts_project / ts_proto_library targets the tests import beyond the library's.
+      npm_deps: `@npm//` packages the tests import beyond the library's.
+      data: runtime files of both tests.
+      size: Bazel test size of both tests.
+      integration_deps: deps of the integration tests only.
+      integration_data: data of the integration tests only.
     """
+    library = native.existing_rule(name)
+    if library:
+        deps = _union([":" + name], library.get("deps", []), deps)
+        npm_deps = _union(library.get("npm_deps", []), npm_deps)
     _jest_test(
         name = name + "_test",
         size = size,
@@ -38,5 +68,5 @@ def module_tests(name, deps = [], npm_deps = [], data = [], size = None, integra
         data = data + integration_data,
         npm_deps = npm_deps,
         tags = ["integration"],
-        deps = deps + integration_deps,
+        deps = _union(deps, integration_deps),
     )
