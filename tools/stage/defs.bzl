@@ -20,7 +20,7 @@ load(
     _slot = "slot",
     _stage_rule = "stage_rule",
 )
-load("//tools/typescript:defs.bzl", "ts_binary")
+load("//tools/typescript:defs.bzl", "module_tests", "ts_binary", "ts_project")
 
 StageInfo = _StageInfo
 DatasetInfo = _DatasetInfo
@@ -46,4 +46,52 @@ def stage_binary(name = "stage", data = [], library = None, entry = "main.ts"):
         entry = entry,
         visibility = ["//:module_consumers"],
         deps = [library or ":" + native.package_name().split("/")[-1]],
+    )
+
+# What every stage module's code uses: the stage runtime (modules/stage: slots, context, manifests of its outputs),
+# the manifest and monitoring layers it hands out, the kernels binding and the artifact/stage contracts.
+STAGE_MODULE_DEPS = [
+    "//kernels/binding",
+    "//modules/manifest",
+    "//modules/monitoring",
+    "//modules/stage",
+    "//proto/nexa/v1:artifact_ts_proto",
+    "//proto/nexa/v1:stage_ts_proto",
+]
+
+# What every stage module's tests use beyond the module: the shared stage fixtures and the kernels library.
+STAGE_TEST_DEPS = ["//modules/stage:stage_testing"]
+STAGE_DATA = ["//kernels/abi:nexa_kernels"]
+
+def stage_module(name, deps = [], test_deps = [], test_size = None):
+    """The targets of a stage module (modules/<name>, run by a pipeline's `<name>_stage` rules).
+
+    Declares `:<name>` (ts_project of the package's `*.ts` but tests and `main.ts`, on top of STAGE_MODULE_DEPS),
+    `:stage` (stage_binary: `main.ts` bundled with the library, the stage rules' default tool) and the module's
+    test pair (module_tests, with STAGE_TEST_DEPS and the kernels library).
+
+    Args:
+      name: the module's name (the package's last component).
+      deps: what the module imports beyond STAGE_MODULE_DEPS (format modules, its config and product contracts).
+      test_deps: what its tests import beyond the library and STAGE_TEST_DEPS.
+      test_size: Bazel test size of both tests.
+    """
+    ts_project(
+        name = name,
+        srcs = native.glob(
+            ["*.ts"],
+            exclude = [
+                "*.test.ts",
+                "main.ts",
+            ],
+        ),
+        npm_deps = ["@npm//@types/node"],
+        deps = STAGE_MODULE_DEPS + [d for d in deps if d not in STAGE_MODULE_DEPS],
+    )
+    stage_binary(data = STAGE_DATA)
+    module_tests(
+        name = name,
+        size = test_size,
+        data = STAGE_DATA,
+        deps = STAGE_TEST_DEPS + [d for d in test_deps if d not in STAGE_TEST_DEPS],
     )
