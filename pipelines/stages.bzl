@@ -9,47 +9,46 @@ load("//tools/stage:defs.bzl", "slot", "stage_rule")
 
 _KERNELS = {"//kernels/abi:nexa_kernels": "NEXA_KERNELS_LIB"}
 
-data_stage = stage_rule(
+def _stage_kind(module, produces, doc, inputs = {}):
+    return stage_rule(module = module, produces = produces, inputs = inputs, env_files = _KERNELS, doc = doc)
+
+data_stage = _stage_kind(
     module = "modules/data",
     produces = "dataset",
-    env_files = _KERNELS,
     doc = "Raw files (raw) -> a validated, gated, deduplicated, split text dataset (DatasetManifest).",
 )
 
-distill_stage = stage_rule(
+distill_stage = _stage_kind(
     module = "modules/distill",
     produces = "dataset",
     inputs = {
         "dataset": slot("dataset"),
         "teacher": slot("checkpoint"),
     },
-    env_files = _KERNELS,
     doc = "Prompts from `dataset`'s train split + the `teacher` checkpoint -> a distilled dataset with provenance.",
 )
 
-pack_stage = stage_rule(
+pack_stage = _stage_kind(
     module = "modules/pack",
     produces = "packed_dataset",
     inputs = {
         "dataset": slot("dataset"),
         "tokenizer_from": slot("packed_dataset"),
     },
-    env_files = _KERNELS,
     doc = "A text dataset -> tokenizer (trained, or reused from `tokenizer_from`) + shuffled packed shards.",
 )
 
-train_stage = stage_rule(
+train_stage = _stage_kind(
     module = "modules/train",
     produces = "checkpoint",
     inputs = {
         "packed": slot("packed_dataset"),
         "teacher": slot("checkpoint"),
     },
-    env_files = _KERNELS,
     doc = "Packed shards + TrainConfig (+ optional teacher for logit distillation) -> a checkpoint directory.",
 )
 
-eval_stage = stage_rule(
+eval_stage = _stage_kind(
     module = "modules/eval",
     produces = "eval_report",
     inputs = {
@@ -57,6 +56,5 @@ eval_stage = stage_rule(
         "teacher": slot("checkpoint"),
         "packed": slot("packed_dataset"),
     },
-    env_files = _KERNELS,
     doc = "Student (+ teacher) checkpoints + packed validation data + EvalRubric -> EvalReport + HTML report.",
 )

@@ -1,6 +1,6 @@
 """jest_test: type-check and run a package's *.test.ts files with jest (@swc/jest transform, JUnit XML)."""
 
-load(":providers.bzl", "TsInfo", "collect_ts")
+load(":providers.bzl", "TsInfo", "collect_ts", "runfiles_path")
 load(":tsc.bzl", "TSC_ATTRS", "npm_file", "typecheck_action")
 
 _LAUNCHER = """#!/usr/bin/env bash
@@ -13,12 +13,6 @@ export RUNFILES_DIR
 exec "$RUNFILES_DIR/{node}" --preserve-symlinks --preserve-symlinks-main \\
   "$RUNFILES_DIR/{jest}" --config "$RUNFILES_DIR/{config}" --ci --runInBand {args} "$@"
 """
-
-def _runfiles_path(ctx, f):
-    """Path of `f` under the runfiles root (external repos without the legacy prefix)."""
-    if f.short_path.startswith("../"):
-        return f.short_path[3:]
-    return ctx.workspace_name + "/" + f.short_path
 
 def _jest_test_impl(ctx):
     srcs = ctx.files.srcs
@@ -45,9 +39,9 @@ def _jest_test_impl(ctx):
         launcher,
         _LAUNCHER.format(
             label = ctx.label,
-            node = _runfiles_path(ctx, ctx.file._node),
-            jest = _runfiles_path(ctx, npm_file(ctx.attr._jest, "jest/bin/jest.js")),
-            config = _runfiles_path(ctx, config),
+            node = runfiles_path(ctx, ctx.file._node),
+            jest = runfiles_path(ctx, npm_file(ctx.attr._jest, "jest/bin/jest.js")),
+            config = runfiles_path(ctx, config),
             args = " ".join(ctx.attr.jest_args),
         ),
         is_executable = True,

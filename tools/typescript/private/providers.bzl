@@ -31,3 +31,9 @@ def collect_ts(deps):
         runfiles = [i.runfiles for i in infos],
         native_npm = [i.native_npm for i in infos],
     )
+
+def runfiles_path(ctx, f):
+    """Path of `f` under the runfiles root (external repos without the legacy prefix)."""
+    if f.short_path.startswith("../"):
+        return f.short_path[3:]
+    return ctx.workspace_name + "/" + f.short_path

@@ -1,6 +1,6 @@
 """ts_binary: bundle a TypeScript entry point with esbuild into one .js file run by the pinned node."""
 
-load(":providers.bzl", "NATIVE_PACKAGES", "TsInfo", "collect_ts", "native_npm_files")
+load(":providers.bzl", "NATIVE_PACKAGES", "TsInfo", "collect_ts", "native_npm_files", "runfiles_path")
 load(":tsc.bzl", "TSC_ATTRS", "npm_file", "typecheck_action")
 
 TsBinaryInfo = provider(
@@ -22,11 +22,6 @@ export RUNFILES_DIR
 export NODE_PATH="$RUNFILES_DIR/npm/node_modules"
 exec "$RUNFILES_DIR/{node}" --preserve-symlinks --preserve-symlinks-main --enable-source-maps "$RUNFILES_DIR/{bundle}" "$@"
 """
-
-def _runfiles_path(ctx, f):
-    if f.short_path.startswith("../"):
-        return f.short_path[3:]
-    return ctx.workspace_name + "/" + f.short_path
 
 def _ts_binary_impl(ctx):
     entry = ctx.file.entry
@@ -71,8 +66,8 @@ def _ts_binary_impl(ctx):
     launcher = ctx.actions.declare_file(ctx.label.name + ".sh")
     ctx.actions.write(launcher, _LAUNCHER.format(
         label = ctx.label,
-        node = _runfiles_path(ctx, ctx.file._node),
-        bundle = _runfiles_path(ctx, bundle),
+        node = runfiles_path(ctx, ctx.file._node),
+        bundle = runfiles_path(ctx, bundle),
     ), is_executable = True)
     runfiles = ctx.runfiles(files = [bundle, ctx.file._node] + ctx.files.data, transitive_files = external_files)
     for d in ctx.attr.data:
