@@ -100,6 +100,14 @@ pub(crate) fn batch_len(b: usize, t: usize) -> Result<usize, AbiError> {
     b.checked_mul(t).ok_or_else(|| invalid(format!("batch shape b={b} t={t} overflows")))
 }
 
+/// The `targets` of a call that needs them (`why` says what for): NULL is refused whatever the length.
+pub(crate) fn targets_required(targets: *const u32, why: &str) -> Result<(), AbiError> {
+    if targets.is_null() {
+        return Err(AbiError { status: NEXA_ERR_NULL_POINTER, message: format!("targets is NULL ({why})") });
+    }
+    Ok(())
+}
+
 /// A `[B·T]` batch; `targets` NULL means "no targets" (all IGNORE, for forward).
 unsafe fn batch_in(
     tokens: *const u32,
@@ -344,12 +352,7 @@ pub unsafe extern "C" fn nexa_model_eval_loss(
         let m = handle(model, "model")?;
         let out = out_ref(out, "out")?;
         batch_len(b, t)?;
-        if targets.is_null() {
-            return Err(AbiError {
-                status: NEXA_ERR_NULL_POINTER,
-                message: "targets is NULL (the loss needs targets)".into(),
-            });
-        }
+        targets_required(targets, "the loss needs targets")?;
         let batch = batch_in(tokens, targets, doc_ids, b, t)?;
         let n = b * t;
         if per_token_len != 0 && per_token_len != n {

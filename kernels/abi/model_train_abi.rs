@@ -10,7 +10,7 @@ use std::ffi::c_void;
 use nexa_model::{Batch, Model, StepMetrics, TeacherTopK};
 
 use crate::boundary::*;
-use crate::model_abi::{batch_len, model_error};
+use crate::model_abi::{batch_len, model_error, targets_required};
 
 // ---------------------------------------------------------------------------
 // C types (mirror nexa_kernels.h)
@@ -107,12 +107,7 @@ unsafe fn train_arrays_in<'a>(
 ) -> Result<TrainArrays<'a>, AbiError> {
     let n = batch_len(b, t)?;
     let total = n.checked_mul(count).ok_or_else(|| invalid(format!("{what} * b * t overflows")))?;
-    if targets.is_null() {
-        return Err(AbiError {
-            status: NEXA_ERR_NULL_POINTER,
-            message: "targets is NULL (training needs targets)".into(),
-        });
-    }
+    targets_required(targets, "training needs targets")?;
     let teacher = if teacher_k == 0 {
         None
     } else {
