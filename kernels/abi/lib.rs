@@ -12,6 +12,8 @@ mod abi_view;
 mod boundary;
 mod gate_abi;
 mod model_abi;
+#[cfg(test)]
+mod model_test_support;
 mod model_train_abi;
 mod pack_abi;
 mod shuffle_abi;

@@ -100,6 +100,14 @@ pub(crate) fn batch_len(b: usize, t: usize) -> Result<usize, AbiError> {
     b.checked_mul(t).ok_or_else(|| invalid(format!("batch shape b={b} t={t} overflows")))
 }
 
+/// The `targets` of a call that needs them (`why` says what for): NULL is refused whatever the length.
+pub(crate) fn targets_required(targets: *const u32, why: &str) -> Result<(), AbiError> {
+    if targets.is_null() {
+        return Err(AbiError { status: NEXA_ERR_NULL_POINTER, message: format!("targets is NULL ({why})") });
+    }
+    Ok(())
+}
+
 /// A `[B·T]` batch; `targets` NULL means "no targets" (all IGNORE, for forward).
 unsafe fn batch_in(
     tokens: *const u32,
@@ -344,12 +352,7 @@ pub unsafe extern "C" fn nexa_model_eval_loss(
         let m = handle(model, "model")?;
         let out = out_ref(out, "out")?;
         batch_len(b, t)?;
-        if targets.is_null() {
-            return Err(AbiError {
-                status: NEXA_ERR_NULL_POINTER,
-                message: "targets is NULL (the loss needs targets)".into(),
-            });
-        }
+        targets_required(targets, "the loss needs targets")?;
         let batch = batch_in(tokens, targets, doc_ids, b, t)?;
         let n = b * t;
         if per_token_len != 0 && per_token_len != n {
@@ -477,14 +480,8 @@ pub unsafe extern "C" fn nexa_model_generate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model_train_abi::{nexa_model_train_step, StepMetricsC};
-
-    fn tiny() -> *mut Model {
-        let cfg = ModelConfigC { vocab_size: 11, seq_len: 8, n_layer: 1, n_head: 2, d_model: 8 };
-        let mut m = std::ptr::null_mut();
-        assert_eq!(unsafe { nexa_model_new(&cfg, 7, &mut m) }, NEXA_OK);
-        m
-    }
+    use crate::model_test_support::{last_error, tiny, TrainCall};
+    use crate::model_train_abi::StepMetricsC;
 
     #[test]
     fn train_save_load_round_trip_and_bad_batches_are_statuses() {
@@ -498,22 +495,8 @@ mod tests {
         );
         assert_eq!(targets[7], IGNORE);
         let mut s = StepMetricsC::default();
-        let st = unsafe {
-            nexa_model_train_step(
-                m,
-                tokens.as_ptr(),
-                targets.as_ptr(),
-                docs.as_ptr(),
-                1,
-                2,
-                8,
-                std::ptr::null(),
-                std::ptr::null(),
-                0,
-                &mut s,
-            )
-        };
-        assert_eq!(st, NEXA_OK);
+        let call = TrainCall::new(&tokens, &targets, &docs, (1, 2, 8));
+        assert_eq!(call.step(m, &mut s), NEXA_OK);
         assert_eq!((s.step, s.tokens), (1, 14));
         let mut len = 0usize;
         assert_eq!(unsafe { nexa_model_save(m, std::ptr::null_mut(), 0, &mut len) }, NEXA_ERR_BUFFER_TOO_SMALL);
@@ -524,46 +507,48 @@ mod tests {
         assert_eq!(unsafe { nexa_model_load(bytes.as_ptr(), 9, &mut back) }, NEXA_ERR_FORMAT);
         // a token outside the vocabulary and an empty shape are invalid arguments, not panics
         let bad: Vec<u32> = vec![11; 16];
-        let st = unsafe {
-            nexa_model_train_step(
-                m,
-                bad.as_ptr(),
-                targets.as_ptr(),
-                docs.as_ptr(),
-                1,
-                2,
-                8,
-                std::ptr::null(),
-                std::ptr::null(),
-                0,
-                &mut s,
-            )
-        };
-        assert_eq!(st, NEXA_ERR_INVALID_ARGUMENT);
-        let st = unsafe {
-            nexa_model_train_step(
-                m,
-                tokens.as_ptr(),
-                targets.as_ptr(),
-                docs.as_ptr(),
-                1,
-                2,
-                0,
-                std::ptr::null(),
-                std::ptr::null(),
-                0,
-                &mut s,
-            )
-        };
-        assert_eq!(st, NEXA_ERR_INVALID_ARGUMENT);
+        assert_eq!(TrainCall { tokens: &bad, ..call }.step(m, &mut s), NEXA_ERR_INVALID_ARGUMENT);
+        assert_eq!(TrainCall { t: 0, ..call }.step(m, &mut s), NEXA_ERR_INVALID_ARGUMENT);
         unsafe {
             nexa_model_free(m);
             nexa_model_free(back);
         }
     }
 
-    fn last_error() -> String {
-        unsafe { std::ffi::CStr::from_ptr(crate::nexa_last_error()) }.to_string_lossy().into_owned()
+    /// The arguments of `nexa_model_teacher_topk`, so that a case names only what it changes.
+    #[derive(Clone, Copy)]
+    struct TopK {
+        model: *const Model,
+        tokens: *const u32,
+        docs: *const u32,
+        b: usize,
+        t: usize,
+        temperature: f64,
+        k: usize,
+        ids: *mut u32,
+        probs: *mut f32,
+        len: usize,
+    }
+
+    impl TopK {
+        /// A `[b·t]` batch at temperature 1, writing `b·t·k` ids and probs.
+        fn new(
+            m: *const Model,
+            tokens: &[u32],
+            docs: &[u32],
+            b: usize,
+            t: usize,
+            k: usize,
+            out: (&mut [u32], &mut [f32]),
+        ) -> TopK {
+            let (tokens, docs, ids, probs) = (tokens.as_ptr(), docs.as_ptr(), out.0.as_mut_ptr(), out.1.as_mut_ptr());
+            TopK { model: m, tokens, docs, b, t, temperature: 1.0, k, ids, probs, len: b * t * k }
+        }
+
+        fn call(&self) -> Status {
+            let TopK { model, tokens, docs, b, t, temperature, k, ids, probs, len } = *self;
+            unsafe { nexa_model_teacher_topk(model, tokens, docs, b, t, temperature, k, ids, probs, len) }
+        }
     }
 
     #[test]
@@ -573,20 +558,7 @@ mod tests {
         let docs: Vec<u32> = (0..16).map(|i| (i >= 5) as u32).collect();
         let (b, t, k) = (2, 8, 4);
         let (mut ids, mut probs) = (vec![0u32; 16 * k], vec![0f32; 16 * k]);
-        let st = unsafe {
-            nexa_model_teacher_topk(
-                teacher,
-                tokens.as_ptr(),
-                docs.as_ptr(),
-                b,
-                t,
-                1.0,
-                k,
-                ids.as_mut_ptr(),
-                probs.as_mut_ptr(),
-                16 * k,
-            )
-        };
+        let st = TopK::new(teacher, &tokens, &docs, b, t, k, (&mut ids, &mut probs)).call();
         assert_eq!(st, NEXA_OK, "{}", last_error());
         let batch =
             Batch { b, t, tokens: tokens.clone(), targets: vec![IGNORE; 16], doc_ids: docs.clone(), teacher: None };
@@ -613,22 +585,9 @@ mod tests {
         };
         assert_eq!(unsafe { nexa_model_set_train_config(student, &cfg) }, NEXA_OK);
         let mut s = StepMetricsC::default();
-        let st = unsafe {
-            nexa_model_train_step(
-                student,
-                tokens.as_ptr(),
-                targets.as_ptr(),
-                docs.as_ptr(),
-                1,
-                b,
-                t,
-                ids.as_ptr(),
-                probs.as_ptr(),
-                k,
-                &mut s,
-            )
-        };
-        assert_eq!(st, NEXA_OK, "{}", last_error());
+        let call =
+            TrainCall { teacher: Some((&ids, &probs, k)), ..TrainCall::new(&tokens, &targets, &docs, (1, b, t)) };
+        assert_eq!(call.step(student, &mut s), NEXA_OK, "{}", last_error());
         assert!(s.kl > 0.0 && s.loss.is_finite());
         unsafe {
             nexa_model_free(teacher);
@@ -642,131 +601,33 @@ mod tests {
         let tokens = vec![1u32; 16];
         let docs = vec![0u32; 16];
         let (mut ids, mut probs) = (vec![0u32; 48], vec![0f32; 48]);
-        let null = std::ptr::null_mut::<u32>();
-        type Call<'a> =
-            (*const Model, *const u32, usize, usize, f64, usize, *mut u32, *mut f32, usize, Status, &'a str);
-        let (ip, pp) = (ids.as_mut_ptr(), probs.as_mut_ptr());
-        let cases: Vec<Call> = vec![
-            (std::ptr::null(), tokens.as_ptr(), 2, 8, 1.0, 3, ip, pp, 48, NEXA_ERR_NULL_POINTER, "model is NULL"),
-            (m, std::ptr::null(), 2, 8, 1.0, 3, ip, pp, 48, NEXA_ERR_NULL_POINTER, "tokens is NULL"),
-            (m, tokens.as_ptr(), 2, 0, 1.0, 3, ip, pp, 48, NEXA_ERR_INVALID_ARGUMENT, "b=2 t=0 is empty"),
-            (
-                m,
-                tokens.as_ptr(),
-                2,
-                8,
-                1.0,
-                0,
-                ip,
-                pp,
-                0,
-                NEXA_ERR_INVALID_ARGUMENT,
-                "k = 0 must be in 1..=vocab_size (11)",
-            ),
-            (
-                m,
-                tokens.as_ptr(),
-                2,
-                8,
-                1.0,
-                12,
-                ip,
-                pp,
-                192,
-                NEXA_ERR_INVALID_ARGUMENT,
-                "k = 12 must be in 1..=vocab_size (11)",
-            ),
-            (
-                m,
-                tokens.as_ptr(),
-                2,
-                8,
-                0.0,
-                3,
-                ip,
-                pp,
-                48,
-                NEXA_ERR_INVALID_ARGUMENT,
-                "temperature = 0 must be finite and > 0",
-            ),
-            (m, tokens.as_ptr(), 2, 8, -2.0, 3, ip, pp, 48, NEXA_ERR_INVALID_ARGUMENT, "temperature = -2 must be"),
-            (m, tokens.as_ptr(), 2, 8, f64::NAN, 3, ip, pp, 48, NEXA_ERR_INVALID_ARGUMENT, "temperature = NaN must be"),
-            (
-                m,
-                tokens.as_ptr(),
-                2,
-                8,
-                f64::INFINITY,
-                3,
-                ip,
-                pp,
-                48,
-                NEXA_ERR_INVALID_ARGUMENT,
-                "temperature = inf must be",
-            ),
-            (
-                m,
-                tokens.as_ptr(),
-                2,
-                8,
-                1e-50,
-                3,
-                ip,
-                pp,
-                48,
-                NEXA_ERR_INVALID_ARGUMENT,
-                "teacher temperature 0 is invalid",
-            ),
-            (
-                m,
-                tokens.as_ptr(),
-                2,
-                8,
-                1.0,
-                3,
-                ip,
-                pp,
-                47,
-                NEXA_ERR_INVALID_ARGUMENT,
-                "out_len = 47: out_ids and out_probs must each hold b * t * k = 48",
-            ),
-            (m, tokens.as_ptr(), 2, 8, 1.0, 3, null, pp, 48, NEXA_ERR_NULL_POINTER, "out_ids is NULL"),
-            (
-                m,
-                tokens.as_ptr(),
-                2,
-                8,
-                1.0,
-                3,
-                ip,
-                std::ptr::null_mut(),
-                48,
-                NEXA_ERR_NULL_POINTER,
-                "out_probs is NULL",
-            ),
-            (
-                m,
-                tokens.as_ptr(),
-                usize::MAX / 2,
-                2,
-                1.0,
-                3,
-                ip,
-                pp,
-                48,
-                NEXA_ERR_INVALID_ARGUMENT,
-                "tokens: length 18446744073709551614 is too large",
-            ),
+        let ok = TopK::new(m, &tokens, &docs, 2, 8, 3, (&mut ids, &mut probs));
+        const NULL: Status = NEXA_ERR_NULL_POINTER;
+        const INVALID: Status = NEXA_ERR_INVALID_ARGUMENT;
+        let cases = [
+            (TopK { model: std::ptr::null(), ..ok }, NULL, "model is NULL"),
+            (TopK { tokens: std::ptr::null(), ..ok }, NULL, "tokens is NULL"),
+            (TopK { t: 0, ..ok }, INVALID, "b=2 t=0 is empty"),
+            (TopK { k: 0, len: 0, ..ok }, INVALID, "k = 0 must be in 1..=vocab_size (11)"),
+            (TopK { k: 12, len: 192, ..ok }, INVALID, "k = 12 must be in 1..=vocab_size (11)"),
+            (TopK { temperature: 0.0, ..ok }, INVALID, "temperature = 0 must be finite and > 0"),
+            (TopK { temperature: -2.0, ..ok }, INVALID, "temperature = -2 must be"),
+            (TopK { temperature: f64::NAN, ..ok }, INVALID, "temperature = NaN must be"),
+            (TopK { temperature: f64::INFINITY, ..ok }, INVALID, "temperature = inf must be"),
+            (TopK { temperature: 1e-50, ..ok }, INVALID, "teacher temperature 0 is invalid"),
+            (TopK { len: 47, ..ok }, INVALID, "out_len = 47: out_ids and out_probs must each hold b * t * k = 48"),
+            (TopK { ids: std::ptr::null_mut(), ..ok }, NULL, "out_ids is NULL"),
+            (TopK { probs: std::ptr::null_mut(), ..ok }, NULL, "out_probs is NULL"),
+            (TopK { b: usize::MAX / 2, t: 2, ..ok }, INVALID, "tokens: length 18446744073709551614 is too large"),
         ];
-        for (model, tok, b, t, temp, k, ids, probs, len, status, want) in cases {
-            let st = unsafe { nexa_model_teacher_topk(model, tok, docs.as_ptr(), b, t, temp, k, ids, probs, len) };
+        for (case, status, want) in cases {
+            let st = case.call();
             let msg = last_error();
             assert_eq!(st, status, "{want}: {msg}");
             assert!(msg.starts_with("nexa_model_teacher_topk: ") && msg.contains(want), "{want}: {msg}");
         }
-        let bad = vec![11u32; 16];
-        let st = unsafe { nexa_model_teacher_topk(m, bad.as_ptr(), docs.as_ptr(), 2, 8, 1.0, 3, ip, pp, 48) };
-        assert_eq!(st, NEXA_ERR_INVALID_ARGUMENT);
+        let outside = vec![11u32; 16];
+        assert_eq!(TopK { tokens: outside.as_ptr(), ..ok }.call(), NEXA_ERR_INVALID_ARGUMENT);
         assert!(last_error().contains("token 11 at index 0 is outside vocab_size 11"));
         assert!(ids.iter().all(|&x| x == 0) && probs.iter().all(|&x| x == 0.0), "nothing written on error");
         unsafe { nexa_model_free(m) };

@@ -10,7 +10,7 @@ use std::ffi::c_void;
 use nexa_model::{Batch, Model, StepMetrics, TeacherTopK};
 
 use crate::boundary::*;
-use crate::model_abi::{batch_len, model_error};
+use crate::model_abi::{batch_len, model_error, targets_required};
 
 // ---------------------------------------------------------------------------
 // C types (mirror nexa_kernels.h)
@@ -107,12 +107,7 @@ unsafe fn train_arrays_in<'a>(
 ) -> Result<TrainArrays<'a>, AbiError> {
     let n = batch_len(b, t)?;
     let total = n.checked_mul(count).ok_or_else(|| invalid(format!("{what} * b * t overflows")))?;
-    if targets.is_null() {
-        return Err(AbiError {
-            status: NEXA_ERR_NULL_POINTER,
-            message: "targets is NULL (training needs targets)".into(),
-        });
-    }
+    targets_required(targets, "training needs targets")?;
     let teacher = if teacher_k == 0 {
         None
     } else {
@@ -227,34 +222,15 @@ pub unsafe extern "C" fn nexa_model_train_steps(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model_abi::{nexa_model_free, nexa_model_new, nexa_model_save, ModelConfigC};
+    use crate::model_abi::nexa_model_free;
+    use crate::model_test_support::{last_error, saved, tiny, Seen, TrainCall};
     use nexa_model::IGNORE;
-
-    fn tiny() -> *mut Model {
-        let cfg = ModelConfigC { vocab_size: 11, seq_len: 8, n_layer: 1, n_head: 2, d_model: 8 };
-        let mut m = std::ptr::null_mut();
-        assert_eq!(unsafe { nexa_model_new(&cfg, 7, &mut m) }, NEXA_OK);
-        m
-    }
-
-    fn saved(m: *mut Model) -> Vec<u8> {
-        let mut len = 0usize;
-        unsafe { nexa_model_save(m, std::ptr::null_mut(), 0, &mut len) };
-        let mut bytes = vec![0u8; len];
-        assert_eq!(unsafe { nexa_model_save(m, bytes.as_mut_ptr(), len, &mut len) }, NEXA_OK);
-        bytes
-    }
 
     /// 3 steps × 2 micro-batches of [1·8]: tokens, targets (IGNORE at each row end), doc ids.
     fn steps_data() -> (Vec<u32>, Vec<u32>, Vec<u32>) {
         let tokens: Vec<u32> = (0..48u32).map(|i| (i * 5 + 1) % 11).collect();
         let targets: Vec<u32> = (0..48).map(|i| if i % 8 == 7 { IGNORE } else { tokens[i + 1] }).collect();
         (tokens, targets, vec![0u32; 48])
-    }
-
-    /// Records every callback in a Vec<(step, loss, lr, grad_norm, tokens)> passed as `user`.
-    unsafe extern "C" fn record(user: *mut c_void, step: u64, loss: f64, lr: f64, grad_norm: f64, tokens: u64) {
-        (*(user as *mut Vec<(u64, f64, f64, f64, u64)>)).push((step, loss, lr, grad_norm, tokens));
     }
 
     #[test]
@@ -265,67 +241,19 @@ mod tests {
         let mut singles = Vec::new();
         for s in 0..3 {
             let at = s * 16;
-            let st = unsafe {
-                nexa_model_train_step(
-                    a,
-                    tokens[at..].as_ptr(),
-                    targets[at..].as_ptr(),
-                    docs[at..].as_ptr(),
-                    2,
-                    1,
-                    8,
-                    std::ptr::null(),
-                    std::ptr::null(),
-                    0,
-                    &mut one,
-                )
-            };
+            let st = TrainCall::new(&tokens[at..], &targets[at..], &docs[at..], (2, 1, 8)).step(a, &mut one);
             assert_eq!(st, NEXA_OK);
             singles.push((one.step, one.loss, one.lr, one.grad_norm, one.tokens));
         }
-        let mut seen: Vec<(u64, f64, f64, f64, u64)> = Vec::new();
+        let mut seen = Seen::new();
         let mut last = StepMetricsC::default();
-        let st = unsafe {
-            nexa_model_train_steps(
-                b,
-                tokens.as_ptr(),
-                targets.as_ptr(),
-                docs.as_ptr(),
-                2,
-                1,
-                8,
-                std::ptr::null(),
-                std::ptr::null(),
-                0,
-                3,
-                Some(record),
-                &mut seen as *mut _ as *mut c_void,
-                &mut last,
-            )
-        };
-        assert_eq!(st, NEXA_OK);
+        let call = TrainCall::new(&tokens, &targets, &docs, (2, 1, 8));
+        assert_eq!(call.steps(b, 3, Some(&mut seen), &mut last), NEXA_OK);
         assert_eq!(seen, singles);
         assert_eq!((last.step, last.loss.to_bits()), (one.step, one.loss.to_bits()));
         assert_eq!(saved(a), saved(b));
         // no callback is fine too
-        let st = unsafe {
-            nexa_model_train_steps(
-                b,
-                tokens.as_ptr(),
-                targets.as_ptr(),
-                docs.as_ptr(),
-                2,
-                1,
-                8,
-                std::ptr::null(),
-                std::ptr::null(),
-                0,
-                3,
-                None,
-                std::ptr::null_mut(),
-                &mut last,
-            )
-        };
+        let st = call.steps(b, 3, None, &mut last);
         assert_eq!((st, last.step), (NEXA_OK, 6));
         unsafe {
             nexa_model_free(a);
@@ -339,52 +267,19 @@ mod tests {
         tokens[40] = 11; // step 2, micro-batch 1: outside the vocabulary
         let m = tiny();
         let before = saved(m);
-        let mut seen: Vec<(u64, f64, f64, f64, u64)> = Vec::new();
+        let mut seen = Seen::new();
         let mut last = StepMetricsC::default();
-        type Seen = Vec<(u64, f64, f64, f64, u64)>;
-        let call = |tokens: &[u32], n_steps: usize, n_micro: usize, seen: &mut Seen, last: &mut StepMetricsC| unsafe {
-            nexa_model_train_steps(
-                m,
-                tokens.as_ptr(),
-                targets.as_ptr(),
-                docs.as_ptr(),
-                n_micro,
-                1,
-                8,
-                std::ptr::null(),
-                std::ptr::null(),
-                0,
-                n_steps,
-                Some(record),
-                seen as *mut Seen as *mut c_void,
-                last,
-            )
+        let call = |n_steps: usize, n_micro: usize, seen: &mut Seen, last: &mut StepMetricsC| {
+            TrainCall::new(&tokens, &targets, &docs, (n_micro, 1, 8)).steps(m, n_steps, Some(seen), last)
         };
-        assert_eq!(call(&tokens, 3, 2, &mut seen, &mut last), NEXA_ERR_INVALID_ARGUMENT);
-        let msg = unsafe { std::ffi::CStr::from_ptr(crate::nexa_last_error()) }.to_string_lossy().into_owned();
+        assert_eq!(call(3, 2, &mut seen, &mut last), NEXA_ERR_INVALID_ARGUMENT);
+        let msg = last_error();
         assert!(msg.contains("step 2 micro-batch 1: token 11 at index 0"), "{msg}");
-        assert_eq!(call(&tokens, 0, 2, &mut seen, &mut last), NEXA_ERR_INVALID_ARGUMENT);
-        assert_eq!(call(&tokens, 3, 0, &mut seen, &mut last), NEXA_ERR_INVALID_ARGUMENT);
-        assert_eq!(call(&tokens, usize::MAX, 2, &mut seen, &mut last), NEXA_ERR_INVALID_ARGUMENT);
-        let st = unsafe {
-            nexa_model_train_steps(
-                m,
-                tokens.as_ptr(),
-                std::ptr::null(),
-                docs.as_ptr(),
-                2,
-                1,
-                8,
-                std::ptr::null(),
-                std::ptr::null(),
-                0,
-                3,
-                None,
-                std::ptr::null_mut(),
-                &mut last,
-            )
-        };
-        assert_eq!(st, NEXA_ERR_NULL_POINTER);
+        assert_eq!(call(0, 2, &mut seen, &mut last), NEXA_ERR_INVALID_ARGUMENT);
+        assert_eq!(call(3, 0, &mut seen, &mut last), NEXA_ERR_INVALID_ARGUMENT);
+        assert_eq!(call(usize::MAX, 2, &mut seen, &mut last), NEXA_ERR_INVALID_ARGUMENT);
+        let no_targets = TrainCall { targets: None, ..TrainCall::new(&tokens, &targets, &docs, (2, 1, 8)) };
+        assert_eq!(no_targets.steps(m, 3, None, &mut last), NEXA_ERR_NULL_POINTER);
         assert!(seen.is_empty());
         assert_eq!(saved(m), before);
         unsafe { nexa_model_free(m) };

@@ -1,6 +1,6 @@
 //! nexa_tokenizer_*: byte-level BPE through the C ABI.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use tokenize::{EncodeCache, Format, Tokenizer, TrainConfig};
 
@@ -20,6 +20,13 @@ fn format_of(code: u32) -> Result<Format, AbiError> {
         _ => Err(invalid(format!(
             "format {code} is unknown; use NEXA_FORMAT_NATIVE (0), NEXA_FORMAT_HF_JSON (1) or NEXA_FORMAT_TIKTOKEN (2)"
         ))),
+    }
+}
+
+impl TokenizerHandle {
+    /// The piece cache, for one encode call; a panic in an earlier call leaves it poisoned.
+    fn cache(&self) -> Result<MutexGuard<'_, EncodeCache>, AbiError> {
+        self.cache.lock().map_err(|_| invalid("tokenizer cache poisoned by an earlier panic; reload the tokenizer"))
     }
 }
 
@@ -128,10 +135,7 @@ pub unsafe extern "C" fn nexa_tokenizer_encode(
         let text = slice_in(text, text_len, "text")?;
         let out = slice_out(out_ids, cap, "out_ids")?;
         let mut ids = Vec::with_capacity(text.len() / 3);
-        let mut cache = h
-            .cache
-            .lock()
-            .map_err(|_| invalid("tokenizer cache poisoned by an earlier panic; reload the tokenizer"))?;
+        let mut cache = h.cache()?;
         h.tok.encode(text, allow_special != 0, &mut cache, &mut ids);
         copy_out(&ids, out, out_len, "out_ids")
     })
@@ -159,10 +163,7 @@ pub unsafe extern "C" fn nexa_tokenizer_encode_batch(
         let out_offsets = slice_out(out_doc_offsets, n_docs + 1, "out_doc_offsets")?;
         let out = slice_out(out_ids, cap, "out_ids")?;
         let mut ids = Vec::with_capacity(data.len() / 3);
-        let mut cache = h
-            .cache
-            .lock()
-            .map_err(|_| invalid("tokenizer cache poisoned by an earlier panic; reload the tokenizer"))?;
+        let mut cache = h.cache()?;
         out_offsets[0] = 0;
         for (i, w) in offsets.windows(2).enumerate() {
             h.tok.encode(&data[w[0] as usize..w[1] as usize], allow_special != 0, &mut cache, &mut ids);

@@ -7,7 +7,7 @@ use crate::batch::Batch;
 use crate::config::{GptConfig, TrainConfig};
 use crate::error::{err, ErrorKind, ModelError, Result};
 use crate::gpt::{gpt_backward, gpt_forward, Acts};
-use crate::loss::{loss_forward_backward, Distill};
+use crate::loss::{loss_forward_backward, Distill, LossSums};
 use crate::params::ParamLayout;
 use crate::rng::Rng;
 use crate::threads::{Ctx, Variant};
@@ -151,11 +151,31 @@ impl Model {
         self.ctx.variant
     }
 
-    pub(crate) fn acts_take(&self, b: usize, t: usize) -> Acts {
+    fn acts_take(&self, b: usize, t: usize) -> Acts {
         match self.acts.lock().unwrap_or_else(|e| e.into_inner()).take() {
             Some(a) if a.b == b && a.t == t => a,
             _ => Acts::new(&self.config, b, t),
         }
+    }
+
+    /// The forward pass of `batch` in activation buffers of its shape (the cached ones when they fit); the
+    /// caller gives them back with `acts_put`.
+    pub(crate) fn forward_acts(&self, batch: &Batch) -> Acts {
+        let mut acts = self.acts_take(batch.b, batch.t);
+        gpt_forward(self.ctx, &self.config, &self.layout, &self.params, batch, &mut acts);
+        acts
+    }
+
+    /// The loss of the logits in `acts` against `batch`'s targets. With `grad_scale`: the training loss (the
+    /// batch's teacher mixed in as the train config says) and its gradient, times `grad_scale`, into
+    /// `acts.dlogits`; without: the cross-entropy alone, no gradient.
+    fn batch_loss(&self, acts: &mut Acts, batch: &Batch, grad_scale: Option<f32>) -> LossSums {
+        let (teacher, distill, dlogits, scale) = match grad_scale {
+            Some(scale) => (batch.teacher.as_ref(), self.train_config.distill, Some(&mut acts.dlogits[..]), scale),
+            None => (None, Distill::default(), None, 1.0),
+        };
+        let v = self.config.vocab_size;
+        loss_forward_backward(self.ctx, &acts.logits, v, &batch.targets, teacher, distill, dlogits, scale)
     }
 
     pub(crate) fn acts_put(&self, acts: Acts) {
@@ -178,18 +198,8 @@ impl Model {
         self.grads.fill(0.0);
         let mut m = StepMetrics::default();
         for batch in micro_batches {
-            let mut acts = self.acts_take(batch.b, batch.t);
-            gpt_forward(self.ctx, &self.config, &self.layout, &self.params, batch, &mut acts);
-            let sums = loss_forward_backward(
-                self.ctx,
-                &acts.logits,
-                self.config.vocab_size,
-                &batch.targets,
-                batch.teacher.as_ref(),
-                cfg.distill,
-                Some(&mut acts.dlogits),
-                1.0 / k,
-            );
+            let mut acts = self.forward_acts(batch);
+            let sums = self.batch_loss(&mut acts, batch, Some(1.0 / k));
             if sums.count > 0 {
                 let cnt = sums.count as f64;
                 m.loss += (sums.loss_sum / cnt) as f32 / k;
@@ -224,8 +234,7 @@ impl Model {
     /// Logits [B,T,V] for a batch (targets are ignored).
     pub fn forward(&self, batch: &Batch) -> Result<Vec<f32>> {
         batch.validate(&self.config)?;
-        let mut acts = self.acts_take(batch.b, batch.t);
-        gpt_forward(self.ctx, &self.config, &self.layout, &self.params, batch, &mut acts);
+        let acts = self.forward_acts(batch);
         let logits = acts.logits.clone();
         self.acts_put(acts);
         Ok(logits)
@@ -234,18 +243,8 @@ impl Model {
     /// Cross-entropy of a batch (no distillation, no state change).
     pub fn eval_loss(&self, batch: &Batch) -> Result<EvalResult> {
         batch.validate(&self.config)?;
-        let mut acts = self.acts_take(batch.b, batch.t);
-        gpt_forward(self.ctx, &self.config, &self.layout, &self.params, batch, &mut acts);
-        let s = loss_forward_backward(
-            self.ctx,
-            &acts.logits,
-            self.config.vocab_size,
-            &batch.targets,
-            None,
-            Distill::default(),
-            None,
-            1.0,
-        );
+        let mut acts = self.forward_acts(batch);
+        let s = self.batch_loss(&mut acts, batch, None);
         self.acts_put(acts);
         let loss = if s.count > 0 { s.ce_sum / s.count as f64 } else { 0.0 };
         Ok(EvalResult { loss, loss_sum: s.ce_sum, count: s.count as u64, per_token: s.per_token_ce })
@@ -256,18 +255,8 @@ impl Model {
     pub fn loss_and_grads(&mut self, batch: &Batch) -> Result<f64> {
         batch.validate(&self.config)?;
         self.grads.fill(0.0);
-        let mut acts = self.acts_take(batch.b, batch.t);
-        gpt_forward(self.ctx, &self.config, &self.layout, &self.params, batch, &mut acts);
-        let s = loss_forward_backward(
-            self.ctx,
-            &acts.logits,
-            self.config.vocab_size,
-            &batch.targets,
-            batch.teacher.as_ref(),
-            self.train_config.distill,
-            Some(&mut acts.dlogits),
-            1.0,
-        );
+        let mut acts = self.forward_acts(batch);
+        let s = self.batch_loss(&mut acts, batch, Some(1.0));
         gpt_backward(self.ctx, &self.config, &self.layout, &self.params, &mut self.grads, &mut acts, batch);
         self.acts_put(acts);
         Ok(s.loss_sum / s.count.max(1) as f64)

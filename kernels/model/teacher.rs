@@ -97,8 +97,7 @@ impl Model {
         }
         check_temperature(temperature)?;
         batch.validate(&self.config)?;
-        let mut acts = self.acts_take(batch.b, batch.t);
-        crate::gpt::gpt_forward(self.ctx, &self.config, &self.layout, &self.params, batch, &mut acts);
+        let acts = self.forward_acts(batch);
         let bad = acts.logits.iter().position(|z| !z.is_finite());
         let out =
             match bad {
