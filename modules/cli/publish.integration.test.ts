@@ -8,8 +8,8 @@ import * as path from "path";
 import { CONTRACTS, encodeMessage, readManifest } from "@nexa/modules/manifest";
 import { NexaError } from "@nexa/modules/monitoring";
 import { Catalog, LocalStore } from "@nexa/modules/registry";
-import { runStage } from "@nexa/modules/stage";
 import type { StageDefinition } from "@nexa/modules/stage";
+import { runIn, stageWorkspace } from "@nexa/modules/stage/testing/workspace";
 import { EvalReport, EvalRubric } from "@nexa/proto/nexa/v1/eval";
 
 import { formatSummary, loadPlan, publishPipeline } from "./publish";
@@ -38,33 +38,15 @@ function stageDef(passed: boolean): StageDefinition<EvalRubric> {
   };
 }
 
-async function build(dir: string, passed: boolean): Promise<PipelinePlan> {
-  const config = path.join(dir, "rubric.json");
-  writeFileSync(
-    config,
-    JSON.stringify({ schemaVersion: 1, name: "r", criteria: [{ metric: "bpb", comparator: "COMPARATOR_LTE" }] }),
-  );
-  const bundle = path.join(dir, "bundle.js");
-  writeFileSync(bundle, "// bundle\n");
+/** Runs the two stages "first" and "eval" (wired to "first") in a fresh workspace; returns it and their plan. */
+async function build(passed: boolean): Promise<{ dir: string; plan: PipelinePlan }> {
+  const w = stageWorkspace("pipe-");
+  const config = { schemaVersion: 1, name: "r", criteria: [{ metric: "bpb", comparator: "COMPARATOR_LTE" }] };
   const stages = ["first", "eval"];
   for (const [i, name] of stages.entries()) {
-    const input = i === 0 ? [] : [`--input=up=${path.join(dir, "first.manifest.json")}:${path.join(dir, "first")}`];
-    await runStage(
-      stageDef(passed),
-      [
-        "run",
-        `--stage=${name}`,
-        "--module=modules/x",
-        `--config=${config}`,
-        `--out=${path.join(dir, name)}`,
-        `--log=${path.join(dir, name + ".log.jsonl")}`,
-        `--manifest=${path.join(dir, name + ".manifest.json")}`,
-        ...input,
-      ],
-      bundle,
-    );
+    await runIn(w, stageDef(passed), name, { module: "modules/x", config, inputs: i === 0 ? {} : { up: "first" } });
   }
-  return {
+  const plan: PipelinePlan = {
     schemaVersion: 1,
     pipeline: "//pipelines:test",
     reportStage: "eval",
@@ -77,15 +59,15 @@ async function build(dir: string, passed: boolean): Promise<PipelinePlan> {
       log: `${s}.log.jsonl`,
     })),
   };
+  return { dir: w.dir, plan };
 }
 
 const tmp = (p: string) => mkdtempSync(path.join(process.env.TEST_TMPDIR ?? tmpdir(), p));
 
 describe("publishPipeline", () => {
   it("publishes, then republishes identically with every stage cached", async () => {
-    const dir = tmp("pipe-");
+    const { dir, plan } = await build(true);
     const home = tmp("home-");
-    const plan = await build(dir, true);
     const first = await publishPipeline(plan, { root: dir, home });
     expect(first.rubric).toBe("pass");
     expect(first.reportPath).toMatch(/report\.html$/);
@@ -117,21 +99,20 @@ describe("publishPipeline", () => {
   it("reports a failed rubric", async () => {
     // root "" cannot resolve the plan's paths: a coded error naming the manifest, and nothing is published
     const home = tmp("home-");
-    const err = await publishPipeline(await build(tmp("pipe-"), false), { root: "", home }).then(
+    const err = await publishPipeline((await build(false)).plan, { root: "", home }).then(
       () => undefined,
       (e) => e,
     );
     expect(err).toBeInstanceOf(NexaError);
     expect(err).toMatchObject({ code: "MANIFEST_READ", context: { file: "first.manifest.json" } });
     expect(await new LocalStore(home).list()).toEqual([]);
-    const dir = tmp("pipe-");
-    const failed = await publishPipeline(await build(dir, false), { root: dir, home: tmp("home-") });
+    const fails = await build(false);
+    const failed = await publishPipeline(fails.plan, { root: fails.dir, home: tmp("home-") });
     expect(failed.rubric).toBe("fail");
   });
 
   it("refuses outputs that no longer match their manifest", async () => {
-    const dir = tmp("pipe-");
-    const plan = await build(dir, true);
+    const { dir, plan } = await build(true);
     // the last stage is tampered with: the first stage is valid but must not be stored either (nothing half-published)
     writeFileSync(path.join(dir, "eval", "report.html"), "tampered");
     const home = tmp("home-");

@@ -1,21 +1,24 @@
-// The distill stage end to end through the stage runtime, on fixtures written by two fake upstream stages: a data
-// stage (DatasetManifest + JSONL shards, train/validation/test) and a train stage (a tiny random-weight teacher saved
-// through the kernels binding, its tokenizer and a CheckpointManifest). Random weights generate gibberish, but
-// deterministic gibberish: enough to check bytes, provenance, carried splits, gating counts and the errors.
-import { mkdtempSync, readFileSync, writeFileSync } from "fs";
-import { writeFile } from "fs/promises";
-import { tmpdir } from "os";
+// The distill stage end to end through the stage runtime, on products of the shared fake upstream stages: a data
+// stage (DatasetManifest + JSONL shards, train/validation/test) and a teacher: a tokenizer trained on the train texts
+// (fake pack) and a tiny random-weight GPT saved with it as a checkpoint (fake train, 0 steps). Random weights
+// generate gibberish, but deterministic gibberish: enough to check bytes, provenance, carried splits, gating counts
+// and the errors.
 import * as path from "path";
 
-import { Model, Tokenizer } from "@nexa/kernels/binding";
-import { CONTRACTS, decodeManifest, digestBytes, encodeMessage } from "@nexa/modules/manifest";
-import { listDataFiles, runStage } from "@nexa/modules/stage";
-import type { StageDefinition, StageOutcome } from "@nexa/modules/stage";
-import { damageFile, expectDamagedUpstream } from "@nexa/modules/stage/testing/damage";
-import { CheckpointManifest } from "@nexa/proto/nexa/v1/checkpoint";
-import { DatasetManifest, DatasetShard, SourceLineage_Kind } from "@nexa/proto/nexa/v1/dataset";
-import { EvalRubric } from "@nexa/proto/nexa/v1/eval";
-import { TokenizerManifest, TokenizerManifest_Kind } from "@nexa/proto/nexa/v1/tokenizer";
+import { CONTRACTS, decodeManifest, digestBytes } from "@nexa/modules/manifest";
+import { listDataFiles } from "@nexa/modules/stage";
+import type { StageOutcome } from "@nexa/modules/stage";
+import { itReportsDamagedUpstream } from "@nexa/modules/stage/testing/damage";
+import {
+  corpus,
+  fakeDataStage,
+  fakePackStage,
+  fakeTrainStage,
+  fixtureRecords,
+} from "@nexa/modules/stage/testing/upstream";
+import { runIn, stageFile, stageWorkspace } from "@nexa/modules/stage/testing/workspace";
+import type { StageWorkspace } from "@nexa/modules/stage/testing/workspace";
+import { SourceLineage_Kind } from "@nexa/proto/nexa/v1/dataset";
 
 import { distillStage } from "./index";
 import type { DistilledRecord } from "./index";
@@ -26,146 +29,24 @@ type DistilledLine = Omit<DistilledRecord, "extra"> & DistilledRecord["extra"];
 // ----------------------------------------------------------------------------------------------------------
 // fixtures
 
-const EOT = "<|endoftext|>";
-const WORDS = [
-  "the",
-  "whale",
-  "sea",
-  "ship",
-  "Ahab",
-  "captain",
-  "harpoon",
-  "white",
-  "deep",
-  "sailor",
-  "wind",
-  "boat",
-  "café",
-  "日本",
-  "1851",
-  "—",
-  "ocean's",
-  "Ishmael",
-  "storm",
-  "rope",
-  "mast",
-  "oil",
-];
-
-function corpus(prefix: string, n: number, seed: number): Array<{ id: string; text: string; source: string }> {
-  let state = seed >>> 0;
-  const next = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0);
-  const out = [];
-  for (let d = 0; d < n; d++) {
-    const words = Array.from({ length: 5 + (next() % 60) }, () => WORDS[next() % WORDS.length]);
-    out.push({ id: `${prefix}-${String(d).padStart(3, "0")}`, text: words.join(" "), source: "fixture.txt" });
-  }
-  return out;
-}
+const records = (prefix: string, n: number, seed: number) =>
+  fixtureRecords(prefix, corpus(n, seed, { words: { min: 5, spread: 60 } }));
 
 const SPLITS = {
-  train: [...corpus("a", 40, 1), { id: "a-empty", text: "", source: "fixture.txt" }],
-  validation: corpus("v", 7, 2),
-  test: corpus("t", 5, 3),
+  train: [...records("a", 40, 1), { id: "a-empty", text: "", source: "fixture.txt" }],
+  validation: records("v", 7, 2),
+  test: records("t", 5, 3),
 };
 
-const rubric = { schemaVersion: 1, name: "r", criteria: [{ metric: "m", comparator: "COMPARATOR_GTE" }] };
-
-/** A data stage stand-in: one shard per split, records sorted by id. */
-const fakeData: StageDefinition<EvalRubric> = {
-  module: "modules/distill (test data)",
-  config: CONTRACTS.EvalRubric,
-  async run(ctx) {
-    const shards: DatasetShard[] = [];
-    for (const [split, records] of Object.entries(SPLITS)) {
-      const file = `${split}-00000.jsonl`;
-      const body = records.map((r) => JSON.stringify(r) + "\n").join("");
-      await writeFile(path.join(ctx.outDir, file), body);
-      shards.push(
-        DatasetShard.fromPartial({
-          file: {
-            digest: digestBytes(body),
-            sizeBytes: Buffer.byteLength(body),
-            path: file,
-            mediaType: "application/jsonl",
-          },
-          recordCount: records.length,
-          split,
-          textBytes: records.reduce((n, r) => n + Buffer.byteLength(r.text), 0),
-        }),
-      );
-    }
-    const manifest = DatasetManifest.fromPartial({
-      schemaVersion: 1,
-      name: "fixture",
-      recordCount: shards.reduce((n, s) => n + s.recordCount, 0),
-      shards,
-      splits: Object.entries(SPLITS).map(([name, r]) => ({ name, recordCount: r.length, fraction: 1 / 3 })),
-      producer: { stageName: ctx.stage, stageId: ctx.stageId, module: ctx.module },
-      textField: "text",
-      seed: 1,
-    });
-    await writeFile(path.join(ctx.outDir, "dataset.json"), encodeMessage(DatasetManifest, manifest));
-    return { product: { file: "dataset.json", schema: CONTRACTS.DatasetManifest.name } };
-  },
-};
-
-/** A train stage stand-in: a byte-level BPE tokenizer and a tiny random GPT, as docs/formats.md lays them out. */
-const fakeTrain: StageDefinition<EvalRubric> = {
-  module: "modules/distill (test teacher)",
-  config: CONTRACTS.EvalRubric,
-  async run(ctx) {
-    const tokenizer = Tokenizer.train(
-      SPLITS.train.map((r) => r.text),
-      { vocabSize: 300, specials: [EOT] },
-    );
-    const hf = tokenizer.save("hf_json");
-    const eosId = tokenizer.encode(EOT, { allowSpecial: true })[0];
-    const vocabSize = tokenizer.vocabSize;
-    tokenizer.free();
-    await writeFile(path.join(ctx.outDir, "tokenizer.json"), hf);
-    const tokManifest = encodeMessage(
-      TokenizerManifest,
-      TokenizerManifest.fromPartial({
-        schemaVersion: 1,
-        kind: TokenizerManifest_Kind.KIND_BPE,
-        name: "bpe-300",
-        vocabSize,
-        eosId,
-        specialTokens: [{ text: EOT, id: eosId }],
-        files: [
-          { digest: digestBytes(hf), sizeBytes: hf.length, path: "tokenizer.json", mediaType: "application/json" },
-        ],
-        producer: { stageName: ctx.stage, stageId: ctx.stageId, module: ctx.module },
-      }),
-    );
-    await writeFile(path.join(ctx.outDir, "tokenizer.manifest.json"), tokManifest);
-    const model = Model.create({ vocabSize, seqLen: 48, nLayer: 1, nHead: 2, dModel: 16 }, 42);
-    const weights = model.save();
-    model.free();
-    await writeFile(path.join(ctx.outDir, "model.safetensors"), weights);
-    const checkpoint = CheckpointManifest.fromPartial({
-      schemaVersion: 1,
-      weights: {
-        digest: digestBytes(weights),
-        sizeBytes: weights.length,
-        path: "model.safetensors",
-        mediaType: "application/vnd.nexa.safetensors",
-      },
-      model: { nLayer: 1, nHead: 2, nEmbd: 16, vocabSize, blockSize: 48 },
-      trainConfigDigest: digestBytes("train config"),
-      tokenizer: {
-        digest: digestBytes(tokManifest),
-        sizeBytes: Buffer.byteLength(tokManifest),
-        path: "tokenizer.manifest.json",
-        schemaName: CONTRACTS.TokenizerManifest.name,
-      },
-      producer: { stageName: ctx.stage, stageId: ctx.stageId, module: ctx.module },
-    });
-    await writeFile(path.join(ctx.outDir, "checkpoint.json"), encodeMessage(CheckpointManifest, checkpoint));
-    return { product: { file: "checkpoint.json", schema: CONTRACTS.CheckpointManifest.name } };
-  },
-};
+const fakeData = fakeDataStage(SPLITS);
+const trainTexts = SPLITS.train.map((r) => r.text);
+/** The teacher's tokenizer (and a packed train split, the fake train stage's input). */
+const teacherPack = fakePackStage({
+  seqLen: 48,
+  tokenizer: { train: trainTexts, vocabSize: 300 },
+  shards: [{ split: "train", texts: trainTexts }],
+});
+const fakeTeacher = fakeTrainStage({ seed: 42, steps: 0 });
 
 const CONFIG = {
   schemaVersion: 1,
@@ -175,63 +56,39 @@ const CONFIG = {
   maxExamples: 30,
 };
 
-interface Workspace {
-  dir: string;
-  bundle: string;
+/** A fresh workspace with the upstream stages "data" and "teacher" (and the teacher's "teacher_pack") already run. */
+async function workspace(): Promise<StageWorkspace> {
+  const w = stageWorkspace("distill-");
+  await runIn(w, fakeData, "data");
+  await runIn(w, teacherPack, "teacher_pack");
+  await runIn(w, fakeTeacher, "teacher", { inputs: { packed: "teacher_pack" } });
+  return w;
 }
 
-const argv = (dir: string, name: string, config: string, extra: string[] = []): string[] => [
-  "run",
-  `--stage=${name}`,
-  "--module=modules/distill",
-  `--config=${config}`,
-  `--out=${path.join(dir, name)}`,
-  `--log=${path.join(dir, name + ".log.jsonl")}`,
-  `--manifest=${path.join(dir, name + ".manifest.json")}`,
-  ...extra,
-];
+const distill = (w: StageWorkspace, name: string, config: object = CONFIG): Promise<StageOutcome> =>
+  runIn(w, distillStage, name, { module: "modules/distill", config, inputs: { dataset: "data", teacher: "teacher" } });
 
-const input = (w: Workspace, slot: string, stage: string) =>
-  `--input=${slot}=${path.join(w.dir, stage + ".manifest.json")}:${path.join(w.dir, stage)}`;
+const product = (w: StageWorkspace, stage: string) =>
+  decodeManifest(CONTRACTS.DatasetManifest, stageFile(w, stage, "dataset.json"), "dataset.json");
 
-/** A fresh directory with the upstream stages "data" and "teacher" already run. */
-async function workspace(): Promise<Workspace> {
-  const dir = mkdtempSync(path.join(process.env.TEST_TMPDIR ?? tmpdir(), "distill-"));
-  const bundle = path.join(dir, "bundle.js");
-  writeFileSync(bundle, "// bundle bytes\n");
-  const config = path.join(dir, "rubric.json");
-  writeFileSync(config, JSON.stringify(rubric));
-  await runStage(fakeData, argv(dir, "data", config), bundle);
-  await runStage(fakeTrain, argv(dir, "teacher", config), bundle);
-  return { dir, bundle };
-}
-
-async function distill(w: Workspace, name: string, config: object = CONFIG): Promise<StageOutcome> {
-  const file = path.join(w.dir, `${name}.config.json`);
-  writeFileSync(file, JSON.stringify(config));
-  return runStage(
-    distillStage,
-    argv(w.dir, name, file, [input(w, "dataset", "data"), input(w, "teacher", "teacher")]),
-    w.bundle,
-  );
-}
-
-const product = (w: Workspace, stage: string) =>
-  decodeManifest(CONTRACTS.DatasetManifest, readFileSync(path.join(w.dir, stage, "dataset.json")), "dataset.json");
-
-const trainRecords = (w: Workspace, stage: string): DistilledLine[] =>
-  readFileSync(path.join(w.dir, stage, "train-00000.jsonl"), "utf8")
+const trainRecords = (w: StageWorkspace, stage: string): DistilledLine[] =>
+  stageFile(w, stage, "train-00000.jsonl")
+    .toString("utf8")
     .trim()
     .split("\n")
     .map((l) => JSON.parse(l) as DistilledLine);
 
-const teacherDigest = (w: Workspace) => digestBytes(readFileSync(path.join(w.dir, "teacher", "checkpoint.json")));
+const teacherDigest = (w: StageWorkspace) => digestBytes(stageFile(w, "teacher", "checkpoint.json"));
+
+/** Whether stages `a` and `b` of `w` wrote the same bytes to `file`. */
+const sameFile = (w: StageWorkspace, a: string, b: string, file: string) =>
+  stageFile(w, a, file).equals(stageFile(w, b, file));
 
 // ----------------------------------------------------------------------------------------------------------
 // tests
 
 describe("distill stage", () => {
-  let w: Workspace;
+  let w: StageWorkspace;
   let first: StageOutcome;
   beforeAll(async () => {
     w = await workspace();
@@ -263,9 +120,7 @@ describe("distill stage", () => {
     const files = await listDataFiles(path.join(w.dir, "distill"));
     expect(await listDataFiles(path.join(w.dir, "distill_again"))).toEqual(files);
     for (const f of files.filter((f) => f !== "dataset.json")) {
-      expect(
-        readFileSync(path.join(w.dir, "distill_again", f)).equals(readFileSync(path.join(w.dir, "distill", f))),
-      ).toBe(true);
+      expect(sameFile(w, "distill_again", "distill", f)).toBe(true);
     }
     const strip = (stage: string) => ({ ...product(w, stage), producer: undefined });
     expect(strip("distill_again")).toEqual(strip("distill"));
@@ -294,9 +149,7 @@ describe("distill stage", () => {
   it("carries validation and test through unchanged", () => {
     for (const split of ["validation", "test"]) {
       const file = `${split}-00000.jsonl`;
-      expect(readFileSync(path.join(w.dir, "distill", file)).equals(readFileSync(path.join(w.dir, "data", file)))).toBe(
-        true,
-      );
+      expect(sameFile(w, "distill", "data", file)).toBe(true);
       const m = product(w, "distill");
       expect(m.shards.find((s) => s.split === split)).toEqual(product(w, "data").shards.find((s) => s.split === split));
     }
@@ -335,11 +188,7 @@ describe("distill stage", () => {
     await expect(distill(w, "mismatch", config)).rejects.toMatchObject({ code: "DISTILL_TEACHER_MISMATCH" });
     // The right digest is accepted and changes nothing in the data.
     await distill(w, "pinned", { ...CONFIG, teacher: { checkpoint: { digest: teacherDigest(w) } } });
-    expect(
-      readFileSync(path.join(w.dir, "pinned", "train-00000.jsonl")).equals(
-        readFileSync(path.join(w.dir, "distill", "train-00000.jsonl")),
-      ),
-    ).toBe(true);
+    expect(sameFile(w, "pinned", "distill", "train-00000.jsonl")).toBe(true);
   });
 
   it("rejects an endpoint teacher explicitly", async () => {
@@ -369,31 +218,11 @@ describe("distill stage", () => {
     const records = trainRecords(w, "templated");
     for (const r of records) expect(r.text.startsWith("Story: ")).toBe(true);
     await distill(w, "reseeded", { ...CONFIG, sampling: { ...CONFIG.sampling, seed: 8 } });
-    expect(
-      readFileSync(path.join(w.dir, "reseeded", "train-00000.jsonl")).equals(
-        readFileSync(path.join(w.dir, "distill", "train-00000.jsonl")),
-      ),
-    ).toBe(false);
+    expect(sameFile(w, "reseeded", "distill", "train-00000.jsonl")).toBe(false);
   });
 
-  it.each(["flip", "truncate", "remove"] as const)(
-    "reports damaged upstream files the way every stage does (%s)",
-    async (how) => {
-      const broken = await workspace();
-      damageFile(path.join(broken.dir, "teacher", "model.safetensors"), how);
-      expectDamagedUpstream(await distill(broken, "damaged").catch((e) => e), {
-        upstream: "teacher",
-        slot: "teacher",
-        path: "model.safetensors",
-        how,
-      });
-      damageFile(path.join(broken.dir, "data", "train-00000.jsonl"), how);
-      expectDamagedUpstream(await distill(broken, "damaged2").catch((e) => e), {
-        upstream: "data",
-        slot: "dataset",
-        path: "train-00000.jsonl",
-        how,
-      });
-    },
-  );
+  itReportsDamagedUpstream(workspace, [
+    { upstream: "teacher", slot: "teacher", path: "model.safetensors", run: (broken) => distill(broken, "damaged") },
+    { upstream: "data", slot: "dataset", path: "train-00000.jsonl", run: (broken) => distill(broken, "damaged2") },
+  ]);
 });

@@ -1,108 +1,34 @@
-// The pack stage end to end through the stage runtime, on a small dataset written by a fake upstream data stage:
+// The pack stage end to end through the stage runtime, on a small dataset written by the fake upstream data stage:
 // products and manifests, determinism, exactly-once packing, tokenizer reuse, tokenizer.json shape, bad inputs.
-import { mkdtempSync, readFileSync, writeFileSync } from "fs";
-import { writeFile } from "fs/promises";
-import { tmpdir } from "os";
+import { readFileSync } from "fs";
 import * as path from "path";
 
 import { Tokenizer } from "@nexa/kernels/binding";
-import { CONTRACTS, decodeManifest, digestBytes, encodeMessage } from "@nexa/modules/manifest";
+import { CONTRACTS, decodeManifest, digestBytes } from "@nexa/modules/manifest";
 import { PACKED_PAD_DOC_ID, readPackedShard } from "@nexa/modules/packed_shards";
-import { listDataFiles, runStage } from "@nexa/modules/stage";
-import type { StageDefinition, StageOutcome } from "@nexa/modules/stage";
-import { damageFile, expectDamagedUpstream } from "@nexa/modules/stage/testing/damage";
-import { DatasetManifest, DatasetShard } from "@nexa/proto/nexa/v1/dataset";
-import { EvalRubric } from "@nexa/proto/nexa/v1/eval";
+import { listDataFiles } from "@nexa/modules/stage";
+import type { StageOutcome } from "@nexa/modules/stage";
+import { itReportsDamagedUpstream } from "@nexa/modules/stage/testing/damage";
+import { corpus, fakeDataStage, fixtureRecords } from "@nexa/modules/stage/testing/upstream";
+import { runIn, stageFile, stageWorkspace } from "@nexa/modules/stage/testing/workspace";
+import type { StageInputs, StageWorkspace } from "@nexa/modules/stage/testing/workspace";
 
 import { END_OF_TEXT, packStage } from "./index";
 
 // ----------------------------------------------------------------------------------------------------------
-// fixture: a deterministic corpus and a fake upstream data stage writing DatasetManifest + JSONL shards
+// fixture: the shared corpus (every 10th document longer than a row) and the fake upstream data stage
 
-const WORDS = [
-  "the",
-  "whale",
-  "sea",
-  "ship",
-  "Ahab",
-  "captain",
-  "harpoon",
-  "white",
-  "deep",
-  "sailor",
-  "wind",
-  "boat",
-  "café",
-  "naïve",
-  "日本",
-  "42",
-  "1851",
-  "—",
-  "ocean's",
-  "!",
-  "Ishmael",
-  "storm",
-  "rope",
-  "mast",
-  "\n\n",
-  "oil",
+const texts = (n: number, seed: number): string[] => [
+  ...corpus(n, seed, { words: { min: 3, spread: 30 }, long: { every: 10, words: { min: 120, spread: 120 } } }),
+  `literal ${END_OF_TEXT} inside a text stays text`,
+  "",
 ];
 
-function corpus(n: number, seed: number): string[] {
-  let state = seed >>> 0;
-  const next = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0);
-  const docs: string[] = [];
-  for (let d = 0; d < n; d++) {
-    const words = d % 10 === 3 ? 120 + (next() % 120) : 3 + (next() % 30); // every 10th document is long
-    const parts: string[] = [];
-    for (let w = 0; w < words; w++) parts.push(WORDS[next() % WORDS.length]);
-    docs.push(parts.join(" "));
-  }
-  docs.push(`literal ${END_OF_TEXT} inside a text stays text`, "");
-  return docs;
-}
+const SPLITS: Record<string, string[]> = { train: texts(150, 1), validation: texts(30, 2) };
 
-const SPLITS: Record<string, string[]> = { train: corpus(150, 1), validation: corpus(30, 2) };
-
-const fakeData: StageDefinition<EvalRubric> = {
-  module: "modules/pack (test fixture)",
-  config: CONTRACTS.EvalRubric,
-  async run(ctx) {
-    const shards: DatasetShard[] = [];
-    for (const split of Object.keys(SPLITS)) {
-      const file = `${split}-00000.jsonl`;
-      const body = SPLITS[split]
-        .map((text, i) => JSON.stringify({ id: `${split}-${i}`, text, source: "fixture" }) + "\n")
-        .join("");
-      await writeFile(path.join(ctx.outDir, file), body);
-      shards.push(
-        DatasetShard.fromPartial({
-          file: {
-            digest: digestBytes(body),
-            sizeBytes: Buffer.byteLength(body),
-            path: file,
-            mediaType: "application/jsonl",
-          },
-          recordCount: SPLITS[split].length,
-          split,
-          textBytes: Buffer.byteLength(SPLITS[split].join("")),
-        }),
-      );
-    }
-    const manifest = DatasetManifest.fromPartial({
-      schemaVersion: 1,
-      name: "fixture",
-      recordCount: shards.reduce((n, s) => n + s.recordCount, 0),
-      shards,
-      splits: Object.keys(SPLITS).map((name) => ({ name, recordCount: SPLITS[name].length, fraction: 0.5 })),
-      producer: { stageName: ctx.stage, stageId: ctx.stageId, module: ctx.module },
-      textField: "text",
-      seed: 1,
-    });
-    await writeFile(path.join(ctx.outDir, "dataset.json"), encodeMessage(DatasetManifest, manifest));
-    return { product: { file: "dataset.json", schema: CONTRACTS.DatasetManifest.name } };
-  },
-};
+const fakeData = fakeDataStage(
+  Object.fromEntries(Object.entries(SPLITS).map(([split, docs]) => [split, fixtureRecords(split, docs)])),
+);
 
 const CONFIG = {
   schemaVersion: 1,
@@ -113,60 +39,28 @@ const CONFIG = {
   appendEos: true,
 };
 
-interface Workspace {
-  dir: string;
-  bundle: string;
+/** A fresh workspace with the upstream stage "data" already run. */
+async function workspace(): Promise<StageWorkspace> {
+  const w = stageWorkspace("pack-");
+  await runIn(w, fakeData, "data");
+  return w;
 }
 
-/** A fresh directory with a bundle stand-in and the upstream stage "data" already run. */
-async function workspace(): Promise<Workspace> {
-  const dir = mkdtempSync(path.join(process.env.TEST_TMPDIR ?? tmpdir(), "pack-"));
-  const bundle = path.join(dir, "bundle.js");
-  writeFileSync(bundle, "// bundle bytes\n");
-  const rubric = path.join(dir, "rubric.json");
-  writeFileSync(
-    rubric,
-    JSON.stringify({ schemaVersion: 1, name: "r", criteria: [{ metric: "m", comparator: "COMPARATOR_GTE" }] }),
-  );
-  await runStage(fakeData, stageArgv(dir, "data", rubric), bundle);
-  return { dir, bundle };
-}
-
-function stageArgv(dir: string, name: string, config: string, extra: string[] = []): string[] {
-  return [
-    "run",
-    `--stage=${name}`,
-    "--module=modules/pack",
-    `--config=${config}`,
-    `--out=${path.join(dir, name)}`,
-    `--log=${path.join(dir, name + ".log.jsonl")}`,
-    `--manifest=${path.join(dir, name + ".manifest.json")}`,
-    ...extra,
-  ];
-}
-
-const input = (w: Workspace, slot: string, stage: string) =>
-  `--input=${slot}=${path.join(w.dir, stage + ".manifest.json")}:${path.join(w.dir, stage)}`;
-
-async function pack(
-  w: Workspace,
+const pack = (
+  w: StageWorkspace,
   name: string,
   config: object = CONFIG,
-  inputs = [input(w, "dataset", "data")],
-): Promise<StageOutcome> {
-  const file = path.join(w.dir, `${name}.config.json`);
-  writeFileSync(file, JSON.stringify(config));
-  return runStage(packStage, stageArgv(w.dir, name, file, inputs), w.bundle);
-}
+  inputs: StageInputs = { dataset: "data" },
+): Promise<StageOutcome> => runIn(w, packStage, name, { module: "modules/pack", config, inputs });
 
-const readPacked = (w: Workspace, stage: string) =>
-  decodeManifest(CONTRACTS.PackedDatasetManifest, readFileSync(path.join(w.dir, stage, "packed.json")), "packed.json");
+const readPacked = (w: StageWorkspace, stage: string) =>
+  decodeManifest(CONTRACTS.PackedDatasetManifest, stageFile(w, stage, "packed.json"), "packed.json");
 
 // ----------------------------------------------------------------------------------------------------------
 // tests
 
 describe("pack stage", () => {
-  let w: Workspace;
+  let w: StageWorkspace;
   beforeAll(async () => {
     w = await workspace();
     await pack(w, "pack");
@@ -187,13 +81,13 @@ describe("pack stage", () => {
       ["validation-00000.nxpk", ""],
     ]);
     const packed = readPacked(w, "pack");
-    const upstream = readFileSync(path.join(w.dir, "data", "dataset.json"));
+    const upstream = stageFile(w, "data", "dataset.json");
     expect(packed.dataset).toMatchObject({
       digest: digestBytes(upstream),
       schemaName: CONTRACTS.DatasetManifest.name,
       path: "",
     });
-    const tokBytes = readFileSync(path.join(w.dir, "pack", "tokenizer.manifest.json"));
+    const tokBytes = stageFile(w, "pack", "tokenizer.manifest.json");
     expect(packed.tokenizer).toMatchObject({
       digest: digestBytes(tokBytes),
       schemaName: CONTRACTS.TokenizerManifest.name,
@@ -217,7 +111,7 @@ describe("pack stage", () => {
     expect(packed.bins.reduce((n, b) => n + b.tokenCount, 0)).toBe(packed.totalTokens);
     expect(packed.fillRatio).toBeCloseTo(packed.totalTokens / (sequences * 64), 12);
     for (const bin of packed.bins) {
-      expect(digestBytes(readFileSync(path.join(w.dir, "pack", bin.file!.path)))).toBe(bin.file!.digest);
+      expect(digestBytes(stageFile(w, "pack", bin.file!.path))).toBe(bin.file!.digest);
     }
   });
 
@@ -226,10 +120,7 @@ describe("pack stage", () => {
     const again = await pack(other, "pack");
     const files = await listDataFiles(path.join(w.dir, "pack"));
     expect(await listDataFiles(path.join(other.dir, "pack"))).toEqual(files);
-    for (const f of files)
-      expect(readFileSync(path.join(other.dir, "pack", f)).equals(readFileSync(path.join(w.dir, "pack", f)))).toBe(
-        true,
-      );
+    for (const f of files) expect(stageFile(other, "pack", f).equals(stageFile(w, "pack", f))).toBe(true);
     expect(readFileSync(path.join(other.dir, "pack.manifest.json"), "utf8")).toBe(
       readFileSync(path.join(w.dir, "pack.manifest.json"), "utf8"),
     );
@@ -237,7 +128,7 @@ describe("pack stage", () => {
   });
 
   it("places every document token exactly once; short documents decode to their text + EOS", async () => {
-    const tok = Tokenizer.load(readFileSync(path.join(w.dir, "pack", "tokenizer.nxtok")), "native");
+    const tok = Tokenizer.load(stageFile(w, "pack", "tokenizer.nxtok"), "native");
     try {
       const packed = readPacked(w, "pack");
       for (const split of ["train", "validation"]) {
@@ -289,7 +180,7 @@ describe("pack stage", () => {
   }, 60_000); // decodes every packed row: CPU-bound, slow on a loaded machine
 
   it("writes tokenizer.json as Hugging Face byte-level BPE", () => {
-    const hf = JSON.parse(readFileSync(path.join(w.dir, "pack", "tokenizer.json"), "utf8"));
+    const hf = JSON.parse(stageFile(w, "pack", "tokenizer.json").toString("utf8"));
     expect(hf.model.type).toBe("BPE");
     expect(hf.pre_tokenizer.type).toBe("ByteLevel");
     expect(hf.decoder.type).toBe("ByteLevel");
@@ -302,7 +193,7 @@ describe("pack stage", () => {
 
   it("reuses the tokenizer of tokenizer_from: same manifest digest, files and ids", async () => {
     const { tokenizer: _unused, ...withoutTokenizer } = CONFIG;
-    await pack(w, "reuse", withoutTokenizer, [input(w, "dataset", "data"), input(w, "tokenizer_from", "pack")]);
+    await pack(w, "reuse", withoutTokenizer, { dataset: "data", tokenizer_from: "pack" });
     const [a, b] = [readPacked(w, "pack"), readPacked(w, "reuse")];
     expect(b.tokenizer).toEqual(a.tokenizer);
     for (const f of [
@@ -312,12 +203,12 @@ describe("pack stage", () => {
       "train-00000.nxpk",
       "validation-00000.nxpk",
     ]) {
-      expect(readFileSync(path.join(w.dir, "reuse", f)).equals(readFileSync(path.join(w.dir, "pack", f)))).toBe(true);
+      expect(stageFile(w, "reuse", f).equals(stageFile(w, "pack", f))).toBe(true);
     }
   });
 
   it("rejects a missing dataset input, naming the slot", async () => {
-    await expect(pack(w, "nodata", CONFIG, [])).rejects.toMatchObject({
+    await expect(pack(w, "nodata", CONFIG, {})).rejects.toMatchObject({
       code: "STAGE_INPUT_MISSING",
       message: expect.stringContaining('"dataset"'),
     });
@@ -335,17 +226,7 @@ describe("pack stage", () => {
     ).rejects.toMatchObject({ code: "PACK_EOS_TOKEN", context: { jsonPath: "$.tokenizer.specialTokens[0]" } });
   });
 
-  it.each(["flip", "truncate", "remove"] as const)(
-    "reports damaged upstream files the way every stage does (%s)",
-    async (how) => {
-      const broken = await workspace();
-      damageFile(path.join(broken.dir, "data", "validation-00000.jsonl"), how);
-      expectDamagedUpstream(await pack(broken, "pack").catch((e) => e), {
-        upstream: "data",
-        slot: "dataset",
-        path: "validation-00000.jsonl",
-        how,
-      });
-    },
-  );
+  itReportsDamagedUpstream(workspace, [
+    { upstream: "data", slot: "dataset", path: "validation-00000.jsonl", run: (broken) => pack(broken, "pack") },
+  ]);
 });

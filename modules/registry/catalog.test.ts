@@ -8,12 +8,21 @@ import { DatasetManifest } from "@nexa/proto/nexa/v1/dataset";
 import { PackedDatasetManifest } from "@nexa/proto/nexa/v1/packed_dataset";
 import { RunManifest } from "@nexa/proto/nexa/v1/run";
 import { StageManifest } from "@nexa/proto/nexa/v1/stage";
+import type { DeepPartial } from "@nexa/proto/nexa/v1/stage";
 import { CONTRACTS, deriveRunId, deriveStageId, digestBytes } from "@nexa/modules/manifest";
 
 import { Catalog, LocalStore } from "./index";
 
 function tempHome(): string {
   return mkdtempSync(join(process.env.TEST_TMPDIR ?? tmpdir(), "nexa-catalog-"));
+}
+
+/** Publishes the StageManifest of stage `fields.stageName` (module `modules/<stageName>`, tool digest `tool`). */
+function publishStage(catalog: Catalog, tool: string, fields: DeepPartial<StageManifest> & { stageName: string }) {
+  return catalog.publishManifest(
+    CONTRACTS.StageManifest,
+    StageManifest.fromPartial({ schemaVersion: 1, module: `modules/${fields.stageName}`, toolDigest: tool, ...fields }),
+  );
 }
 
 /** Publishes a two-stage pipeline (data → pack) the way //pipelines:golden would; returns the digests. */
@@ -45,20 +54,16 @@ async function publishPipeline(catalog: Catalog) {
     producer: { stageName: "data", stageId: dataStageId },
   });
   const datasetDigest = await catalog.publishManifest(CONTRACTS.DatasetManifest, dataset);
-  const dataStage = StageManifest.fromPartial({
-    schemaVersion: 1,
+  const dataStageDigest = await publishStage(catalog, tool, {
     stageName: "data",
-    module: "modules/data",
     stageId: dataStageId,
     configDigest: dataConfig,
-    toolDigest: tool,
     inputs: [{ digest: raw.digest, sizeBytes: raw.sizeBytes }],
     outputs: [
       { digest: datasetDigest, sizeBytes: 1, path: "manifest.json", schemaName: CONTRACTS.DatasetManifest.name },
       { digest: shard.digest, sizeBytes: shard.sizeBytes, path: "train-0.jsonl" },
     ],
   });
-  const dataStageDigest = await catalog.publishManifest(CONTRACTS.StageManifest, dataStage);
 
   const bin = await store.put(Buffer.alloc(64, 1));
   const packConfig = digestBytes("pack-config");
@@ -78,20 +83,16 @@ async function publishPipeline(catalog: Catalog) {
     producer: { stageName: "pack", stageId: packStageId },
   });
   const packedDigest = await catalog.publishManifest(CONTRACTS.PackedDatasetManifest, packed);
-  const packStage = StageManifest.fromPartial({
-    schemaVersion: 1,
+  const packStageDigest = await publishStage(catalog, tool, {
     stageName: "pack",
-    module: "modules/pack",
     stageId: packStageId,
     configDigest: packConfig,
-    toolDigest: tool,
     inputs: [{ digest: datasetDigest, schemaName: CONTRACTS.DatasetManifest.name }],
     outputs: [
       { digest: packedDigest, path: "manifest.json", schemaName: CONTRACTS.PackedDatasetManifest.name },
       { digest: bin.digest, sizeBytes: 64, path: "train-0.bin" },
     ],
   });
-  const packStageDigest = await catalog.publishManifest(CONTRACTS.StageManifest, packStage);
 
   const runId = deriveRunId([dataStageId, packStageId]);
   const run = RunManifest.fromPartial({

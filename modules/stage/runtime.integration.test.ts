@@ -1,6 +1,5 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "fs";
+import { readFileSync, writeFileSync } from "fs";
 import { writeFile } from "fs/promises";
-import { tmpdir } from "os";
 import * as path from "path";
 
 import { CONTRACTS, decodeManifest } from "@nexa/modules/manifest";
@@ -8,7 +7,9 @@ import { EvalRubric } from "@nexa/proto/nexa/v1/eval";
 
 import { runStage } from "./runtime";
 import type { StageDefinition } from "./runtime";
-import { damageFile, expectDamagedUpstream } from "./testing/damage";
+import { expectDamageReported } from "./testing/damage";
+import { inputArg, PLACEHOLDER_RUBRIC, stageArgv, stageWorkspace, writeJson } from "./testing/workspace";
+import type { StageWorkspace } from "./testing/workspace";
 
 // A small real stage: writes one data file per raw file and a product manifest (config: an EvalRubric).
 const upper: StageDefinition<EvalRubric> = {
@@ -23,31 +24,16 @@ const upper: StageDefinition<EvalRubric> = {
   },
 };
 
-function workspace(): { dir: string; config: string; raw: string; bundle: string } {
-  const dir = mkdtempSync(path.join(process.env.TEST_TMPDIR ?? tmpdir(), "stage-"));
-  const config = path.join(dir, "rubric.json");
-  writeFileSync(
-    config,
-    JSON.stringify({ schemaVersion: 1, name: "r", criteria: [{ metric: "m", comparator: "COMPARATOR_GTE" }] }),
-  );
-  const raw = path.join(dir, "a.txt");
+function workspace(): StageWorkspace & { config: string; raw: string } {
+  const w = stageWorkspace("stage-");
+  const config = writeJson(w.dir, "rubric.json", PLACEHOLDER_RUBRIC);
+  const raw = path.join(w.dir, "a.txt");
   writeFileSync(raw, "hello");
-  const bundle = path.join(dir, "bundle.js");
-  writeFileSync(bundle, "// bundle bytes\n");
-  return { dir, config, raw, bundle };
+  return { ...w, config, raw };
 }
 
-const argv = (w: ReturnType<typeof workspace>, name: string, extra: string[] = []): string[] => [
-  "run",
-  `--stage=${name}`,
-  "--module=modules/stage",
-  `--config=${w.config}`,
-  `--raw=${w.raw}`,
-  `--out=${path.join(w.dir, name)}`,
-  `--log=${path.join(w.dir, name + ".log.jsonl")}`,
-  `--manifest=${path.join(w.dir, name + ".manifest.json")}`,
-  ...extra,
-];
+const argv = (w: ReturnType<typeof workspace>, name: string, extra: string[] = []): string[] =>
+  stageArgv(w, name, "modules/stage", w.config, {}, [`--raw=${w.raw}`, ...extra]);
 
 describe("runStage", () => {
   it("writes a StageManifest listing every output with digests, and a log with stage_id", async () => {
@@ -78,7 +64,7 @@ describe("runStage", () => {
     const a = await runStage(upper, argv(w, "up"), w.bundle);
     const again = await runStage(upper, argv(w, "up"), w.bundle);
     expect(again.stageId).toBe(a.stageId);
-    const input = `--input=dataset=${path.join(w.dir, "up.manifest.json")}:${path.join(w.dir, "up")}`;
+    const input = inputArg(w, "dataset", "up");
     const down = await runStage(upper, argv(w, "down", [input]), w.bundle);
     expect(JSON.parse(readFileSync(path.join(w.dir, "down", "product.json"), "utf8"))).toEqual({ upstream: ["up"] });
     expect(down.manifest!.inputs[0]).toMatchObject({ path: "dataset", schemaName: "nexa.v1.StageManifest" });
@@ -147,7 +133,7 @@ describe("runStage", () => {
   it("opens an upstream product through ctx.open: schema, decoding and the upstream listing are checked", async () => {
     const w = workspace();
     await runStage(upper, argv(w, "up"), w.bundle);
-    const input = `--input=dataset=${path.join(w.dir, "up.manifest.json")}:${path.join(w.dir, "up")}`;
+    const input = inputArg(w, "dataset", "up");
     const opener = (
       contract: typeof CONTRACTS.DatasetManifest | typeof CONTRACTS.PackedDatasetManifest,
     ): StageDefinition<EvalRubric> => ({
@@ -177,10 +163,8 @@ describe("runStage", () => {
       context: { upstream: "up", decodeCode: "MANIFEST_SCHEMA_VERSION", jsonPath: "$.schemaVersion" },
     });
     // changed after its StageManifest was written
-    damageFile(path.join(w.dir, "up", "product.json"), "flip");
-    expectDamagedUpstream(
-      await runStage(opener(CONTRACTS.DatasetManifest), argv(w, "damaged", [input]), w.bundle).catch((e) => e),
-      { upstream: "up", slot: "dataset", path: "product.json", how: "flip" },
+    await expectDamageReported(w.dir, { upstream: "up", slot: "dataset", path: "product.json", how: "flip" }, () =>
+      runStage(opener(CONTRACTS.DatasetManifest), argv(w, "damaged", [input]), w.bundle),
     );
   });
 });

@@ -4,14 +4,35 @@ import { mkdtempSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 
-import { CONTRACTS, openArtifact } from "@nexa/modules/manifest";
+import { CONTRACTS, digestBytes, openArtifact } from "@nexa/modules/manifest";
+import type { DatasetShard, DatasetSplit } from "@nexa/proto/nexa/v1/dataset";
 
 import { DATASET_MANIFEST_FILE, TextDataset, writeDatasetManifest, writeSplitShards } from "./index";
 
 const origin = { source: 'upstream stage "data" (input dataset)', fix: 'rebuild stage "data"' };
 
+const tempDir = () => mkdtempSync(path.join(process.env.TEST_TMPDIR ?? tmpdir(), "ds-"));
+
+/** Writes the dataset.json of `shards` as stage "data" wrote it. */
+const writeManifest = (
+  dir: string,
+  shards: DatasetShard[],
+  splits: DatasetSplit[],
+  drops: Record<string, number> = {},
+) =>
+  writeDatasetManifest(dir, {
+    name: "fixture",
+    textField: "text",
+    seed: 1,
+    producer: { stageName: "data", stageId: "a".repeat(64), module: "modules/data" },
+    shards,
+    splits,
+    sources: [],
+    drops,
+  });
+
 async function writeFixture(recordsPerShard: number): Promise<string> {
-  const dir = mkdtempSync(path.join(process.env.TEST_TMPDIR ?? tmpdir(), "ds-"));
+  const dir = tempDir();
   const train = Array.from({ length: 5 }, (_, i) => ({ id: `t${4 - i}`, text: `text ${i} café`, source: "f.txt" }));
   const shards = [
     ...(await writeSplitShards(dir, "train", train, { recordsPerShard })),
@@ -19,19 +40,15 @@ async function writeFixture(recordsPerShard: number): Promise<string> {
       recordsPerShard,
     })),
   ];
-  await writeDatasetManifest(dir, {
-    name: "fixture",
-    textField: "text",
-    seed: 1,
-    producer: { stageName: "data", stageId: "a".repeat(64), module: "modules/data" },
+  await writeManifest(
+    dir,
     shards,
-    splits: [
+    [
       { name: "train", recordCount: 5, fraction: 0.8 },
       { name: "validation", recordCount: 1, fraction: 0.2 },
     ],
-    sources: [],
-    drops: { duplicate: 2, empty: 0 },
-  });
+    { duplicate: 2, empty: 0 },
+  );
   return dir;
 }
 
@@ -66,26 +83,16 @@ describe("TextDataset", () => {
   });
 
   it("reports a record without its text field with file and line", async () => {
-    const dir = mkdtempSync(path.join(process.env.TEST_TMPDIR ?? tmpdir(), "ds-"));
+    const dir = tempDir();
     const shards = await writeSplitShards(dir, "train", [{ id: "a", text: "x", source: "s" }], { recordsPerShard: 0 });
     const body = '{"id":"a","text":"x","source":"s"}\n{"id":"b","source":"s"}\n';
     writeFileSync(path.join(dir, "train-00000.jsonl"), body);
-    const { digestBytes } = await import("@nexa/modules/manifest");
     shards[0] = {
       ...shards[0],
       recordCount: 2,
       file: { ...shards[0].file!, digest: digestBytes(body), sizeBytes: body.length },
     };
-    await writeDatasetManifest(dir, {
-      name: "bad",
-      textField: "text",
-      seed: 1,
-      producer: { stageName: "data", stageId: "a".repeat(64), module: "m" },
-      shards,
-      splits: [{ name: "train", recordCount: 2, fraction: 1 }],
-      sources: [],
-      drops: {},
-    });
+    await writeManifest(dir, shards, [{ name: "train", recordCount: 2, fraction: 1 }]);
     await expect((await open(dir)).records("train")).rejects.toMatchObject({
       code: "ARTIFACT_SCHEMA",
       context: { file: "train-00000.jsonl", line: 2, jsonPath: "$.text" },

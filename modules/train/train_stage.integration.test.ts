@@ -1,34 +1,29 @@
-// The train stage end to end on a tiny packed dataset written here in the .nxpk format of docs/formats.md:
-// happy path, byte-identical outputs across runs, thread counts and step chunking, bad shards, bad configs.
-
-import { createHash } from "crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "fs";
-import { writeFile } from "fs/promises";
-import { tmpdir } from "os";
-import * as path from "path";
+// The train stage end to end on a tiny packed dataset of synthetic rows, written by the shared fake pack stage
+// through modules/packed_shards and modules/tokenizer_files: happy path, byte-identical outputs across runs, thread
+// counts and step chunking, bad shards, bad configs.
 
 import { Model } from "@nexa/kernels/binding";
-import { CONTRACTS, decodeManifest, digestBytes, encodeMessage } from "@nexa/modules/manifest";
-import { runStage } from "@nexa/modules/stage";
+import { CONTRACTS, decodeManifest, digestBytes } from "@nexa/modules/manifest";
+import { PACKED_PAD_DOC_ID } from "@nexa/modules/packed_shards";
 import type { StageDefinition } from "@nexa/modules/stage";
-import { damageFile, expectDamagedUpstream } from "@nexa/modules/stage/testing/damage";
-import { ArtifactRef } from "@nexa/proto/nexa/v1/artifact";
-import { PackedDatasetManifest, PackedDatasetManifest_TokenDtype } from "@nexa/proto/nexa/v1/packed_dataset";
-import { TokenizerManifest, TokenizerManifest_Kind } from "@nexa/proto/nexa/v1/tokenizer";
-import { TrainConfig } from "@nexa/proto/nexa/v1/train";
+import { itReportsDamagedUpstream } from "@nexa/modules/stage/testing/damage";
+import { fakePackStage } from "@nexa/modules/stage/testing/upstream";
+import type { PackedRows } from "@nexa/modules/stage/testing/upstream";
+import { runIn, stageFile, stageWorkspace } from "@nexa/modules/stage/testing/workspace";
+import type { StageInputs, StageWorkspace } from "@nexa/modules/stage/testing/workspace";
+import type { TrainConfig } from "@nexa/proto/nexa/v1/train";
 
 import { chunkEnd, createTrainStage } from "./train_stage";
 
 // ----------------------------------------------------------------------------------------------------------
-// fixture: a packed dataset (tokenizer files, shards, packed.json) produced by a fake upstream stage
+// fixture: a packed dataset (tokenizer files, shards, packed.json) produced by the fake upstream pack stage
 
 const SEQ = 16;
 const VOCAB = 64;
 const PAD = 63;
-const PAD_DOC = 0xffffffff;
 
 /** Rows of documents that count upwards mod 60 (learnable), packed greedily; padding at row ends. */
-function rows(count: number, seed: number): { tokens: number[]; docs: number[]; pos: number[] } {
+function rows(count: number, seed: number): PackedRows {
   let state = seed >>> 0;
   const next = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0);
   const tokens: number[] = [];
@@ -51,80 +46,27 @@ function rows(count: number, seed: number): { tokens: number[]; docs: number[]; 
     }
     for (; used < SEQ; used++) {
       tokens.push(PAD);
-      docs.push(PAD_DOC);
+      docs.push(PACKED_PAD_DOC_ID);
       pos.push(0);
     }
   }
-  return { tokens, docs, pos };
+  return { tokens: Uint32Array.from(tokens), docIds: Uint32Array.from(docs), positions: Uint32Array.from(pos) };
 }
 
-/** Bytes of one .nxpk shard (docs/formats.md "Packed shards"). */
-function encodeShard(r: ReturnType<typeof rows>, version = 1): Buffer {
-  const bins = r.tokens.length / SEQ;
-  const payload = Buffer.from(Uint32Array.from([...r.tokens, ...r.docs, ...r.pos]).buffer);
-  const header = Buffer.alloc(64);
-  header.write("NEXAPACK", 0, "latin1");
-  header.writeUInt32LE(version, 8);
-  header.writeUInt32LE(SEQ, 12);
-  header.writeBigUInt64LE(BigInt(bins), 16);
-  header.writeUInt32LE(PAD, 24);
-  createHash("sha256").update(payload).digest().copy(header, 32);
-  return Buffer.concat([header, payload]);
-}
-
-const ref = (bytes: Uint8Array | string, p: string, schemaName = ""): ArtifactRef =>
-  ArtifactRef.fromPartial({
-    digest: digestBytes(bytes),
-    sizeBytes: Buffer.byteLength(bytes),
-    path: p,
-    schemaName,
-    mediaType: "application/octet-stream",
+/** A fresh workspace with the upstream stage "pack" run; `mutate` may damage the train shard (before it is listed). */
+async function workspace(mutate?: (b: Buffer) => Buffer): Promise<StageWorkspace> {
+  const w = stageWorkspace("train-");
+  const pack = fakePackStage({
+    seqLen: SEQ,
+    tokenizer: { stub: { vocabSize: VOCAB, eosId: PAD } },
+    shards: [
+      { split: "train", rows: rows(24, 1) },
+      { split: "validation", rows: rows(6, 2) },
+    ],
+    mutate: mutate && ((file, bytes) => (file.startsWith("train-") ? mutate(bytes) : bytes)),
   });
-
-/** A fake pack stage writing the fixture; `mutate` may damage the train shard (before its digest is recorded). */
-function fakePack(mutate: (b: Buffer) => Buffer = (b) => b): StageDefinition<TrainConfig> {
-  return {
-    module: "modules/pack (test)",
-    config: CONTRACTS.TrainConfig,
-    async run(ctx) {
-      const producer = { stageName: ctx.stage, stageId: ctx.stageId, module: ctx.module };
-      const hf = '{"model":{"type":"BPE"}}';
-      await writeFile(path.join(ctx.outDir, "tokenizer.json"), hf);
-      const tok = encodeMessage(
-        TokenizerManifest,
-        TokenizerManifest.fromPartial({
-          schemaVersion: 1,
-          kind: TokenizerManifest_Kind.KIND_BPE,
-          name: "bpe-64",
-          vocabSize: VOCAB,
-          specialTokens: [{ text: "<|endoftext|>", id: PAD }],
-          eosId: PAD,
-          files: [ref(hf, "tokenizer.json")],
-          producer,
-        }),
-      );
-      await writeFile(path.join(ctx.outDir, "tokenizer.manifest.json"), tok);
-      const train = mutate(encodeShard(rows(24, 1)));
-      const val = encodeShard(rows(6, 2));
-      await writeFile(path.join(ctx.outDir, "train-00000.nxpk"), train);
-      await writeFile(path.join(ctx.outDir, "validation-00000.nxpk"), val);
-      const packed = PackedDatasetManifest.fromPartial({
-        schemaVersion: 1,
-        seqLen: SEQ,
-        tokenDtype: PackedDatasetManifest_TokenDtype.TOKEN_DTYPE_UINT32,
-        padId: PAD,
-        bins: [
-          { file: ref(train, "train-00000.nxpk"), split: "train", sequenceCount: 24, tokenCount: 1 },
-          { file: ref(val, "validation-00000.nxpk"), split: "validation", sequenceCount: 6, tokenCount: 1 },
-        ],
-        tokenizer: ref(tok, "tokenizer.manifest.json", "nexa.v1.TokenizerManifest"),
-        dataset: { digest: digestBytes("dataset") },
-        producer,
-      });
-      await writeFile(path.join(ctx.outDir, "packed.json"), encodeMessage(PackedDatasetManifest, packed));
-      return { product: { file: "packed.json", schema: "nexa.v1.PackedDatasetManifest" } };
-    },
-  };
+  await runIn(w, pack, "pack");
+  return w;
 }
 
 const CONFIG = {
@@ -149,58 +91,33 @@ const CONFIG = {
   evalBatches: 2,
 };
 
-interface Workspace {
-  dir: string;
-  config: string;
-  bundle: string;
-  packedArg: string;
+interface TrainRun {
+  /** Stage name (default "train"); the config goes to `<name>.config.json`. */
+  name?: string;
+  config?: object;
+  /** Inputs besides `packed` (wired to "pack"). */
+  inputs?: StageInputs;
+  threads?: number;
+  stage?: StageDefinition<TrainConfig>;
 }
 
-/** A fresh directory with the config, a fake bundle and the upstream pack stage's outputs. */
-async function workspace(config: object = CONFIG, mutate?: (b: Buffer) => Buffer): Promise<Workspace> {
-  const dir = mkdtempSync(path.join(process.env.TEST_TMPDIR ?? tmpdir(), "train-"));
-  const cfg = path.join(dir, "train.json");
-  writeFileSync(cfg, JSON.stringify(config));
-  const bundle = path.join(dir, "bundle.js");
-  writeFileSync(bundle, "// bundle\n");
-  const packCfg = path.join(dir, "pack.json");
-  writeFileSync(packCfg, JSON.stringify(CONFIG));
-  await runStage(
-    fakePack(mutate),
-    [
-      "run",
-      "--stage=pack",
-      "--module=modules/pack",
-      `--config=${packCfg}`,
-      `--out=${dir}/pack`,
-      `--log=${dir}/pack.log.jsonl`,
-      `--manifest=${dir}/pack.manifest.json`,
-    ],
-    bundle,
-  );
-  return { dir, config: cfg, bundle, packedArg: `--input=packed=${dir}/pack.manifest.json:${dir}/pack` };
-}
+/** Runs the train stage in `w` on the packed data of stage "pack". */
+const train = (w: StageWorkspace, run: TrainRun = {}) =>
+  runIn(w, run.stage ?? createTrainStage(), run.name ?? "train", {
+    module: "modules/train",
+    config: run.config ?? CONFIG,
+    inputs: { packed: "pack", ...run.inputs },
+    options: run.threads === undefined ? {} : { threads: run.threads },
+  });
 
-const argv = (w: Workspace, extra: string[] = []): string[] => [
-  "run",
-  "--stage=train",
-  "--module=modules/train",
-  `--config=${w.config}`,
-  w.packedArg,
-  `--out=${w.dir}/train`,
-  `--log=${w.dir}/train.log.jsonl`,
-  `--manifest=${w.dir}/train.manifest.json`,
-  ...extra,
-];
-
-const read = (w: Workspace, f: string): Buffer => readFileSync(path.join(w.dir, "train", f));
+const read = (w: StageWorkspace, f: string): Buffer => stageFile(w, "train", f);
 
 // ----------------------------------------------------------------------------------------------------------
 
 describe("train stage", () => {
   test("trains, writes a self-contained checkpoint directory and a CheckpointManifest", async () => {
     const w = await workspace();
-    const out = await runStage(createTrainStage(), argv(w), w.bundle, { threads: 2 });
+    const out = await train(w, { threads: 2 });
     expect(out.manifest!.outputs.map((o) => o.path)).toEqual([
       "checkpoint.json",
       "metrics.jsonl",
@@ -211,7 +128,7 @@ describe("train stage", () => {
     const ck = decodeManifest(CONTRACTS.CheckpointManifest, read(w, "checkpoint.json"), "checkpoint.json");
     expect(ck.weights!.digest).toBe(digestBytes(read(w, "model.safetensors")));
     expect(ck.tokenizer!.digest).toBe(digestBytes(read(w, "tokenizer.manifest.json")));
-    expect(ck.packedDataset!.digest).toBe(digestBytes(readFileSync(path.join(w.dir, "pack", "packed.json"))));
+    expect(ck.packedDataset!.digest).toBe(digestBytes(stageFile(w, "pack", "packed.json")));
     expect(ck).toMatchObject({
       step: 12,
       dtype: "F32",
@@ -238,16 +155,16 @@ describe("train stage", () => {
 
   test("identical bytes for identical inputs, with 1 or 2 threads", async () => {
     const [a, b] = [await workspace(), await workspace()];
-    await runStage(createTrainStage(), argv(a), a.bundle, { threads: 1 });
-    await runStage(createTrainStage(), argv(b), b.bundle, { threads: 2 });
+    await train(a, { threads: 1 });
+    await train(b, { threads: 2 });
     for (const f of ["model.safetensors", "metrics.jsonl", "checkpoint.json"])
       expect(read(b, f).equals(read(a, f))).toBe(true);
   });
 
   test("identical bytes whatever the chunking of steps into trainSteps calls", async () => {
     const [a, b] = [await workspace(), await workspace()];
-    await runStage(createTrainStage(), argv(a), a.bundle, { threads: 2 });
-    await runStage(createTrainStage({ chunkMaxTokens: 1 }), argv(b), b.bundle, { threads: 2 }); // one step per call
+    await train(a, { threads: 2 });
+    await train(b, { threads: 2, stage: createTrainStage({ chunkMaxTokens: 1 }) }); // one step per call
     for (const f of ["model.safetensors", "metrics.jsonl", "checkpoint.json"])
       expect(read(b, f).equals(read(a, f))).toBe(true);
     // chunks end at every evaluation step (5, 10) and at the last (12); maxSteps caps them
@@ -264,25 +181,23 @@ describe("train stage", () => {
   });
 
   test("a bad shard names the file and the versions", async () => {
-    const version = await workspace(CONFIG, (buf) => {
+    const version = await workspace((buf) => {
       buf.writeUInt32LE(2, 8);
       return buf;
     });
-    await expect(runStage(createTrainStage(), argv(version), version.bundle)).rejects.toThrow(
+    await expect(train(version)).rejects.toThrow(
       /train-00000\.nxpk: packed shard format version 2 is not supported; this reader supports version 1/,
     );
-    const magic = await workspace(CONFIG, (buf) => {
+    const magic = await workspace((buf) => {
       buf.write("BADMAGIC", 0, "latin1");
       return buf;
     });
-    await expect(runStage(createTrainStage(), argv(magic), magic.bundle)).rejects.toThrow(
-      /train-00000\.nxpk: bad magic "BADMAGIC"/,
-    );
+    await expect(train(magic)).rejects.toThrow(/train-00000\.nxpk: bad magic "BADMAGIC"/);
   });
 
   test("bad configs are refused naming the field", async () => {
     const cases: [object, RegExp][] = [
-      [{ ...CONFIG, model: { ...CONFIG.model, colour: "red" } }, /train\.json: \$\.model\.colour/],
+      [{ ...CONFIG, model: { ...CONFIG.model, colour: "red" } }, /train\.config\.json: \$\.model\.colour/],
       [
         { ...CONFIG, device: "DEVICE_CUDA" },
         /\$\.device: DEVICE_CUDA: the CUDA training path .* not wired into stages yet/,
@@ -305,41 +220,20 @@ describe("train stage", () => {
       ],
       [{ ...CONFIG, gradAccumSteps: 3 }, /\$\.gradAccumSteps: batch_size 4 is not divisible/],
     ];
-    for (const [config, pattern] of cases) {
-      const w = await workspace(config);
-      await expect(runStage(createTrainStage(), argv(w), w.bundle)).rejects.toThrow(pattern);
-    }
+    const w = await workspace();
+    for (const [config, pattern] of cases) await expect(train(w, { config })).rejects.toThrow(pattern);
   });
 
   test("logit distillation from a wired teacher: deterministic, different from hard labels, teacher recorded", async () => {
     const w = await workspace();
-    await runStage(createTrainStage(), argv(w), w.bundle, { threads: 2 }); // the teacher: a plain train run
-    const teacherArg = `--input=teacher=${w.dir}/train.manifest.json:${w.dir}/train`;
+    await train(w, { threads: 2 }); // the teacher: a plain train run
     const teacherDigest = digestBytes(read(w, "checkpoint.json"));
     const distilled = { ...CONFIG, seed: 8, distillation: { temperature: 2, alpha: 0.5, topK: 8 } };
-    const student = (name: string, config: object, extra: string[], threads: number) => {
-      writeFileSync(path.join(w.dir, `${name}.json`), JSON.stringify(config));
-      return runStage(
-        createTrainStage(),
-        [
-          "run",
-          `--stage=${name}`,
-          "--module=modules/train",
-          `--config=${w.dir}/${name}.json`,
-          w.packedArg,
-          `--out=${w.dir}/${name}`,
-          `--log=${w.dir}/${name}.log.jsonl`,
-          `--manifest=${w.dir}/${name}.manifest.json`,
-          ...extra,
-        ],
-        w.bundle,
-        { threads },
-      );
-    };
-    const file = (name: string, f: string) => readFileSync(path.join(w.dir, name, f));
-    await student("kd1", distilled, [teacherArg], 1);
-    await student("kd2", distilled, [teacherArg], 2);
-    await student("hard", { ...CONFIG, seed: 8 }, [], 2);
+    const teacher = { teacher: "train" };
+    const file = (name: string, f: string) => stageFile(w, name, f);
+    await train(w, { name: "kd1", config: distilled, inputs: teacher, threads: 1 });
+    await train(w, { name: "kd2", config: distilled, inputs: teacher, threads: 2 });
+    await train(w, { name: "hard", config: { ...CONFIG, seed: 8 }, threads: 2 });
     expect(file("kd2", "model.safetensors").equals(file("kd1", "model.safetensors"))).toBe(true);
     expect(file("kd2", "metrics.jsonl").equals(file("kd1", "metrics.jsonl"))).toBe(true);
     expect(file("kd1", "metrics.jsonl").equals(file("hard", "metrics.jsonl"))).toBe(false);
@@ -347,28 +241,20 @@ describe("train stage", () => {
     expect(model.metadata()["nexa_train.teacher_checkpoint_digest"]).toBe(teacherDigest);
     model.free();
     // the wiring must match the config both ways, and a pinned digest must match the wired teacher
-    await expect(student("unused", CONFIG, [teacherArg], 1)).rejects.toMatchObject({ code: "TRAIN_TEACHER_UNUSED" });
+    await expect(train(w, { name: "unused", inputs: teacher, threads: 1 })).rejects.toMatchObject({
+      code: "TRAIN_TEACHER_UNUSED",
+    });
     const pinned = {
       ...distilled,
       distillation: { ...distilled.distillation, teacher: { digest: digestBytes("another") } },
     };
-    await expect(student("pinned", pinned, [teacherArg], 1)).rejects.toMatchObject({
+    await expect(train(w, { name: "pinned", config: pinned, inputs: teacher, threads: 1 })).rejects.toMatchObject({
       code: "TRAIN_TEACHER_MISMATCH",
       context: { jsonPath: "$.distillation.teacher.digest", actual: teacherDigest },
     });
   });
 
-  test.each(["flip", "truncate", "remove"] as const)(
-    "reports damaged upstream files the way every stage does (%s)",
-    async (how) => {
-      const w = await workspace();
-      damageFile(path.join(w.dir, "pack", "validation-00000.nxpk"), how);
-      expectDamagedUpstream(await runStage(createTrainStage(), argv(w), w.bundle).catch((e) => e), {
-        upstream: "pack",
-        slot: "packed",
-        path: "validation-00000.nxpk",
-        how,
-      });
-    },
-  );
+  itReportsDamagedUpstream(workspace, [
+    { upstream: "pack", slot: "packed", path: "validation-00000.nxpk", run: (w) => train(w) },
+  ]);
 });

@@ -3,6 +3,7 @@
 import { IGNORE_TARGET } from "@nexa/kernels/binding";
 import { ConfigError } from "@nexa/modules/monitoring";
 import { Device, OptimizerConfig_Kind, ScheduleConfig_Kind, TrainConfig } from "@nexa/proto/nexa/v1/train";
+import type { ModelShape } from "@nexa/proto/nexa/v1/train";
 
 import { drawRows, gatherRows, trainStepBatch, validationBatches } from "./batches";
 import type { SplitRows } from "@nexa/modules/packed_shards";
@@ -35,6 +36,11 @@ function config(overrides: Partial<TrainConfig> = {}): TrainConfig {
     ...overrides,
   });
 }
+
+/** Overrides of the config's model: its shape (dropout 0) with `changes`. */
+const model = (changes: Partial<ModelShape>) => ({
+  model: { nLayer: 2, nHead: 4, nEmbd: 64, vocabSize: 128, blockSize: 8, dropout: 0, ...changes },
+});
 
 function refusal(cfg: TrainConfig): ConfigError {
   try {
@@ -87,26 +93,10 @@ describe("planTraining", () => {
   });
 
   it.each([
-    [
-      { model: { nLayer: 2, nHead: 3, nEmbd: 64, vocabSize: 128, blockSize: 8, dropout: 0 } },
-      "TRAIN_CONFIG_INVALID",
-      "$.model.nHead",
-    ],
-    [
-      { model: { nLayer: 2, nHead: 4, nEmbd: 64, vocabSize: 64, blockSize: 8, dropout: 0 } },
-      "TRAIN_CONFIG_INVALID",
-      "$.model.vocabSize",
-    ],
-    [
-      { model: { nLayer: 2, nHead: 4, nEmbd: 64, vocabSize: 128, blockSize: 4, dropout: 0 } },
-      "TRAIN_CONFIG_INVALID",
-      "$.model.blockSize",
-    ],
-    [
-      { model: { nLayer: 2, nHead: 4, nEmbd: 64, vocabSize: 128, blockSize: 8, dropout: 0.1 } },
-      "TRAIN_CONFIG_UNSUPPORTED",
-      "$.model.dropout",
-    ],
+    [model({ nHead: 3 }), "TRAIN_CONFIG_INVALID", "$.model.nHead"],
+    [model({ vocabSize: 64 }), "TRAIN_CONFIG_INVALID", "$.model.vocabSize"],
+    [model({ blockSize: 4 }), "TRAIN_CONFIG_INVALID", "$.model.blockSize"],
+    [model({ dropout: 0.1 }), "TRAIN_CONFIG_UNSUPPORTED", "$.model.dropout"],
     [{ device: Device.DEVICE_CUDA }, "TRAIN_CONFIG_UNSUPPORTED", "$.device"],
     [{ batchSize: 7 }, "TRAIN_CONFIG_INVALID", "$.gradAccumSteps"],
     [{ steps: 10 }, "TRAIN_CONFIG_INVALID", "$.schedule.warmupSteps"],

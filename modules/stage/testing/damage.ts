@@ -1,10 +1,11 @@
 /// <reference types="jest" />
 // The one fixture for damaged upstream artifacts, shared by every stage kind's integration test: damage a file an
 // upstream stage listed (flip a byte, truncate it, remove it), run the stage, and check the error with
-// `expectDamagedUpstream`: every stage must give the same code and the same message shape, naming the file, where it
-// is listed, the upstream stage and its input slot, and the fix.
+// `expectDamagedUpstream` (or do all three with `expectDamageReported`): every stage must give the same code and the
+// same message shape, naming the file, where it is listed, the upstream stage and its input slot, and the fix.
 
 import { readFileSync, rmSync, truncateSync, writeFileSync } from "fs";
+import * as path from "path";
 
 export type Damage = "flip" | "truncate" | "remove";
 
@@ -56,5 +57,43 @@ export function expectDamagedUpstream(err: unknown, d: DamagedUpstream): void {
     },
     message: expect.stringMatching(new RegExp(`^[^:]+: \\$[^:]*: ${from} ${damage}$`)),
     hint: expect.stringContaining(`rebuild stage "${d.upstream}"`),
+  });
+}
+
+/**
+ * Damages `d.path` in the data directory `<dir>/<d.upstream>` of the upstream stage (the workspace layout of
+ * workspace.ts), then runs `stage` and asserts that it fails with the one error shape of `d`.
+ */
+export async function expectDamageReported(
+  dir: string,
+  d: DamagedUpstream,
+  stage: () => Promise<unknown>,
+): Promise<void> {
+  damageFile(path.join(dir, d.upstream, d.path), d.how);
+  expectDamagedUpstream(await stage().catch((e) => e), d);
+}
+
+/** Every damage, in the order each stage kind's test runs them. */
+export const DAMAGES: readonly Damage[] = ["flip", "truncate", "remove"];
+
+/** A file of an upstream stage to damage, and the run of the stage under test that must report it. */
+export interface DamageCase<W> {
+  upstream: string;
+  slot: string;
+  path: string;
+  run(w: W): Promise<unknown>;
+}
+
+/**
+ * Declares the damaged-upstream test of a stage kind, one jest test per damage: in a fresh workspace from `setup`,
+ * each case in turn damages its file and expects its run to fail with the one error shape (`expectDamageReported`).
+ */
+export function itReportsDamagedUpstream<W extends { dir: string }>(
+  setup: () => Promise<W>,
+  cases: ReadonlyArray<DamageCase<W>>,
+): void {
+  it.each(DAMAGES)("reports damaged upstream files the way every stage does (%s)", async (how) => {
+    const w = await setup();
+    for (const { run, ...file } of cases) await expectDamageReported(w.dir, { ...file, how }, () => run(w));
   });
 }
