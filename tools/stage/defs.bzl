@@ -20,7 +20,7 @@ load(
     _slot = "slot",
     _stage_rule = "stage_rule",
 )
-load("//tools/typescript:defs.bzl", "module_tests", "ts_binary", "ts_project")
+load("//tools/typescript:defs.bzl", "ts_binary", "ts_module")
 
 StageInfo = _StageInfo
 DatasetInfo = _DatasetInfo
@@ -76,22 +76,11 @@ def stage_module(name, deps = [], test_deps = [], test_size = None):
       test_deps: what its tests import beyond the library and STAGE_TEST_DEPS.
       test_size: Bazel test size of both tests.
     """
-    ts_project(
+    ts_module(
         name = name,
-        srcs = native.glob(
-            ["*.ts"],
-            exclude = [
-                "*.test.ts",
-                "main.ts",
-            ],
-        ),
-        npm_deps = ["@npm//@types/node"],
         deps = STAGE_MODULE_DEPS + [d for d in deps if d not in STAGE_MODULE_DEPS],
+        test_deps = STAGE_TEST_DEPS + [d for d in test_deps if d not in STAGE_TEST_DEPS],
+        test_data = STAGE_DATA,
+        test_size = test_size,
     )
     stage_binary(data = STAGE_DATA)
-    module_tests(
-        name = name,
-        size = test_size,
-        data = STAGE_DATA,
-        deps = STAGE_TEST_DEPS + [d for d in test_deps if d not in STAGE_TEST_DEPS],
-    )

@@ -70,3 +70,54 @@ def module_tests(name, deps = [], npm_deps = [], data = [], size = None, integra
         tags = ["integration"],
         deps = _union(deps, integration_deps),
     )
+
+def ts_module(
+        name,
+        deps = [],
+        npm_deps = [],
+        visibility = None,
+        test_deps = [],
+        test_npm_deps = [],
+        test_data = [],
+        test_size = None,
+        integration_deps = [],
+        integration_data = []):
+    """A module's library and its test pair, the usual shape of a module BUILD file.
+
+    Declares `:<name>`, a ts_project of the package's `*.ts` files but tests and `main.ts` (an entry point, bundled
+    by a ts_binary), compiled against `@types/node`, and `module_tests(name)` (which embeds the library).
+
+    Args:
+      name: the module's name (the package's last component).
+      deps: ts_project / ts_proto_library targets the library imports.
+      npm_deps: `@npm//` packages the library imports beyond `@types/node`.
+      visibility: the library's visibility (a package group of the layering, tests/governance/layers.bzl).
+      test_deps: what the tests import beyond the library.
+      test_npm_deps: `@npm//` packages the tests import beyond the library's.
+      test_data: runtime files of both tests.
+      test_size: Bazel test size of both tests.
+      integration_deps: deps of the integration tests only.
+      integration_data: data of the integration tests only.
+    """
+    _ts_project(
+        name = name,
+        srcs = native.glob(
+            ["*.ts"],
+            exclude = [
+                "*.test.ts",
+                "main.ts",
+            ],
+        ),
+        npm_deps = _union(["@npm//@types/node"], npm_deps),
+        visibility = visibility,
+        deps = deps,
+    )
+    module_tests(
+        name = name,
+        size = test_size,
+        data = test_data,
+        npm_deps = test_npm_deps,
+        deps = test_deps,
+        integration_deps = integration_deps,
+        integration_data = integration_data,
+    )
