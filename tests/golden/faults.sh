@@ -41,6 +41,18 @@ executed() { # stage names whose actions Bazel executed in the last build that w
   [[ -s "$scratch/explain.txt" ]] || fail "Bazel wrote no --explain log ($scratch/explain.txt)"
   { grep -oE "Executing action 'Stage [a-z_]+" "$scratch/explain.txt" || true; } | awk '{print $4}' | sort -u | tr '\n' ' '
 }
+# The pid of a running action of this script's own Bazel server matching $1 (its working directory is under
+# $scratch: another Bazel on the machine may run the same stage at the same time).
+own_action() {
+  local p
+  for p in $(pgrep -f -- "$1" || true); do
+    if [[ "$(readlink "/proc/$p/cwd" 2>/dev/null)" == "$scratch"/* ]]; then
+      echo "$p"
+      return 0
+    fi
+  done
+  return 1
+}
 passed=0
 failed=0
 # Runs one scenario in its own subshell (errexit on: any failing command fails the scenario) and counts it.
@@ -63,7 +75,7 @@ kill_train_action() {
 bz build --disk_cache= //pipelines:golden >"$scratch/build1.log" 2>&1 &
 builder=$!
 for _ in $(seq 1 900); do
-  if pid=$(pgrep -f -- 'stage.bundle.js run --stage=train ' | head -n1) && [[ -n "$pid" ]]; then break; fi
+  if pid=$(own_action 'stage.bundle.js run --stage=train ') && [[ -n "$pid" ]]; then break; fi
   kill -0 "$builder" 2>/dev/null || fail "build ended before the train action started (see $scratch/build1.log)"
   sleep 0.5
 done
@@ -109,7 +121,7 @@ for _ in $(seq 1 600); do
   [[ $(find "$NEXA_HOME/cas/sha256" -type f 2>/dev/null | wc -l) -ge 3 ]] && break
   sleep 0.1
 done
-ppid_publisher=$(pgrep -f -- 'nexa.bundle.js publish' | head -n1) || fail "publisher not running"
+ppid_publisher=$(own_action 'nexa.bundle.js publish') || fail "publisher not running"
 kill -9 "$ppid_publisher"
 wait "$runner" || true
 grep -q 'run_id=' "$scratch/publish.log" && fail "the publisher finished before it was killed"
