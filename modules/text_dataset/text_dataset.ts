@@ -17,7 +17,13 @@ import {
 import type { Artifact } from "@nexa/modules/manifest";
 import { IntegrityError, ManifestError } from "@nexa/modules/monitoring";
 import { DatasetManifest } from "@nexa/proto/nexa/v1/dataset";
-import type { DatasetShard, DatasetSplit, DropCount, SourceLineage } from "@nexa/proto/nexa/v1/dataset";
+import type {
+  DatasetExclusion,
+  DatasetShard,
+  DatasetSplit,
+  DropCount,
+  SourceLineage,
+} from "@nexa/proto/nexa/v1/dataset";
 
 /** The product manifest's file name. */
 export const DATASET_MANIFEST_FILE = "dataset.json";
@@ -215,6 +221,8 @@ export interface DatasetFields {
   sources: SourceLineage[];
   /** Records dropped per reason (zero counts are left out). */
   drops: Readonly<Record<string, number>>;
+  /** Exclusion files of the dropped records, sorted by reason (absent: none). */
+  exclusions?: DatasetExclusion[];
 }
 
 /** Builds, validates and writes `dataset.json`; returns the manifest. */
@@ -234,6 +242,7 @@ export async function writeDatasetManifest(outDir: string, f: DatasetFields): Pr
     textField: f.textField,
     drops,
     seed: f.seed,
+    exclusions: f.exclusions ?? [],
   });
   validateMessage(CONTRACTS.DatasetManifest, manifest, DATASET_MANIFEST_FILE);
   await writeFile(path.join(outDir, DATASET_MANIFEST_FILE), encodeMessage(DatasetManifest, manifest));
