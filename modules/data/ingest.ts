@@ -230,6 +230,15 @@ function idOf(record: Record<string, unknown>, field: string, fallback: string, 
 // ----------------------------------------------------------------------------------------------------------
 // formats
 
+/** A raw file that a library (hyparquet, zlib) could not read: `what` and the library's message, with the fix. */
+function readFailure(code: string, what: string, err: unknown, f: SelectedFile, hint: string): ConfigError {
+  return new ConfigError(code, `${what}: ${err instanceof Error ? err.message : String(err)}`, {
+    context: { file: f.uri },
+    hint,
+    cause: err,
+  });
+}
+
 type Emit = (id: string, text: string, bytes: Uint8Array, line: number) => void;
 
 /** What a reader needs besides the bytes. */
@@ -338,14 +347,12 @@ async function readParquet(raw: Buffer, r: Reader): Promise<void> {
     });
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    throw new ConfigError(
+    throw readFailure(
       "DATA_MALFORMED_PARQUET",
-      `cannot read the Parquet file: ${err instanceof Error ? err.message : String(err)}`,
-      {
-        context: { file: f.uri },
-        hint: "check that the file is a complete Parquet file (FORMAT_PARQUET reads Apache Parquet, not gzip-compressed)",
-        cause: err,
-      },
+      "cannot read the Parquet file",
+      err,
+      f,
+      "check that the file is a complete Parquet file (FORMAT_PARQUET reads Apache Parquet, not gzip-compressed)",
     );
   }
   const base = path.posix.basename(f.uri);
@@ -426,14 +433,12 @@ async function readRaw(f: SelectedFile, gzip: boolean): Promise<Buffer> {
   try {
     for await (const chunk of createReadStream(f.fsPath).pipe(createGunzip())) chunks.push(chunk as Buffer);
   } catch (err) {
-    throw new ConfigError(
+    throw readFailure(
       "DATA_BAD_GZIP",
-      `cannot decompress the gzip file: ${err instanceof Error ? err.message : String(err)}`,
-      {
-        context: { file: f.uri },
-        hint: "the file is truncated or corrupt: re-create it with gzip (gzip -t checks it)",
-        cause: err,
-      },
+      "cannot decompress the gzip file",
+      err,
+      f,
+      "the file is truncated or corrupt: re-create it with gzip (gzip -t checks it)",
     );
   }
   return Buffer.concat(chunks);

@@ -1,7 +1,7 @@
 // The hand-over between a shard action and the merge: what one shard read and which documents passed its
 // filters. A shard directory holds
 //   shard.json     {"format": "nexa.data.shard", "version": 1, "shard", "num_shards", "read", "drops", "files"}
-//   filtered.jsonl one {"index", "file", "line", "unit", "id", "text", "source"} per filter survivor, in reading order
+//   filtered.jsonl one {"index", "file", "line", "unit", "id", "source", "text"} per filter survivor, in reading order
 //   excluded.jsonl one {"index", "file", "line", "unit", "id", "source", "reason"} per document the filters dropped
 // It is an action-private intermediate (never published), but versioned so a merge refuses a foreign directory.
 
@@ -68,32 +68,10 @@ export async function writeShardPart(dir: string, part: FilteredPart): Promise<v
     files: head.files,
   };
   await writeFile(path.join(dir, "shard.json"), JSON.stringify(header) + "\n");
-  const lines = docs.map(
-    (d) =>
-      JSON.stringify({
-        index: d.index,
-        file: d.file,
-        line: d.line,
-        unit: d.unit,
-        id: d.id,
-        text: d.text,
-        source: d.source,
-      }) + "\n",
-  );
-  await writeFile(path.join(dir, "filtered.jsonl"), lines.join(""));
-  const drops = excluded.map(
-    (d) =>
-      JSON.stringify({
-        index: d.index,
-        file: d.file,
-        line: d.line,
-        unit: d.unit,
-        id: d.id,
-        source: d.source,
-        reason: d.reason,
-      }) + "\n",
-  );
-  await writeFile(path.join(dir, "excluded.jsonl"), drops.join(""));
+  // The objects are written as given (data_stage builds them with the fields in the order of the header comment).
+  const jsonLines = (items: readonly object[]) => items.map((d) => JSON.stringify(d) + "\n").join("");
+  await writeFile(path.join(dir, "filtered.jsonl"), jsonLines(docs));
+  await writeFile(path.join(dir, "excluded.jsonl"), jsonLines(excluded));
 }
 
 /** Reads a shard directory written by writeShardPart. */

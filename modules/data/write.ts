@@ -2,11 +2,7 @@
 // per split, one exclusion file `excluded-<reason>.jsonl` per drop reason, and the DatasetManifest `dataset.json`,
 // with one SourceLineage entry per raw file and one DatasetExclusion per exclusion file.
 
-import { writeFile } from "fs/promises";
-import * as path from "path";
-
-import { digestBytes } from "@nexa/modules/manifest";
-import { writeDatasetManifest, writeSplitShards } from "@nexa/modules/text_dataset";
+import { writeDatasetManifest, writeJsonlFile, writeSplitShards } from "@nexa/modules/text_dataset";
 import { SourceLineage_Kind } from "@nexa/proto/nexa/v1/dataset";
 import type {
   DatasetExclusion,
@@ -87,18 +83,9 @@ export async function writeExclusions(
     const lines = docs.map(
       (d) => JSON.stringify({ reason, id: d.id, file: files[d.file].uri, [d.unit]: d.line, source: d.source }) + "\n",
     );
-    const bytes = Buffer.from(lines.join(""), "utf8");
-    const name = exclusionFileName(reason);
-    await writeFile(path.join(outDir, name), bytes);
     out.push({
       reason,
-      file: {
-        digest: digestBytes(bytes),
-        sizeBytes: bytes.length,
-        mediaType: "application/jsonl",
-        schemaName: "",
-        path: name,
-      },
+      file: await writeJsonlFile(outDir, exclusionFileName(reason), lines),
       count: docs.length,
       firstLocations: docs.slice(0, FIRST_LOCATIONS).map((d) => `${files[d.file].uri}:${d.line}`),
     });
