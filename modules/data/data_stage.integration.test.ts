@@ -829,4 +829,46 @@ describe("exclusion files", () => {
     expect(readdirSync("clean").sort()).toEqual(["dataset.json", "train-00000.jsonl"]);
     expect(dataset("clean").manifest.exclusions).toEqual([]);
   });
+
+  it("3 shards + merge write the same dataset and exclusion files as the unsharded run (gzip, Parquet, invalid UTF-8)", async () => {
+    const dup = words(700, 60);
+    const rows = Array.from({ length: 9 }, (_, i) => (i === 4 ? "tiny" : i === 7 ? dup : words(800 + i, 40)));
+    workspace({
+      "in/a/one.jsonl.gz": gzipSync(
+        jsonl([{ text: dup }, ...Array.from({ length: 8 }, (_, i) => ({ text: words(900 + i, 40) }))]),
+      ),
+      "in/b/two.parquet": Buffer.from(
+        parquetWriteBuffer({ columnData: [{ name: "text", data: rows, type: "STRING" }] }),
+      ),
+      "in/c/bad.txt": Buffer.from([0x61, 0xff, 0x62, 0x20, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a]),
+    });
+    const cfg = config({
+      sources: [
+        { path: "in/**/*.jsonl.gz", format: "FORMAT_JSONL" },
+        { path: "in/**/*.parquet", format: "FORMAT_PARQUET" },
+        { path: "in/**/*.txt", format: "FORMAT_TEXT" },
+      ],
+      gate: { ...PERMISSIVE_GATE, minBytes: 10 },
+      split: { validationFraction: 0.25, testFraction: 0 },
+    });
+    const raw = ["in/c/bad.txt", "in/b/two.parquet", "in/a/one.jsonl.gz"];
+    await run("whole", cfg, raw);
+    for (const i of [0, 1, 2])
+      await action("run", `s${i}`, cfg, raw, [`--shard=${i}`, "--num-shards=3", `--out=s${i}`]);
+    await action("merge", "merged", cfg, raw, [
+      "--shard-dir=s0",
+      "--shard-dir=s1",
+      "--shard-dir=s2",
+      "--out=merged",
+      "--manifest=merged.manifest.json",
+    ]);
+    const whole = dataset("whole");
+    expect(dataset("merged").files).toEqual(whole.files);
+    expect(drops(whole.manifest)).toEqual({ exact_duplicate: 1, invalid_utf8: 1, too_short: 1 });
+    expect(whole.manifest.exclusions.map((e) => [e.reason, e.firstLocations])).toEqual([
+      ["exact_duplicate", ["in/b/two.parquet:8"]],
+      ["invalid_utf8", ["in/c/bad.txt:1"]],
+      ["too_short", ["in/b/two.parquet:5"]],
+    ]);
+  });
 });
