@@ -58,6 +58,8 @@ describe("patterns, drops and ids", () => {
     const cls = patternMatcher("shard_[ab].parquet");
     expect([cls("x/shard_a.parquet"), cls("x/shard_c.parquet")]).toEqual([true, false]);
     expect(patternMatcher("**/*.txt")("a/b/.hidden.txt")).toBe(true);
+    const range = patternMatcher("part-{1..3}.txt");
+    expect([range("part-2.txt"), range("part-4.txt")]).toEqual([true, false]);
   });
 
   it.each([
@@ -68,6 +70,10 @@ describe("patterns, drops and ids", () => {
     ["data/a**.jsonl", /\*\* inside a segment/],
     ["data/{a,b.jsonl", /unbalanced \{ \}/],
     ["data/[ab.jsonl", /unbalanced \[ \]/],
+    ["data/(a|b).jsonl", /\( \) or \|/],
+    ["data/[!a].txt", /negated class/],
+    ["data/[^a].txt", /negated class/],
+    ["data/{a}.txt", /without a comma/],
     ["/abs/*.jsonl", /absolute/],
     ["../data/*.jsonl", /\.\. segment/],
     ["", /empty/],

@@ -4,8 +4,9 @@
 // "corpus/data/x.jsonl" and "data/a/b/x.jsonl". `*` and `?` match within one segment, `**` (a whole segment) any
 // number of segments (zero included), `{a,b}` alternatives, `[abc]` character classes; dot files match like any
 // other. Syntax picomatch would read differently than a user might mean is rejected, not reinterpreted:
-// negation (`!`), extglobs (`@(…)`, `!(…)`, `+(…)`, `*(…)`, `?(…)`), backslashes, `**` inside a segment,
-// unbalanced braces or brackets, absolute patterns and `.`/`..` segments.
+// negation (`!`), extglobs (`@(…)`, `!(…)`, `+(…)`, `*(…)`, `?(…)`) and any other `(`, `)` or `|`, negated
+// classes (`[!…]`, `[^…]`), a `{…}` without a comma, backslashes, `**` inside a segment, unbalanced braces or
+// brackets, absolute patterns and `.`/`..` segments. Numeric ranges `{1..3}` are brace expansion, supported.
 // Files of one source are read in sorted path order; sources in config order. Raw files no source names are
 // ignored (a package's filegroup also holds its README and LICENSE); a source matching nothing, or a file matched
 // by two sources, is an error.
@@ -51,6 +52,18 @@ function unsupported(pattern: string): { why: string; fix: string } | undefined 
     return {
       why: "holds an extglob (`@(…)`, `!(…)`, `+(…)`, `*(…)`, `?(…)`), which is not supported",
       fix: "use {a,b} for alternatives",
+    };
+  if (/[()|]/.test(pattern))
+    return { why: "holds ( ) or | (regex groups are not supported)", fix: "use {a,b} for alternatives" };
+  if (/\[[!^]/.test(pattern))
+    return {
+      why: "holds a negated class ([!…] or [^…]), which is not supported",
+      fix: "list the characters to match, e.g. [abc]",
+    };
+  if (/\{[^{},]*\}/.test(pattern) && !/\{[^{},]*\.\.[^{},]*\}/.test(pattern))
+    return {
+      why: "has a {…} group without a comma (it would match literally)",
+      fix: "write alternatives as {a,b}, or drop the braces",
     };
   if (pattern.startsWith("/"))
     return { why: "is absolute", fix: "patterns match the end of the raw files' relative paths: drop the leading /" };
