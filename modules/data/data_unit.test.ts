@@ -74,6 +74,7 @@ describe("patterns, drops and ids", () => {
     ["data/[!a].txt", /negated class/],
     ["data/[^a].txt", /negated class/],
     ["data/{a}.txt", /without a comma/],
+    ["data/{1..3}/{a}.txt", /without a comma/],
     ["/abs/*.jsonl", /absolute/],
     ["../data/*.jsonl", /\.\. segment/],
     ["", /empty/],

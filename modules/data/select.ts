@@ -60,7 +60,7 @@ function unsupported(pattern: string): { why: string; fix: string } | undefined 
       why: "holds a negated class ([!…] or [^…]), which is not supported",
       fix: "list the characters to match, e.g. [abc]",
     };
-  if (/\{[^{},]*\}/.test(pattern) && !/\{[^{},]*\.\.[^{},]*\}/.test(pattern))
+  if ([...pattern.matchAll(/\{([^{},]*)\}/g)].some((m) => !m[1].includes("..")))
     return {
       why: "has a {…} group without a comma (it would match literally)",
       fix: "write alternatives as {a,b}, or drop the braces",
