@@ -835,7 +835,12 @@ describe("exclusion files", () => {
     const rows = Array.from({ length: 9 }, (_, i) => (i === 4 ? "tiny" : i === 7 ? dup : words(800 + i, 40)));
     workspace({
       "in/a/one.jsonl.gz": gzipSync(
-        jsonl([{ text: dup }, ...Array.from({ length: 8 }, (_, i) => ({ text: words(900 + i, 40) }))]),
+        jsonl([
+          { text: dup },
+          { text: "tiny one" },
+          { text: "tiny two" },
+          ...Array.from({ length: 8 }, (_, i) => ({ text: words(900 + i, 40) })),
+        ]),
       ),
       "in/b/two.parquet": Buffer.from(
         parquetWriteBuffer({ columnData: [{ name: "text", data: rows, type: "STRING" }] }),
@@ -864,11 +869,12 @@ describe("exclusion files", () => {
     ]);
     const whole = dataset("whole");
     expect(dataset("merged").files).toEqual(whole.files);
-    expect(drops(whole.manifest)).toEqual({ exact_duplicate: 1, invalid_utf8: 1, too_short: 1 });
+    expect(drops(whole.manifest)).toEqual({ exact_duplicate: 1, invalid_utf8: 1, too_short: 3 });
     expect(whole.manifest.exclusions.map((e) => [e.reason, e.firstLocations])).toEqual([
       ["exact_duplicate", ["in/b/two.parquet:8"]],
       ["invalid_utf8", ["in/c/bad.txt:1"]],
-      ["too_short", ["in/b/two.parquet:5"]],
+      // Reading order, though three shards dropped them (indices 1, 2 and 15: shards 1, 2 and 0).
+      ["too_short", ["in/a/one.jsonl.gz:2", "in/a/one.jsonl.gz:3", "in/b/two.parquet:5"]],
     ]);
   });
 });
