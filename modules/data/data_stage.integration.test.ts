@@ -1,10 +1,14 @@
-// The data stage driven through the stage runtime on small fixtures: ingest formats, input errors, gating and
-// dedup counts, splits, sharded run + merge, determinism.
+// The data stage driven through the stage runtime on small fixtures: ingest formats (gzip, Parquet, encodings),
+// source globs, input errors, gating and dedup counts, exclusion files, splits, sharded run + merge, determinism.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
+import { gzipSync } from "zlib";
 
-import { CONTRACTS, decodeManifest } from "@nexa/modules/manifest";
+import { parquetMetadata } from "hyparquet";
+import { parquetWriteBuffer } from "hyparquet-writer";
+
+import { CONTRACTS, decodeManifest, verifyManifest } from "@nexa/modules/manifest";
 import { runStage } from "@nexa/modules/stage";
 import type { DatasetManifest } from "@nexa/proto/nexa/v1/dataset";
 
@@ -112,7 +116,7 @@ function dataset(name: string): {
   const files: Record<string, string> = {};
   for (const f of readdirSync(name).sort()) files[f] = readFileSync(path.join(name, f), "utf8");
   const records = Object.keys(files)
-    .filter((f) => f.endsWith(".jsonl"))
+    .filter((f) => f.endsWith(".jsonl") && !f.startsWith("excluded-"))
     .flatMap((f) =>
       files[f]
         .trim()
@@ -418,5 +422,459 @@ describe("split and shards", () => {
     await expect(
       action("merge", "m", cfg, ["raw/a.jsonl"], ["--shard-dir=s0", "--out=m", "--manifest=m.manifest.json"]),
     ).rejects.toMatchObject({ code: "DATA_SHARD_MISMATCH" });
+  });
+});
+
+// ----------------------------------------------------------------------------------------------------------
+
+/** The lines of an exclusion file, parsed. */
+const excludedLines = (name: string, reason: string): Array<Record<string, unknown>> =>
+  readFileSync(path.join(name, `excluded-${reason}.jsonl`), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+
+describe("source globs", () => {
+  it("matches ** across nested folders (zero included) and {a,b} alternatives", async () => {
+    workspace({
+      "data/x.jsonl": jsonl([{ text: words(1, 30) }]),
+      "data/a/b/y.jsonl": jsonl([{ text: words(2, 30) }]),
+      "data/a/z.txt": words(3, 30),
+      "data/a/skip.json": "{}",
+      "other/w.jsonl": jsonl([{ text: words(4, 30) }]),
+    });
+    await run(
+      "out",
+      config({
+        sources: [
+          { path: "data/**/*.jsonl", format: "FORMAT_JSONL" },
+          { path: "data/**/*.{txt,md}", format: "FORMAT_TEXT" },
+        ],
+      }),
+      ["data/x.jsonl", "data/a/b/y.jsonl", "data/a/z.txt", "data/a/skip.json", "other/w.jsonl"],
+    );
+    expect(dataset("out").manifest.sources.map((s) => s.uri)).toEqual([
+      "data/a/b/y.jsonl",
+      "data/x.jsonl",
+      "data/a/z.txt",
+    ]);
+  });
+
+  it("rejects an unsupported pattern naming sources[i].path, before reading anything", async () => {
+    workspace({ "raw/a.jsonl": jsonl([{ text: "ok" }]) });
+    const err = await run(
+      "out",
+      config({
+        sources: [
+          { path: "raw/*.jsonl", format: "FORMAT_JSONL" },
+          { path: "!raw/b.jsonl", format: "FORMAT_JSONL" },
+        ],
+      }),
+      ["raw/a.jsonl"],
+    ).catch((e) => e);
+    expect(err).toMatchObject({
+      code: "DATA_BAD_SOURCE_PATTERN",
+      context: { file: "data.json", jsonPath: "$.sources[1].path", value: "!raw/b.jsonl" },
+    });
+    expect(err.message).toContain('sources[1].path "!raw/b.jsonl" is a negation');
+  });
+});
+
+describe("gzip", () => {
+  it("reads .jsonl.gz, .json.gz and .txt.gz like their plain forms, recording the compressed file", async () => {
+    const a = jsonl([{ text: words(1, 30) }, { text: words(2, 30) }]);
+    const b = JSON.stringify({ text: words(3, 30) });
+    const c = words(4, 30);
+    workspace({ "raw/a.jsonl.gz": gzipSync(a), "raw/b.json.gz": gzipSync(b), "raw/c.txt.gz": gzipSync(c) });
+    await run(
+      "out",
+      config({
+        sources: [
+          { path: "raw/*.jsonl.gz", format: "FORMAT_JSONL" },
+          { path: "raw/*.json.gz", format: "FORMAT_JSON" },
+          { path: "raw/*.txt.gz", format: "FORMAT_TEXT" },
+        ],
+      }),
+      ["raw/a.jsonl.gz", "raw/b.json.gz", "raw/c.txt.gz"],
+    );
+    const { manifest, records } = dataset("out");
+    expect(records.map((r) => [r.id, r.text])).toEqual([
+      ["a.jsonl.gz:1", words(1, 30)],
+      ["a.jsonl.gz:2", words(2, 30)],
+      ["b.json.gz", words(3, 30)],
+      ["c.txt.gz", words(4, 30)],
+    ]);
+    expect(manifest.sources.map((s) => [s.artifact?.mediaType, s.artifact?.sizeBytes])).toEqual([
+      ["application/gzip", readFileSync("raw/a.jsonl.gz").length],
+      ["application/gzip", readFileSync("raw/b.json.gz").length],
+      ["application/gzip", readFileSync("raw/c.txt.gz").length],
+    ]);
+  });
+
+  it("names the file of a .gz that is not gzip and of a truncated gzip stream", async () => {
+    workspace({ "raw/a.jsonl.gz": jsonl([{ text: "plain" }]) });
+    await expect(
+      run("out", config({ sources: [{ path: "raw/*.gz", format: "FORMAT_JSONL" }] }), ["raw/a.jsonl.gz"]),
+    ).rejects.toMatchObject({
+      code: "DATA_BAD_GZIP",
+      context: { file: "raw/a.jsonl.gz" },
+      message: expect.stringContaining("not gzip-compressed"),
+    });
+    const whole = gzipSync(jsonl([{ text: words(1, 200) }]));
+    workspace({ "raw/a.jsonl.gz": whole.subarray(0, whole.length - 12) });
+    await expect(
+      run("out", config({ sources: [{ path: "raw/*.gz", format: "FORMAT_JSONL" }] }), ["raw/a.jsonl.gz"]),
+    ).rejects.toMatchObject({
+      code: "DATA_BAD_GZIP",
+      context: { file: "raw/a.jsonl.gz" },
+      hint: expect.stringContaining("truncated"),
+    });
+  });
+});
+
+describe("parquet", () => {
+  const texts = [words(1, 30), words(2, 30), words(3, 30)];
+  /** A Parquet file of (title, body, key) rows; snappy-compressed columns unless `codec` says otherwise. */
+  const parquet = (codec?: "UNCOMPRESSED"): Buffer =>
+    Buffer.from(
+      parquetWriteBuffer({
+        codec,
+        columnData: [
+          { name: "title", data: ["one", "two", "three"], type: "STRING" },
+          { name: "body", data: texts, type: "STRING" },
+          { name: "key", data: [BigInt(10), BigInt(20), BigInt(30)], type: "INT64" },
+        ],
+      }),
+    );
+
+  it("reads a text column and an integer id column from snappy and uncompressed files", async () => {
+    const snappy = parquet();
+    const plain = parquet("UNCOMPRESSED");
+    const codecs = (b: Buffer) =>
+      parquetMetadata(b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer).row_groups.flatMap((g) =>
+        g.columns.map((c) => c.meta_data?.codec),
+      );
+    expect(codecs(snappy)).toEqual(["SNAPPY", "SNAPPY", "SNAPPY"]);
+    expect(codecs(plain)).toEqual(["UNCOMPRESSED", "UNCOMPRESSED", "UNCOMPRESSED"]);
+    workspace({ "pq/a.parquet": snappy, "pq/sub/b.parquet": plain });
+    await run(
+      "out",
+      config({
+        sources: [
+          { path: "pq/a.parquet", format: "FORMAT_PARQUET", textField: "body", idField: "key" },
+          { path: "pq/sub/*.parquet", format: "FORMAT_PARQUET", textField: "body" },
+        ],
+        gate: { ...PERMISSIVE_GATE, exactDedup: false, nearDedup: false },
+      }),
+      ["pq/a.parquet", "pq/sub/b.parquet"],
+    );
+    const { manifest, records } = dataset("out");
+    expect(records.map((r) => [r.id, r.text])).toEqual([
+      ["10", texts[0]],
+      ["20", texts[1]],
+      ["30", texts[2]],
+      ["b.parquet:1", texts[0]],
+      ["b.parquet:2", texts[1]],
+      ["b.parquet:3", texts[2]],
+    ]);
+    expect(manifest.sources.map((s) => [s.uri, s.artifact?.mediaType, s.recordsRead])).toEqual([
+      ["pq/a.parquet", "application/vnd.apache.parquet", 3],
+      ["pq/sub/b.parquet", "application/vnd.apache.parquet", 3],
+    ]);
+  });
+
+  it("names the file and the columns of a missing column, and the file of a malformed Parquet file", async () => {
+    workspace({ "pq/a.parquet": parquet() });
+    const err = await run("out", config({ sources: [{ path: "pq/*.parquet", format: "FORMAT_PARQUET" }] }), [
+      "pq/a.parquet",
+    ]).catch((e) => e);
+    expect(err).toMatchObject({ code: "DATA_BAD_PARQUET_COLUMN", context: { file: "pq/a.parquet", field: "text" } });
+    expect(err.hint).toContain("sources[0].text_field to one of its columns: title, body, key");
+    workspace({ "pq/a.parquet": "not parquet at all" });
+    await expect(
+      run("out", config({ sources: [{ path: "pq/*.parquet", format: "FORMAT_PARQUET", textField: "body" }] }), [
+        "pq/a.parquet",
+      ]),
+    ).rejects.toMatchObject({ code: "DATA_MALFORMED_PARQUET", context: { file: "pq/a.parquet" } });
+  });
+
+  it("applies on_invalid_utf8 to byte-array values, locating rows", async () => {
+    const bad = Buffer.from(
+      parquetWriteBuffer({
+        columnData: [
+          {
+            name: "text",
+            data: [Buffer.from(words(1, 30)), Buffer.from([0x61, 0x62, 0xff, 0x63])],
+            type: "BYTE_ARRAY",
+          },
+        ],
+      }),
+    );
+    workspace({ "pq/a.parquet": bad });
+    await run("out", config({ sources: [{ path: "pq/*.parquet", format: "FORMAT_PARQUET" }] }), ["pq/a.parquet"]);
+    expect(drops(dataset("out").manifest)).toEqual({ invalid_utf8: 1 });
+    expect(excludedLines("out", "invalid_utf8")).toEqual([
+      { reason: "invalid_utf8", id: "a.parquet:2", file: "pq/a.parquet", row: 2, source: "pq/*.parquet" },
+    ]);
+    const cfg = config({
+      sources: [{ path: "pq/*.parquet", format: "FORMAT_PARQUET", onInvalidUtf8: "ON_INVALID_UTF8_ERROR" }],
+    });
+    await expect(run("err", cfg, ["pq/a.parquet"])).rejects.toMatchObject({
+      code: "DATA_INVALID_UTF8",
+      context: { file: "pq/a.parquet", row: 2, byteOffset: 2 },
+      message: expect.stringContaining("(row 2)"),
+    });
+  });
+});
+
+describe("text hygiene", () => {
+  const bom = (s: string) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(s, "utf8")]);
+
+  it("strips a UTF-8 BOM (JSONL, JSON, TEXT) and accepts CRLF JSONL", async () => {
+    workspace({
+      "raw/a.jsonl": bom(jsonl([{ text: words(1, 30) }])),
+      "raw/b.json": bom(JSON.stringify({ text: words(2, 30) })),
+      "raw/c.txt": bom(words(3, 30)),
+      "raw/d.jsonl":
+        [{ text: words(4, 30) }, { text: words(5, 30) }].map((r) => JSON.stringify(r) + "\r\n").join("") + "\r\n",
+    });
+    await run(
+      "out",
+      config({
+        sources: [
+          { path: "raw/*.jsonl", format: "FORMAT_JSONL" },
+          { path: "raw/*.json", format: "FORMAT_JSON" },
+          { path: "raw/*.txt", format: "FORMAT_TEXT" },
+        ],
+      }),
+      ["raw/a.jsonl", "raw/b.json", "raw/c.txt", "raw/d.jsonl"],
+    );
+    expect(dataset("out").records.map((r) => [r.id, r.text])).toEqual([
+      ["a.jsonl:1", words(1, 30)],
+      ["b.json", words(2, 30)],
+      ["c.txt", words(3, 30)],
+      ["d.jsonl:1", words(4, 30)],
+      ["d.jsonl:2", words(5, 30)],
+    ]);
+  });
+
+  it("decodes latin-1 (ISO-8859-1) and windows-1252 sources, plain and gzip", async () => {
+    // "café “quoted” naïve" in windows-1252; 0x93/0x94 are C1 controls in ISO-8859-1.
+    const bytes = Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0x93, 0x71, 0x94, 0x20, 0x6e, 0x61, 0xef, 0x76, 0x65]);
+    const tail = " " + words(9, 20);
+    const body = Buffer.concat([bytes, Buffer.from(tail)]);
+    workspace({
+      "latin/a/l.txt": body,
+      "cp/w.txt.gz": gzipSync(body),
+      "cp/w.jsonl": Buffer.concat([Buffer.from('{"text": "'), body, Buffer.from('"}\n')]),
+    });
+    await run(
+      "out",
+      config({
+        sources: [
+          { path: "latin/**/*.txt", format: "FORMAT_TEXT", encoding: "latin-1" },
+          { path: "cp/*.txt.gz", format: "FORMAT_TEXT", encoding: "windows-1252" },
+          { path: "cp/*.jsonl", format: "FORMAT_JSONL", encoding: "windows-1252" },
+        ],
+        gate: { ...PERMISSIVE_GATE, exactDedup: false, nearDedup: false },
+      }),
+      ["latin/a/l.txt", "cp/w.txt.gz", "cp/w.jsonl"],
+    );
+    expect(dataset("out").records.map((r) => [r.id, r.text])).toEqual([
+      ["l.txt", `café \u0093q\u0094 naïve${tail}`],
+      ["w.jsonl:1", `café “q” naïve${tail}`],
+      ["w.txt.gz", `café “q” naïve${tail}`],
+    ]);
+  });
+
+  it("rejects an unknown encoding naming sources[i].encoding", async () => {
+    workspace({ "raw/a.jsonl": jsonl([{ text: "ok" }]) });
+    await expect(
+      run("out", config({ sources: [{ path: "raw/*.jsonl", format: "FORMAT_JSONL", encoding: "utf-16" }] }), [
+        "raw/a.jsonl",
+      ]),
+    ).rejects.toMatchObject({
+      code: "DATA_BAD_ENCODING",
+      context: { file: "data.json", jsonPath: "$.sources[0].encoding", value: "utf-16" },
+      hint: expect.stringContaining('"latin-1"'),
+    });
+  });
+
+  describe("on_invalid_utf8", () => {
+    const good = jsonl([{ text: words(1, 30) }]);
+    const badLine = Buffer.concat([
+      Buffer.from('{"text": "caf'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(`${words(2, 20)}"}\n`),
+    ]);
+    const files = () =>
+      workspace({
+        "raw/a.jsonl": Buffer.concat([Buffer.from(good), badLine]),
+        "raw/t.txt": Buffer.from([0x61, 0x62, 0xc3, 0x28]),
+      });
+    const cfg = (onInvalidUtf8?: string) =>
+      config({
+        sources: [
+          { path: "raw/*.jsonl", format: "FORMAT_JSONL", ...(onInvalidUtf8 ? { onInvalidUtf8 } : {}) },
+          { path: "raw/*.txt", format: "FORMAT_TEXT", ...(onInvalidUtf8 ? { onInvalidUtf8 } : {}) },
+        ],
+      });
+    const raw = ["raw/a.jsonl", "raw/t.txt"];
+
+    it("drop (default and explicit): counted as invalid_utf8 and listed in its exclusion file", async () => {
+      files();
+      await run("out", cfg(), raw);
+      await run("explicit", cfg("ON_INVALID_UTF8_DROP"), raw);
+      const out = dataset("out");
+      expect(out.records.map((r) => r.id)).toEqual(["a.jsonl:1"]);
+      expect(drops(out.manifest)).toEqual({ invalid_utf8: 2 });
+      // The same outputs (but for the stage id in the manifest: the config differs).
+      const explicit = dataset("explicit");
+      const { "dataset.json": _m, ...rest } = out.files;
+      expect(explicit.files).toEqual(expect.objectContaining(rest));
+      expect(explicit.manifest.exclusions).toEqual(out.manifest.exclusions);
+      expect(excludedLines("out", "invalid_utf8")).toEqual([
+        { reason: "invalid_utf8", id: "a.jsonl:2", file: "raw/a.jsonl", line: 2, source: "raw/*.jsonl" },
+        { reason: "invalid_utf8", id: "t.txt", file: "raw/t.txt", line: 1, source: "raw/*.txt" },
+      ]);
+    });
+
+    it("error: fails naming the file, line and byte offset and the fix", async () => {
+      files();
+      const err = await run("out", cfg("ON_INVALID_UTF8_ERROR"), raw).catch((e) => e);
+      expect(err).toMatchObject({
+        code: "DATA_INVALID_UTF8",
+        context: { file: "raw/a.jsonl", line: 2, byteOffset: good.length + 13 },
+        message: expect.stringContaining(`raw/a.jsonl:2: invalid UTF-8 at byte offset ${good.length + 13} (line 2)`),
+      });
+      expect(err.hint).toContain('sources[0].encoding to "latin-1" or "windows-1252"');
+      expect(err.hint).toContain("ON_INVALID_UTF8_REPLACE");
+      workspace({ "raw/a.jsonl": '{"text": "lone \\ud800 surrogate"}\n', "raw/t.txt": words(1, 20) });
+      await expect(run("out", cfg("ON_INVALID_UTF8_ERROR"), raw)).rejects.toMatchObject({
+        code: "DATA_INVALID_UTF8",
+        message: expect.stringContaining("unpaired surrogate"),
+      });
+    });
+
+    it("replace: keeps the documents with U+FFFD", async () => {
+      files();
+      await run("out", cfg("ON_INVALID_UTF8_REPLACE"), raw);
+      const { manifest, records } = dataset("out");
+      expect(manifest.drops).toEqual([]);
+      expect(records.map((r) => [r.id, r.text])).toEqual([
+        ["a.jsonl:1", words(1, 30)],
+        ["a.jsonl:2", `caf\uFFFD\uFFFD${words(2, 20)}`],
+        ["t.txt", "ab\uFFFD("],
+      ]);
+    });
+  });
+});
+
+describe("exclusion files", () => {
+  it("lists every dropped document per reason in reading order, referenced and verified through the manifest", async () => {
+    const base = words(10, 120);
+    workspace({
+      "raw/a.jsonl": jsonl([{ text: base }, { text: "hi" }, { text: base }, { text: "yo" }, { text: words(11, 120) }]),
+      "raw/b.jsonl": jsonl([{ text: base }]),
+    });
+    await run("out", config({ gate: { ...PERMISSIVE_GATE, minBytes: 10 } }), ["raw/a.jsonl", "raw/b.jsonl"]);
+    const { manifest, files } = dataset("out");
+    expect(Object.keys(files)).toEqual([
+      "dataset.json",
+      "excluded-exact_duplicate.jsonl",
+      "excluded-too_short.jsonl",
+      "train-00000.jsonl",
+    ]);
+    expect(excludedLines("out", "too_short")).toEqual([
+      { reason: "too_short", id: "a.jsonl:2", file: "raw/a.jsonl", line: 2, source: "raw/*.jsonl" },
+      { reason: "too_short", id: "a.jsonl:4", file: "raw/a.jsonl", line: 4, source: "raw/*.jsonl" },
+    ]);
+    expect(excludedLines("out", "exact_duplicate").map((l) => `${l.file}:${l.line}`)).toEqual([
+      "raw/a.jsonl:3",
+      "raw/b.jsonl:1",
+    ]);
+    expect(manifest.exclusions).toEqual([
+      {
+        reason: "exact_duplicate",
+        file: expect.objectContaining({ path: "excluded-exact_duplicate.jsonl", mediaType: "application/jsonl" }),
+        count: 2,
+        firstLocations: ["raw/a.jsonl:3", "raw/b.jsonl:1"],
+      },
+      {
+        reason: "too_short",
+        file: expect.objectContaining({
+          path: "excluded-too_short.jsonl",
+          sizeBytes: Buffer.byteLength(files["excluded-too_short.jsonl"]),
+        }),
+        count: 2,
+        firstLocations: ["raw/a.jsonl:2", "raw/a.jsonl:4"],
+      },
+    ]);
+    // The manifest verifies the files it lists: a changed exclusion file fails verification.
+    await expect(verifyManifest(CONTRACTS.DatasetManifest, path.join("out", "dataset.json"))).resolves.toBeDefined();
+    writeFileSync(path.join("out", "excluded-too_short.jsonl"), "{}\n");
+    await expect(verifyManifest(CONTRACTS.DatasetManifest, path.join("out", "dataset.json"))).rejects.toMatchObject({
+      context: expect.objectContaining({ jsonPath: "$.exclusions[1].file" }),
+    });
+  });
+
+  it("lists at most 5 first locations and writes no exclusion file when nothing is dropped", async () => {
+    workspace({ "raw/a.jsonl": jsonl([...Array.from({ length: 7 }, () => ({ text: "x" })), { text: words(1, 30) }]) });
+    await run("out", config({ gate: { ...PERMISSIVE_GATE, minBytes: 10 } }), ["raw/a.jsonl"]);
+    const [ex] = dataset("out").manifest.exclusions;
+    expect(ex).toMatchObject({ reason: "too_short", count: 7 });
+    expect(ex.firstLocations).toEqual([1, 2, 3, 4, 5].map((n) => `raw/a.jsonl:${n}`));
+    workspace({ "raw/a.jsonl": jsonl([{ text: words(1, 30) }]) });
+    await run("clean", config(), ["raw/a.jsonl"]);
+    expect(readdirSync("clean").sort()).toEqual(["dataset.json", "train-00000.jsonl"]);
+    expect(dataset("clean").manifest.exclusions).toEqual([]);
+  });
+
+  it("3 shards + merge write the same dataset and exclusion files as the unsharded run (gzip, Parquet, invalid UTF-8)", async () => {
+    const dup = words(700, 60);
+    const rows = Array.from({ length: 9 }, (_, i) => (i === 4 ? "tiny" : i === 7 ? dup : words(800 + i, 40)));
+    workspace({
+      "in/a/one.jsonl.gz": gzipSync(
+        jsonl([
+          { text: dup },
+          { text: "tiny one" },
+          { text: "tiny two" },
+          ...Array.from({ length: 8 }, (_, i) => ({ text: words(900 + i, 40) })),
+        ]),
+      ),
+      "in/b/two.parquet": Buffer.from(
+        parquetWriteBuffer({ columnData: [{ name: "text", data: rows, type: "STRING" }] }),
+      ),
+      "in/c/bad.txt": Buffer.from([0x61, 0xff, 0x62, 0x20, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a]),
+    });
+    const cfg = config({
+      sources: [
+        { path: "in/**/*.jsonl.gz", format: "FORMAT_JSONL" },
+        { path: "in/**/*.parquet", format: "FORMAT_PARQUET" },
+        { path: "in/**/*.txt", format: "FORMAT_TEXT" },
+      ],
+      gate: { ...PERMISSIVE_GATE, minBytes: 10 },
+      split: { validationFraction: 0.25, testFraction: 0 },
+    });
+    const raw = ["in/c/bad.txt", "in/b/two.parquet", "in/a/one.jsonl.gz"];
+    await run("whole", cfg, raw);
+    for (const i of [0, 1, 2])
+      await action("run", `s${i}`, cfg, raw, [`--shard=${i}`, "--num-shards=3", `--out=s${i}`]);
+    await action("merge", "merged", cfg, raw, [
+      "--shard-dir=s0",
+      "--shard-dir=s1",
+      "--shard-dir=s2",
+      "--out=merged",
+      "--manifest=merged.manifest.json",
+    ]);
+    const whole = dataset("whole");
+    expect(dataset("merged").files).toEqual(whole.files);
+    expect(drops(whole.manifest)).toEqual({ exact_duplicate: 1, invalid_utf8: 1, too_short: 3 });
+    expect(whole.manifest.exclusions.map((e) => [e.reason, e.firstLocations])).toEqual([
+      ["exact_duplicate", ["in/b/two.parquet:8"]],
+      ["invalid_utf8", ["in/c/bad.txt:1"]],
+      // Reading order, though three shards dropped them (indices 1, 2 and 15: shards 1, 2 and 0).
+      ["too_short", ["in/a/one.jsonl.gz:2", "in/a/one.jsonl.gz:3", "in/b/two.parquet:5"]],
+    ]);
   });
 });

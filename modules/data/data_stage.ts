@@ -19,12 +19,13 @@ import type { DataConfig } from "@nexa/proto/nexa/v1/data_config";
 import type { DropCounts } from "./gate";
 import { addDrops, checkSomethingKept, countDrops, dedupPass, filterPass, formatDrops, kernelGateConfig } from "./gate";
 import { checkUniqueIds, ingestFiles } from "./ingest";
+import type { Document } from "./ingest";
 import { selectFiles } from "./select";
 import type { SelectedFile } from "./select";
 import { checkParts, readShardPart, writeShardPart } from "./shard_io";
 import type { FilteredPart } from "./shard_io";
 import { assignSplit, splitFractions } from "./split";
-import { manifestSplits, writeDataManifest, writeShards } from "./write";
+import { manifestSplits, writeDataManifest, writeExclusions, writeShards } from "./write";
 import type { OutputRecord, RawFileInfo } from "./write";
 
 type Ctx = StageContext<DataConfig>;
@@ -33,16 +34,19 @@ const MEDIA_TYPES: Record<number, string> = {
   [DataSource_Format.FORMAT_JSONL]: "application/jsonl",
   [DataSource_Format.FORMAT_JSON]: "application/json",
   [DataSource_Format.FORMAT_TEXT]: "text/plain",
+  [DataSource_Format.FORMAT_PARQUET]: "application/vnd.apache.parquet",
 };
 
-/** Digest, size and media type of each selected raw file. */
+/** Digest, size and media type of each selected raw file (a gzip-compressed one is "application/gzip"). */
 async function rawFileInfos(
   files: readonly SelectedFile[],
+  gzip: readonly boolean[],
 ): Promise<Array<Omit<RawFileInfo, "recordsRead" | "recordsKept">>> {
   const out = [];
-  for (const f of files) {
+  for (const [k, f] of files.entries()) {
     const d = await digestFile(f.fsPath);
-    out.push({ uri: f.uri, digest: d.digest, sizeBytes: d.sizeBytes, mediaType: MEDIA_TYPES[f.source.format] ?? "" });
+    const mediaType = gzip[k] ? "application/gzip" : (MEDIA_TYPES[f.source.format] ?? "");
+    out.push({ uri: f.uri, digest: d.digest, sizeBytes: d.sizeBytes, mediaType });
   }
   return out;
 }
@@ -53,7 +57,7 @@ async function rawFileInfos(
 async function filterShard(ctx: Ctx, kernel: KernelGateConfig): Promise<FilteredPart> {
   const { index, count } = ctx.shard;
   const files = selectFiles(ctx.config, ctx.raw, ctx.configFile);
-  const { documents } = ingestFiles(files, ctx.configFile);
+  const { documents, gzip } = await ingestFiles(files, ctx.configFile);
   checkUniqueIds(documents);
   const mine = documents.filter((d) => d.index % count === index);
   ctx.log.info("ingested", {
@@ -70,10 +74,17 @@ async function filterShard(ctx: Ctx, kernel: KernelGateConfig): Promise<Filtered
   const drops = countDrops(reasons);
   const read = files.map(() => 0);
   for (const d of mine) read[d.file] += 1;
-  const infos = await rawFileInfos(files);
-  const docs = mine
-    .filter((_, k) => reasons[k] === "keep")
-    .map((d) => ({ index: d.index, file: d.file, id: d.id, text: d.text, source: d.source }));
+  const infos = await rawFileInfos(files, gzip);
+  const located = (d: Document) => ({
+    index: d.index,
+    file: d.file,
+    line: d.line,
+    unit: d.unit,
+    id: d.id,
+    source: d.source,
+  });
+  const docs = mine.filter((_, k) => reasons[k] === "keep").map((d) => ({ ...located(d), text: d.text }));
+  const excluded = mine.flatMap((d, k) => (reasons[k] === "keep" ? [] : [{ ...located(d), reason: reasons[k] }]));
   ctx.log.info("filtered", { read: mine.length, passed: docs.length, drops: formatDrops(drops) });
   return {
     shard: index,
@@ -82,6 +93,7 @@ async function filterShard(ctx: Ctx, kernel: KernelGateConfig): Promise<Filtered
     drops,
     files: infos.map((f, k) => ({ ...f, recordsRead: read[k] })),
     docs,
+    excluded,
   };
 }
 
@@ -106,6 +118,10 @@ async function finish(ctx: Ctx, kernel: KernelGateConfig, parts: readonly Filter
   );
   addDrops(drops, countDrops(reasons));
   const kept = docs.filter((_, k) => reasons[k] === "keep");
+  const excluded = [
+    ...parts.flatMap((p) => p.excluded),
+    ...docs.flatMap(({ text: _text, ...d }, k) => (reasons[k] === "keep" ? [] : [{ ...d, reason: reasons[k] }])),
+  ].sort((a, b) => a.index - b.index);
   ctx.log.info("deduplicated", { candidates: docs.length, kept: kept.length, drops: formatDrops(drops) });
   checkSomethingKept(kept.length, read, drops, ctx.configFile);
 
@@ -115,6 +131,7 @@ async function finish(ctx: Ctx, kernel: KernelGateConfig, parts: readonly Filter
   });
   const shards = await writeShards(ctx.outDir, records, config.recordsPerShard);
   const splits = manifestSplits(records, fractions);
+  const exclusions = await writeExclusions(ctx.outDir, excluded, files);
   await writeDataManifest(ctx.outDir, {
     name: config.name,
     seed: config.seed,
@@ -124,6 +141,7 @@ async function finish(ctx: Ctx, kernel: KernelGateConfig, parts: readonly Filter
     shards,
     splits,
     drops,
+    exclusions,
   });
   ctx.log.info("written", {
     shards: shards.length,

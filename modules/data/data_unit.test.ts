@@ -3,9 +3,9 @@
 import { ConfigError } from "@nexa/modules/monitoring";
 
 import { addDrops, countDrops, formatDrops } from "./gate";
-import { checkUniqueIds } from "./ingest";
+import { checkUniqueIds, decodeWindows1252, firstInvalidUtf8 } from "./ingest";
 import type { Document } from "./ingest";
-import { patternRegExp } from "./select";
+import { patternMatcher } from "./select";
 import { assignSplit, splitFractions, splitPoint } from "./split";
 
 describe("split", () => {
@@ -37,12 +37,81 @@ describe("split", () => {
 });
 
 describe("patterns, drops and ids", () => {
-  it("matches * within one path segment only", () => {
-    const re = patternRegExp("corpus/*.jsonl");
-    expect(re.test("corpus/a.jsonl")).toBe(true);
-    expect(re.test("raw/corpus/b.jsonl")).toBe(true);
-    expect(re.test("corpus/sub/c.jsonl")).toBe(false);
-    expect(re.test("corpus/a.jsonlx")).toBe(false);
+  it("matches * within one path segment only, as a path suffix on segment boundaries", () => {
+    const m = patternMatcher("corpus/*.jsonl");
+    expect(m("corpus/a.jsonl")).toBe(true);
+    expect(m("raw/corpus/b.jsonl")).toBe(true);
+    expect(m("xcorpus/b.jsonl")).toBe(false);
+    expect(m("corpus/sub/c.jsonl")).toBe(false);
+    expect(m("corpus/a.jsonlx")).toBe(false);
+    expect(patternMatcher("./corpus/*.jsonl")("raw/corpus/a.jsonl")).toBe(true);
+  });
+
+  it("matches ** across any number of segments (zero included), {a,b}, ? and [abc]", () => {
+    const deep = patternMatcher("data/**/*.jsonl");
+    for (const uri of ["data/x.jsonl", "data/a/b/x.jsonl", "corpus/data/a/x.jsonl"]) expect(deep(uri)).toBe(true);
+    for (const uri of ["data/x.json", "other/x.jsonl", "data/a/x.jsonl.gz"]) expect(deep(uri)).toBe(false);
+    const alt = patternMatcher("data/*.{jsonl,jsonl.gz}");
+    expect([alt("data/a.jsonl"), alt("data/a.jsonl.gz"), alt("data/a.json")]).toEqual([true, true, false]);
+    const one = patternMatcher("part-?.txt");
+    expect([one("part-1.txt"), one("part-12.txt")]).toEqual([true, false]);
+    const cls = patternMatcher("shard_[ab].parquet");
+    expect([cls("x/shard_a.parquet"), cls("x/shard_c.parquet")]).toEqual([true, false]);
+    expect(patternMatcher("**/*.txt")("a/b/.hidden.txt")).toBe(true);
+    const range = patternMatcher("part-{1..3}.txt");
+    expect([range("part-2.txt"), range("part-4.txt")]).toEqual([true, false]);
+  });
+
+  it.each([
+    ["!data/*.jsonl", /negation/],
+    ["data/+(a|b).jsonl", /extglob/],
+    ["data/@(a).jsonl", /extglob/],
+    ["data\\*.jsonl", /backslash/],
+    ["data/a**.jsonl", /\*\* inside a segment/],
+    ["data/{a,b.jsonl", /unbalanced \{ \}/],
+    ["data/[ab.jsonl", /unbalanced \[ \]/],
+    ["data/(a|b).jsonl", /\( \) or \|/],
+    ["data/[!a].txt", /negated class/],
+    ["data/[^a].txt", /negated class/],
+    ["data/{a}.txt", /without a comma/],
+    ["data/{1..3}/{a}.txt", /without a comma/],
+    ["/abs/*.jsonl", /absolute/],
+    ["../data/*.jsonl", /\.\. segment/],
+    ["", /empty/],
+  ])("rejects the unsupported pattern %j, naming sources[i].path, the value and a fix", (pattern, why) => {
+    let err: unknown;
+    try {
+      patternMatcher(pattern, "data.json", 2);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err).toMatchObject({
+      code: "DATA_BAD_SOURCE_PATTERN",
+      context: { file: "data.json", jsonPath: "$.sources[2].path", value: pattern },
+      message: expect.stringMatching(why),
+      hint: expect.stringContaining("supported:"),
+    });
+    expect((err as Error).message).toContain(`sources[2].path ${JSON.stringify(pattern)}`);
+  });
+
+  it("decodes windows-1252 per the WHATWG table (0x80..0x9f) and as ISO-8859-1 elsewhere", () => {
+    const all = Buffer.from(Array.from({ length: 256 }, (_, b) => b));
+    const text = decodeWindows1252(all);
+    expect(text.length).toBe(256);
+    expect(decodeWindows1252(Buffer.from([0x80, 0x93, 0x94, 0x99, 0x9f, 0x81, 0x8d]))).toBe("€“”™Ÿ\u0081\u008d");
+    expect(text.slice(0xa0)).toBe(all.subarray(0xa0).toString("latin1"));
+    expect(text.slice(0, 0x80)).toBe(all.subarray(0, 0x80).toString("latin1"));
+  });
+
+  it("finds the first invalid UTF-8 sequence", () => {
+    expect(firstInvalidUtf8(Buffer.from("plain ascii and café 日本 😀", "utf8"))).toBe(-1);
+    expect(firstInvalidUtf8(Buffer.from([0x61, 0xff]))).toBe(1);
+    expect(firstInvalidUtf8(Buffer.from([0x61, 0x62, 0xc3, 0x28]))).toBe(2); // bad continuation
+    expect(firstInvalidUtf8(Buffer.from([0x61, 0xe2, 0x82]))).toBe(1); // truncated
+    expect(firstInvalidUtf8(Buffer.from([0xc0, 0xaf]))).toBe(0); // overlong
+    expect(firstInvalidUtf8(Buffer.from([0xed, 0xa0, 0x80]))).toBe(0); // encoded surrogate
+    expect(firstInvalidUtf8(Buffer.from([0xf4, 0x90, 0x80, 0x80]))).toBe(0); // above U+10FFFF
   });
 
   it("counts and merges drop reasons, ignoring keeps", () => {

@@ -1,7 +1,8 @@
 // The hand-over between a shard action and the merge: what one shard read and which documents passed its
 // filters. A shard directory holds
 //   shard.json     {"format": "nexa.data.shard", "version": 1, "shard", "num_shards", "read", "drops", "files"}
-//   filtered.jsonl one {"index", "file", "id", "text", "source"} per filter survivor, in reading order
+//   filtered.jsonl one {"index", "file", "line", "unit", "id", "source", "text"} per filter survivor, in reading order
+//   excluded.jsonl one {"index", "file", "line", "unit", "id", "source", "reason"} per document the filters dropped
 // It is an action-private intermediate (never published), but versioned so a merge refuses a foreign directory.
 
 import { readFile, writeFile } from "fs/promises";
@@ -10,18 +11,33 @@ import * as path from "path";
 import { IntegrityError } from "@nexa/modules/monitoring";
 
 import type { DropCounts } from "./gate";
+import type { LocationUnit } from "./ingest";
 import type { RawFileInfo } from "./write";
 
 export const SHARD_FORMAT = "nexa.data.shard";
-export const SHARD_VERSION = 1;
+export const SHARD_VERSION = 2;
 
 /** A document that passed the filters. */
 export interface FilteredDoc {
   index: number;
   file: number;
+  /** Line (or Parquet row, per `unit`) in the raw file. */
+  line: number;
+  unit: LocationUnit;
   id: string;
   text: string;
   source: string;
+}
+
+/** A dropped document: where it was and why (what the exclusion files list). */
+export interface ExcludedDoc {
+  index: number;
+  file: number;
+  line: number;
+  unit: LocationUnit;
+  id: string;
+  source: string;
+  reason: string;
 }
 
 /** What one shard (or the whole unsharded run) hands to the dedup/split/write step. */
@@ -35,11 +51,13 @@ export interface FilteredPart {
   /** Every selected raw file (all shards list all files); recordsRead counts this shard's documents only. */
   files: Array<Omit<RawFileInfo, "recordsKept">>;
   docs: FilteredDoc[];
+  /** Documents the filters dropped, in reading order. */
+  excluded: ExcludedDoc[];
 }
 
 /** Writes `part` into a shard directory. */
 export async function writeShardPart(dir: string, part: FilteredPart): Promise<void> {
-  const { docs, ...head } = part;
+  const { docs, excluded, ...head } = part;
   const header = {
     format: SHARD_FORMAT,
     version: SHARD_VERSION,
@@ -50,10 +68,10 @@ export async function writeShardPart(dir: string, part: FilteredPart): Promise<v
     files: head.files,
   };
   await writeFile(path.join(dir, "shard.json"), JSON.stringify(header) + "\n");
-  const lines = docs.map(
-    (d) => JSON.stringify({ index: d.index, file: d.file, id: d.id, text: d.text, source: d.source }) + "\n",
-  );
-  await writeFile(path.join(dir, "filtered.jsonl"), lines.join(""));
+  // The objects are written as given (data_stage builds them with the fields in the order of the header comment).
+  const jsonLines = (items: readonly object[]) => items.map((d) => JSON.stringify(d) + "\n").join("");
+  await writeFile(path.join(dir, "filtered.jsonl"), jsonLines(docs));
+  await writeFile(path.join(dir, "excluded.jsonl"), jsonLines(excluded));
 }
 
 /** Reads a shard directory written by writeShardPart. */
@@ -79,11 +97,13 @@ export async function readShardPart(dir: string): Promise<FilteredPart> {
       },
     );
   }
-  const body = await readFile(path.join(dir, "filtered.jsonl"), "utf8");
-  const docs = body
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => JSON.parse(l) as FilteredDoc);
+  const lines = async (name: string): Promise<unknown[]> =>
+    (await readFile(path.join(dir, name), "utf8"))
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => JSON.parse(l) as unknown);
+  const docs = (await lines("filtered.jsonl")) as FilteredDoc[];
+  const excluded = (await lines("excluded.jsonl")) as ExcludedDoc[];
   return {
     shard: header.shard as number,
     numShards: header.num_shards as number,
@@ -91,6 +111,7 @@ export async function readShardPart(dir: string): Promise<FilteredPart> {
     drops: header.drops as DropCounts,
     files: header.files as FilteredPart["files"],
     docs,
+    excluded,
   };
 }
 

@@ -1,11 +1,19 @@
 // Writing the dataset (a text dataset, modules/text_dataset): `<split>-<NNNNN>.jsonl` shards of {"id","text","source"}
-// per split and the DatasetManifest `dataset.json`, with one SourceLineage entry per raw file.
+// per split, one exclusion file `excluded-<reason>.jsonl` per drop reason, and the DatasetManifest `dataset.json`,
+// with one SourceLineage entry per raw file and one DatasetExclusion per exclusion file.
 
-import { writeDatasetManifest, writeSplitShards } from "@nexa/modules/text_dataset";
+import { writeDatasetManifest, writeJsonlFile, writeSplitShards } from "@nexa/modules/text_dataset";
 import { SourceLineage_Kind } from "@nexa/proto/nexa/v1/dataset";
-import type { DatasetManifest, DatasetShard, DatasetSplit, SourceLineage } from "@nexa/proto/nexa/v1/dataset";
+import type {
+  DatasetExclusion,
+  DatasetManifest,
+  DatasetShard,
+  DatasetSplit,
+  SourceLineage,
+} from "@nexa/proto/nexa/v1/dataset";
 
 import type { DropCounts } from "./gate";
+import type { ExcludedDoc } from "./shard_io";
 import { SPLIT_ORDER } from "./split";
 import type { SplitFractions, SplitName } from "./split";
 
@@ -50,6 +58,41 @@ export function manifestSplits(records: readonly OutputRecord[], fractions: Spli
   }));
 }
 
+/** Dropped documents listed in DatasetExclusion.first_locations, per reason. */
+export const FIRST_LOCATIONS = 5;
+
+/** The exclusion file of a drop reason. */
+export function exclusionFileName(reason: string): string {
+  return `excluded-${reason}.jsonl`;
+}
+
+/**
+ * Writes one exclusion file per drop reason (`excluded` in reading order): a line
+ * {"reason", "id", "file", "line" | "row", "source"} per dropped document; returns the entries sorted by reason.
+ */
+export async function writeExclusions(
+  outDir: string,
+  excluded: readonly ExcludedDoc[],
+  files: readonly Pick<RawFileInfo, "uri">[],
+): Promise<DatasetExclusion[]> {
+  const byReason = new Map<string, ExcludedDoc[]>();
+  for (const d of excluded) byReason.set(d.reason, [...(byReason.get(d.reason) ?? []), d]);
+  const out: DatasetExclusion[] = [];
+  for (const reason of [...byReason.keys()].sort()) {
+    const docs = byReason.get(reason)!;
+    const lines = docs.map(
+      (d) => JSON.stringify({ reason, id: d.id, file: files[d.file].uri, [d.unit]: d.line, source: d.source }) + "\n",
+    );
+    out.push({
+      reason,
+      file: await writeJsonlFile(outDir, exclusionFileName(reason), lines),
+      count: docs.length,
+      firstLocations: docs.slice(0, FIRST_LOCATIONS).map((d) => `${files[d.file].uri}:${d.line}`),
+    });
+  }
+  return out;
+}
+
 export interface ManifestFields {
   name: string;
   seed: number;
@@ -59,6 +102,7 @@ export interface ManifestFields {
   shards: DatasetShard[];
   splits: DatasetSplit[];
   drops: DropCounts;
+  exclusions: DatasetExclusion[];
 }
 
 /** Builds, validates and writes `dataset.json`; returns the manifest. */
@@ -79,5 +123,6 @@ export function writeDataManifest(outDir: string, f: ManifestFields): Promise<Da
     splits: f.splits,
     sources,
     drops: f.drops,
+    exclusions: f.exclusions,
   });
 }

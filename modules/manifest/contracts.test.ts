@@ -1,7 +1,7 @@
 // Round-trip tests of every contract: a fully populated message survives canonical JSON (strictly decoded)
 // and the protobuf binary encoding unchanged.
 
-import { DataSource_Format } from "@nexa/proto/nexa/v1/data_config";
+import { DataSource_Format, DataSource_OnInvalidUtf8 } from "@nexa/proto/nexa/v1/data_config";
 import { SourceLineage_Kind } from "@nexa/proto/nexa/v1/dataset";
 import { Comparator } from "@nexa/proto/nexa/v1/eval";
 import { PackedDatasetManifest_TokenDtype } from "@nexa/proto/nexa/v1/packed_dataset";
@@ -30,7 +30,16 @@ const SAMPLES: Record<keyof typeof CONTRACTS, unknown> = {
   DataConfig: {
     schemaVersion: 1,
     name: "golden",
-    sources: [{ path: "corpus/a.jsonl", format: DataSource_Format.FORMAT_JSONL, textField: "text", idField: "id" }],
+    sources: [
+      {
+        path: "corpus/a.jsonl",
+        format: DataSource_Format.FORMAT_JSONL,
+        textField: "text",
+        idField: "id",
+        encoding: "latin-1",
+        onInvalidUtf8: DataSource_OnInvalidUtf8.ON_INVALID_UTF8_ERROR,
+      },
+    ],
     gate: {
       minBytes: 16,
       maxBytes: 100000,
@@ -76,6 +85,14 @@ const SAMPLES: Record<keyof typeof CONTRACTS, unknown> = {
     textField: "text",
     drops: [{ reason: "duplicate", count: 2 }],
     seed: 7,
+    exclusions: [
+      {
+        reason: "duplicate",
+        file: ref("excluded-duplicate.jsonl"),
+        count: 2,
+        firstLocations: ["pipelines/data/raw.jsonl:3", "pipelines/data/raw.jsonl:9"],
+      },
+    ],
   },
   TokenizerManifest: {
     schemaVersion: 1,

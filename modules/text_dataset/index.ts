@@ -8,6 +8,7 @@ export {
   sortById,
   TextDataset,
   writeDatasetManifest,
+  writeJsonlFile,
   writeSplitShards,
 } from "./text_dataset";
 export type { DatasetFields, TextRecord } from "./text_dataset";

@@ -16,8 +16,15 @@ import {
 } from "@nexa/modules/manifest";
 import type { Artifact } from "@nexa/modules/manifest";
 import { IntegrityError, ManifestError } from "@nexa/modules/monitoring";
+import type { ArtifactRef } from "@nexa/proto/nexa/v1/artifact";
 import { DatasetManifest } from "@nexa/proto/nexa/v1/dataset";
-import type { DatasetShard, DatasetSplit, DropCount, SourceLineage } from "@nexa/proto/nexa/v1/dataset";
+import type {
+  DatasetExclusion,
+  DatasetShard,
+  DatasetSplit,
+  DropCount,
+  SourceLineage,
+} from "@nexa/proto/nexa/v1/dataset";
 
 /** The product manifest's file name. */
 export const DATASET_MANIFEST_FILE = "dataset.json";
@@ -170,6 +177,19 @@ export function encodeRecord(record: TextRecord, textField: string = DEFAULT_TEX
   );
 }
 
+/** Writes `lines` (each ending in a newline) as `outDir/name`; returns its reference (path relative to `outDir`). */
+export async function writeJsonlFile(outDir: string, name: string, lines: readonly string[]): Promise<ArtifactRef> {
+  const bytes = Buffer.from(lines.join(""), "utf8");
+  await writeFile(path.join(outDir, name), bytes);
+  return {
+    digest: digestBytes(bytes),
+    sizeBytes: bytes.length,
+    mediaType: "application/jsonl",
+    schemaName: "",
+    path: name,
+  };
+}
+
 /**
  * Writes the records of one split (sorted by id) as `<split>-NNNNN.jsonl` shards of at most `recordsPerShard` records
  * (0: one shard); returns the shard entries in order.
@@ -185,17 +205,13 @@ export async function writeSplitShards(
   const shards: DatasetShard[] = [];
   for (let start = 0, k = 0; start < sorted.length; start += size, k++) {
     const chunk = sorted.slice(start, start + size);
-    const bytes = Buffer.from(chunk.map((r) => encodeRecord(r, options.textField)).join(""), "utf8");
-    const name = shardFileName(split, k);
-    await writeFile(path.join(outDir, name), bytes);
+    const file = await writeJsonlFile(
+      outDir,
+      shardFileName(split, k),
+      chunk.map((r) => encodeRecord(r, options.textField)),
+    );
     shards.push({
-      file: {
-        digest: digestBytes(bytes),
-        sizeBytes: bytes.length,
-        mediaType: "application/jsonl",
-        schemaName: "",
-        path: name,
-      },
+      file,
       recordCount: chunk.length,
       split,
       textBytes: chunk.reduce((n, r) => n + Buffer.byteLength(r.text, "utf8"), 0),
@@ -215,6 +231,8 @@ export interface DatasetFields {
   sources: SourceLineage[];
   /** Records dropped per reason (zero counts are left out). */
   drops: Readonly<Record<string, number>>;
+  /** Exclusion files of the dropped records, sorted by reason (absent: none). */
+  exclusions?: DatasetExclusion[];
 }
 
 /** Builds, validates and writes `dataset.json`; returns the manifest. */
@@ -234,6 +252,7 @@ export async function writeDatasetManifest(outDir: string, f: DatasetFields): Pr
     textField: f.textField,
     drops,
     seed: f.seed,
+    exclusions: f.exclusions ?? [],
   });
   validateMessage(CONTRACTS.DatasetManifest, manifest, DATASET_MANIFEST_FILE);
   await writeFile(path.join(outDir, DATASET_MANIFEST_FILE), encodeMessage(DatasetManifest, manifest));

@@ -21,7 +21,8 @@ module.exports = {
       { jsc: { parser: { syntax: "typescript" }, target: "es2022" }, module: { type: "commonjs" }, sourceMaps: "inline" },
     ],
   },
-  transformIgnorePatterns: ["/node_modules/"],
+  // ES-module-only packages (hyparquet, hyparquet-writer) are transformed to CommonJS like the sources.
+  transformIgnorePatterns: ["/node_modules/(?!(hyparquet|hyparquet-writer)/)"],
   moduleNameMapper: { "^@nexa/(.*)$": path.join(ws, "$1") },
   modulePaths: [npm],
   moduleFileExtensions: ["ts", "js", "json", "node"],
