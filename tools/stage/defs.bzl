@@ -63,7 +63,7 @@ STAGE_MODULE_DEPS = [
 STAGE_TEST_DEPS = ["//modules/stage:stage_testing"]
 STAGE_DATA = ["//kernels/abi:nexa_kernels"]
 
-def stage_module(name, deps = [], test_deps = [], test_size = None):
+def stage_module(name, deps = [], npm_deps = [], test_deps = [], test_npm_deps = [], test_size = None):
     """The targets of a stage module (modules/<name>, run by a pipeline's `<name>_stage` rules).
 
     Declares `:<name>` (ts_project of the package's `*.ts` but tests and `main.ts`, on top of STAGE_MODULE_DEPS),
@@ -73,12 +73,16 @@ def stage_module(name, deps = [], test_deps = [], test_size = None):
     Args:
       name: the module's name (the package's last component).
       deps: what the module imports beyond STAGE_MODULE_DEPS (format modules, its config and product contracts).
+      npm_deps: `@npm//` packages the module imports (beyond `@types/node`).
       test_deps: what its tests import beyond the library and STAGE_TEST_DEPS.
+      test_npm_deps: `@npm//` packages its tests import beyond the library's.
       test_size: Bazel test size of both tests.
     """
     ts_module(
         name = name,
         deps = STAGE_MODULE_DEPS + [d for d in deps if d not in STAGE_MODULE_DEPS],
+        npm_deps = npm_deps,
+        test_npm_deps = test_npm_deps,
         test_deps = STAGE_TEST_DEPS + [d for d in test_deps if d not in STAGE_TEST_DEPS],
         test_data = STAGE_DATA,
         test_size = test_size,
