@@ -86,6 +86,8 @@ def stage_module(name, deps = [], test_deps = [], test_size = None):
             ],
         ),
         npm_deps = ["@npm//@types/node"],
+        # Who may use a core module's code (the CLI, pipelines, tests): tests/governance/layers.bzl.
+        visibility = ["//:module_consumers"],
         deps = STAGE_MODULE_DEPS + [d for d in deps if d not in STAGE_MODULE_DEPS],
     )
     stage_binary(data = STAGE_DATA)
