@@ -7,19 +7,10 @@ import { digestBytes } from "@nexa/modules/manifest";
 import { NexaError, RegistryError } from "@nexa/modules/monitoring";
 import { LocalStore } from "@nexa/modules/registry";
 
-import { EXIT, exitCodeOf, runNexa } from "./commands";
+import { EXIT, exitCodeOf } from "./commands";
 import { prettyLine } from "./log_format";
+import { nexa } from "./testing/nexa";
 import { PACKAGE_VERSION } from "./version";
-
-async function nexa(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await runNexa(args, { out: (t) => (out += t), err: (t) => (err += t), env });
-  return { code, out, err };
-}
 
 const home = () => mkdtempSync(path.join(process.env.TEST_TMPDIR ?? tmpdir(), "nexa-home-"));
 

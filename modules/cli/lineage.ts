@@ -118,13 +118,17 @@ export async function lineageTree(c: Catalog, digest: string): Promise<LineageNo
 
 const text = (n: LineageNode): string => (n.digest ? `${n.label} ${n.digest}` : n.label);
 
+/** The tree as text; a stage reached again (a shared upstream) is printed once, then named "(shown above)". */
 export function renderTree(root: LineageNode): string {
   const lines = [text(root)];
+  const shown = new Set<LineageNode>();
   const walk = (n: LineageNode, indent: string) => {
     n.children.forEach((c, i) => {
       const last = i === n.children.length - 1;
-      lines.push(`${indent}${last ? "└─ " : "├─ "}${text(c)}`);
-      walk(c, indent + (last ? "   " : "│  "));
+      const again = shown.has(c);
+      lines.push(`${indent}${last ? "└─ " : "├─ "}${text(c)}${again ? " (shown above)" : ""}`);
+      if (c.kind === "stage") shown.add(c);
+      if (!again) walk(c, indent + (last ? "   " : "│  "));
     });
   };
   walk(root, "");

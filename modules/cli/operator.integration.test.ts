@@ -17,8 +17,10 @@ import { EvalReport } from "@nexa/proto/nexa/v1/eval";
 import type { EvalRubric } from "@nexa/proto/nexa/v1/eval";
 import { RunManifest } from "@nexa/proto/nexa/v1/run";
 
-import { runNexa } from "./commands";
+import { renderTree } from "./lineage";
+import type { LineageNode } from "./lineage";
 import type { PipelinePlan } from "./publish";
+import { nexa } from "./testing/nexa";
 
 const RAW = '{"text":"a raw document"}\n';
 
@@ -151,16 +153,6 @@ async function build(rate: number): Promise<{ dir: string; planFile: string }> {
   return { dir: w.dir, planFile };
 }
 
-async function nexa(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const code = await runNexa(args, { out: (t) => (out += t), err: (t) => (err += t), env });
-  return { code, out, err };
-}
-
 const home = mkdtempSync(path.join(process.env.TEST_TMPDIR ?? tmpdir(), "op-home-"));
 const h = (...args: string[]) => nexa(["--home", home, ...args]);
 let runA = "";
@@ -196,6 +188,8 @@ describe("nexa over a real registry", () => {
     expect(runs.map((r: { runId: string }) => r.runId)).toEqual([runB, runA]);
     expect(runs[0]).toMatchObject({ pipeline: "//pipelines:op", rubric: "pass", metrics: { passed: 1, bpb: 4 / 13 } });
     expect(Date.parse(runs[0].publishedAt)).toBeGreaterThanOrEqual(Date.parse(runs[1].publishedAt));
+    // duration: what the run's own (ran) stages took, from the stage logs
+    for (const r of runs) expect(r.durationMs).toBeGreaterThanOrEqual(0);
     const text = await h("runs");
     expect(text.out.split("\n")[0]).toMatch(/^run\s+pipeline\s+published\s+rubric\s+duration\s+metrics$/);
     expect(text.out.split("\n")[1]).toContain(runB.slice(0, 12));
@@ -268,6 +262,20 @@ describe("nexa over a real registry", () => {
     const tree = (await h("lineage", reportDigest)).out;
     expect(tree).toMatch(/└─ |├─ /);
     expect((await h("lineage", reportDigest, "--format", "mermaid")).out).toMatch(/^flowchart BT\n/);
+    // a shared upstream stage is printed once in the tree, then named
+    const shared: LineageNode = {
+      kind: "stage",
+      label: "stage data",
+      children: [{ kind: "raw", label: "raw a", children: [] }],
+    };
+    const dag: LineageNode = {
+      kind: "artifact",
+      label: "artifact",
+      children: [shared, { kind: "input", label: "input x", children: [shared] }],
+    };
+    expect(renderTree(dag)).toBe(
+      ["artifact", "├─ stage data", "│  └─ raw a", "└─ input x", "   └─ stage data (shown above)"].join("\n"),
+    );
     expect((await h("lineage", reportDigest, "--format", "dot")).out).toMatch(/^digraph lineage \{/);
   });
 

@@ -40,7 +40,10 @@ export interface RunRecord {
   rubric: "pass" | "fail" | "none";
   /** The HTML report kept in the registry, or null. */
   reportPath: string | null;
-  /** Sum of the stages' action durations (from the first invocation that recorded them), or null. */
+  /**
+   * How long the run's own work took: the sum of the durations of the stages that ran for it (cached stages cost it
+   * nothing), from the first invocation that recorded them; null when the journal has no stage records.
+   */
   durationMs: number | null;
   /** Key metrics: the eval report's results (and passed), from the report product manifest. */
   metrics: Record<string, number>;
@@ -118,7 +121,7 @@ export async function loadRunRow(catalog: Catalog, row: RunRow): Promise<RunReco
   }
   const report = [...stages].reverse().find((s) => s.product?.schema === CONTRACTS.EvalReport.name);
   const passed = report ? (report.product!.message as EvalReport).passed : undefined;
-  const durations = stages.map((s) => s.durationMs);
+  const ran = stages.filter((s) => s.status === "ran");
   const runJson = RunManifest.toJSON(run) as Record<string, unknown>;
   return {
     runId: row.run_id,
@@ -129,7 +132,7 @@ export async function loadRunRow(catalog: Catalog, row: RunRow): Promise<RunReco
     invocations,
     rubric: passed === undefined ? "none" : passed ? "pass" : "fail",
     reportPath: catalog.reportPath(row.run_id) ?? null,
-    durationMs: durations.some((d) => d !== null) ? durations.reduce<number>((n, d) => n + (d ?? 0), 0) : null,
+    durationMs: journal.length > 0 ? ran.reduce<number>((n, s) => n + (s.durationMs ?? 0), 0) : null,
     metrics: report ? report.metrics : {},
     stages,
     overrides: runJson.overrides ?? null,
