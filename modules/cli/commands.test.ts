@@ -94,12 +94,15 @@ describe("nexa commands", () => {
       time: Date.UTC(2026, 0, 1, 12, 0, 1, 250),
       run_id: "r",
       stage: "publish",
-      msg: "stage_published",
+      event: "stage_published",
       stage_name: "train",
       status: "ran",
     });
     expect(prettyLine(line)).toBe("12:00:01.250 INFO  publish stage_published stage_name=train status=ran");
     expect(prettyLine(line, true)).toContain("\x1b[32mINFO \x1b[0m");
     expect(prettyLine("not json")).toBe("not json");
+    expect(prettyLine(JSON.stringify({ level: 50, time: 0, stage: "", event: "failed", msg: "disk full" }))).toBe(
+      "00:00:00.000 ERROR - failed: disk full",
+    );
   });
 });

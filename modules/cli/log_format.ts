@@ -1,5 +1,5 @@
 // The human-readable log mode: structured log lines (pino JSON) rendered as one short line each for a terminal,
-// "HH:MM:SS.mmm LEVEL stage msg key=value …", coloured when stderr is a TTY. The JSON lines stay the record (the
+// "HH:MM:SS.mmm LEVEL stage event[: msg] key=value …", coloured when stderr is a TTY. The JSON lines stay the record (the
 // registry's logs/ directory); this is only how they are shown.
 import { appendFileSync, mkdirSync } from "fs";
 import * as path from "path";
@@ -18,7 +18,7 @@ const LEVELS: Record<number, [string, string]> = {
 const RESET = "\x1b[0m";
 const DIM = "\x1b[2m";
 /** Fields every line carries that the pretty line shows in its fixed columns (or not at all). */
-const SHOWN = new Set(["level", "time", "msg", "stage", "run_id", "stage_id", "invocation_id"]);
+const SHOWN = new Set(["level", "time", "event", "msg", "stage", "run_id", "stage_id", "invocation_id"]);
 
 function scalar(v: unknown): string {
   if (typeof v === "string") return /^[^\s"=]+$/.test(v) ? v : JSON.stringify(v);
@@ -43,7 +43,8 @@ export function prettyLine(line: string, colour = false): string {
   const stage = typeof o.stage === "string" && o.stage !== "" ? o.stage : "-";
   const lvl = colour ? `${code}${label}${RESET}` : label;
   const rest = fields ? (colour ? ` ${DIM}${fields}${RESET}` : ` ${fields}`) : "";
-  return `${t} ${lvl} ${stage} ${String(o.msg ?? "")}${rest}`;
+  const what = [o.event, o.msg].filter((x) => typeof x === "string" && x !== "").join(": ");
+  return `${t} ${lvl} ${stage} ${what}${rest}`;
 }
 
 /**
