@@ -1,111 +1,99 @@
-// The nexa commands, as one function of argv and output streams (main.ts is only the process entry point):
-//   nexa publish --pipeline-file=F --root=D  store a built pipeline's outputs, write its RunManifest (bazel run)
-//   nexa runs                                list published runs
-//   nexa lineage DIGEST [--descendants]      what an artifact was derived from (or what derives from it)
-//   nexa verify DIGEST                       re-hash a stored blob
-//   nexa rebuild-index                       re-derive the SQLite index from the stored manifests
-// It drives modules through their public faces and holds no module's logic.
-import { Command, CommanderError } from "commander";
-import * as path from "path";
+// The nexa commands, as one function of argv and output streams (main.ts is only the process entry point). Each
+// command lives in its own file exporting `register(program, ctx)`; COMMANDS lists them, one line each. It drives
+// modules through their public faces and holds no module's logic.
+//
+// Exit codes (README.md): 0 ok, 1 rubric failed, 2 usage error (with the command's usage), 3 bad input, config or
+// integrity (with what and the fix), 4 environment or toolchain.
+import { Command, CommanderError, Option } from "commander";
 
-import { createLogger } from "@nexa/modules/monitoring";
-import { Catalog, LocalStore, nexaHome } from "@nexa/modules/registry";
+import { formatError, NexaError } from "@nexa/modules/monitoring";
+import { nexaHome } from "@nexa/modules/registry";
 
-import { formatSummary, loadPlan, pipelineName, publishPipeline } from "./publish";
+import { EXIT, resolveUserPath, UsageError } from "./context";
+import type { CommandContext, CommandIo, Register } from "./context";
+import { register as compare } from "./compare";
+import { register as diff } from "./diff";
+import { register as lineage } from "./lineage";
+import { register as listRuns } from "./list_runs";
+import { register as publish } from "./publish_command";
+import { register as rebuildIndex } from "./rebuild_index";
+import { register as show } from "./show";
+import { register as verify } from "./verify";
+import { versionString } from "./version";
 
-/** Where a command writes; the process streams in main.ts, buffers in tests. */
-export interface CommandIo {
-  out(text: string): void;
-  err(text: string): void;
-  /** Environment (NEXA_HOME, BUILD_WORKSPACE_DIRECTORY); default process.env. */
-  env?: Record<string, string | undefined>;
-}
+export type { CommandIo } from "./context";
+export { EXIT } from "./context";
 
-function withCatalog<T>(home: string, fn: (c: Catalog) => Promise<T> | T): Promise<T> {
-  const catalog = new Catalog(new LocalStore(home));
-  return Promise.resolve(fn(catalog)).finally(() => catalog.close());
+/** Every command, in help order. */
+const COMMANDS: Register[] = [publish, listRuns, show, diff, compare, lineage, verify, rebuildIndex];
+
+/** Node's system error codes (ENOENT, EACCES, ENOSPC…): the environment, not the input. */
+const SYSTEM_ERROR = /^E[A-Z]+$/;
+/** NexaError code prefixes that name the environment or toolchain. */
+const ENVIRONMENT_CODES = /^(ENV|TOOLCHAIN|KERNELS|BAZEL)_/;
+
+/** The exit code of an error a command threw (see the header). */
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof UsageError) return EXIT.usage;
+  if (err instanceof NexaError) {
+    // ConfigError, ManifestError, IntegrityError, RegistryError and the commands' own codes: the input is at fault
+    if (ENVIRONMENT_CODES.test(err.code) || SYSTEM_ERROR.test(err.code)) return EXIT.environment;
+    return EXIT.badInput;
+  }
+  return EXIT.environment;
 }
 
 /**
- * Runs one nexa command line (without the program name). Resolves to the exit code: 0 on success, 1 when a
- * published pipeline's rubric failed, 2 for a usage error (commander's message is written to `io.err`).
- * Errors of the commands themselves reject (main.ts prints them with their code and hint).
+ * Runs one nexa command line (without the program name) and resolves to its exit code. Usage errors (commander's
+ * own and the commands' argument checks) are written to `io.err` with the command's usage; other errors with their
+ * code, context and hint.
  */
 export async function runNexa(argv: string[], io: CommandIo): Promise<number> {
   const env = io.env ?? process.env;
   const program = new Command("nexa")
-    .description("NexaCompute operator command")
+    .description(
+      "NexaCompute operator command (exit codes: 0 ok, 1 rubric failed, 2 usage, 3 bad input, 4 environment)",
+    )
     .showHelpAfterError()
     .exitOverride()
-    .configureOutput({ writeOut: io.out, writeErr: io.err });
-  program.option("--home <dir>", "registry home ($NEXA_HOME, default ~/.nexa)");
-  const home = (): string => (program.opts().home as string | undefined) ?? nexaHome(env);
-  let exitCode = 0;
-
-  program
-    .command("publish")
-    .description("publish a built pipeline (run by `bazel run //pipelines:<name>`)")
-    .requiredOption("--pipeline-file <file>", "plan written by nexa_pipeline")
-    .requiredOption("--root <dir>", "directory the plan's paths are relative to (the workspace runfiles directory)")
-    .action(async (opts: { pipelineFile: string; root: string }) => {
-      const plan = loadPlan(opts.pipelineFile);
-      const name = pipelineName(plan.pipeline);
-      // Structured lines go to the registry's log directory; stdout carries the summary for the operator.
-      const logFile = path.join(home(), "logs", `publish-${new Date().toISOString().replace(/[:.]/g, "-")}.jsonl`);
-      const log = createLogger({ runId: "", stage: "publish", destination: logFile });
-      const result = await publishPipeline(plan, {
-        root: opts.root,
-        home: home(),
-        workspace: env.BUILD_WORKSPACE_DIRECTORY,
-        log,
-      });
-      io.out(formatSummary(result) + "\n");
-      io.out(`log: ${logFile}\n`);
-      io.out(`${name}: run_id=${result.runId} rubric=${result.rubric} report=${result.reportPath ?? "-"}\n`);
-      if (result.rubric === "fail") exitCode = 1;
-    });
-
-  program
-    .command("runs")
-    .description("list published runs")
-    .action(() =>
-      withCatalog(home(), (c) => {
-        for (const r of c.runs()) io.out(`${r.run_id}  ${r.pipeline}  ${r.manifest_digest}\n`);
-      }),
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .version(versionString(env), "-V, --version", "print the version (package version and source revision)")
+    .option("--home <dir>", "registry home ($NEXA_HOME, default ~/.nexa)")
+    .addOption(
+      new Option("--log-format <format>", "log lines on stderr: pretty (default on a terminal), json, or off").choices([
+        "pretty",
+        "json",
+        "off",
+      ]),
     );
-
-  program
-    .command("lineage <digest>")
-    .description("ancestors of an artifact (what it was derived from)")
-    .option("--descendants", "list what derives from it instead")
-    .action((digest: string, opts: { descendants?: boolean }) =>
-      withCatalog(home(), (c) => {
-        const rows = opts.descendants ? c.descendants(digest) : c.ancestors(digest);
-        for (const d of rows) {
-          const a = c.artifact(d);
-          io.out(`${d}  ${a?.schema_name || a?.media_type || "?"}\n`);
-        }
-      }),
-    );
-
-  program
-    .command("verify <digest>")
-    .description("re-hash a stored blob against its digest")
-    .action(async (digest: string) => {
-      const bytes = await new LocalStore(home()).get(digest);
-      io.out(`${digest}: ok (${bytes.length} bytes)\n`);
-    });
-
-  program
-    .command("rebuild-index")
-    .description("re-derive the SQLite index from the stored manifests")
-    .action(() => withCatalog(home(), (c) => c.rebuild()));
+  let exitCode: number = EXIT.ok;
+  const ctx: CommandContext = {
+    io,
+    env,
+    home: () => (program.opts().home as string | undefined) ?? nexaHome(env),
+    logFormat: () =>
+      (program.opts().logFormat as "pretty" | "json" | "off" | undefined) ?? (io.stderrIsTTY ? "pretty" : "off"),
+    setExit: (code) => (exitCode = code),
+    userPath: (p) => resolveUserPath(env, p),
+  };
+  for (const register of COMMANDS) register(program, ctx);
+  let active: Command = program;
+  program.hook("preAction", (_program, command) => {
+    active = command;
+  });
+  // every subcommand reports usage errors through exitOverride with its own usage
+  for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError();
 
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2; // --help / usage error, already written
-    throw e;
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage; // help, version, usage error
+    if (e instanceof UsageError) {
+      io.err(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ""}\n${active.helpInformation()}`);
+      return EXIT.usage;
+    }
+    io.err(`nexa: ${formatError(e)}\n`);
+    return exitCodeOf(e);
   }
   return exitCode;
 }

@@ -1,6 +1,6 @@
 // publishPipeline over real stage outputs (made by the stage runtime): manifests and files land in the registry,
 // the run id is deterministic, a rerun adds nothing, and the rubric decides pass/fail.
-import { mkdtempSync, readdirSync, writeFileSync } from "fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "fs";
 import { writeFile } from "fs/promises";
 import { tmpdir } from "os";
 import * as path from "path";
@@ -57,6 +57,7 @@ async function build(passed: boolean): Promise<{ dir: string; plan: PipelinePlan
       manifest: `${s}.manifest.json`,
       data: s,
       log: `${s}.log.jsonl`,
+      config: `${s}.config.json`,
     })),
   };
   return { dir: w.dir, plan };
@@ -70,7 +71,14 @@ describe("publishPipeline", () => {
     const home = tmp("home-");
     const first = await publishPipeline(plan, { root: dir, home });
     expect(first.rubric).toBe("pass");
-    expect(first.reportPath).toMatch(/report\.html$/);
+    // the report is kept in the registry (outliving the build tree), as the stored blob's bytes
+    expect(first.reportPath).toBe(path.join(home, "reports", `${first.runId}.html`));
+    expect(readFileSync(first.reportPath!, "utf8")).toBe("<html>report</html>");
+    // each stage's config is stored under its config digest, as a root of its contract
+    expect(first.stages[1].config).toEqual({ digest: expect.stringMatching(/^sha256:/), schema: "nexa.v1.EvalRubric" });
+    const evalConfig = readManifest(CONTRACTS.StageManifest, path.join(dir, "eval.manifest.json")).configDigest;
+    expect(first.stages[1].config!.digest).toBe(evalConfig);
+    expect(await new LocalStore(home).has(evalConfig)).toBe(true);
     expect(first.stages.map((s) => s.status)).toEqual(["ran", "ran"]);
     // summary metrics come from the product manifest (report.json), not from the stage's log
     expect(first.stages[1].metrics).toEqual({ passed: 1, bpb: 1.5 });
@@ -133,6 +141,7 @@ describe("publishPipeline", () => {
       manifest: "p/eval.manifest.json",
       data: "p/eval",
       log: "p/eval.log.jsonl",
+      config: "p/rubric.json",
     };
     writeFileSync(
       file,

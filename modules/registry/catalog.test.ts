@@ -1,6 +1,6 @@
 // Catalog: incremental indexing, rebuild from manifests alone, lineage queries.
 
-import { mkdtempSync } from "fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 
@@ -122,7 +122,15 @@ describe("Catalog", () => {
   it("indexes artifacts, stages, runs and invocations incrementally", async () => {
     const catalog = new Catalog(new LocalStore(tempHome()));
     const p = await publishPipeline(catalog);
-    expect(catalog.runs()).toEqual([{ run_id: p.runId, pipeline: "//pipelines:golden", manifest_digest: p.runDigest }]);
+    expect(catalog.runs()).toEqual([
+      {
+        run_id: p.runId,
+        pipeline: "//pipelines:golden",
+        manifest_digest: p.runDigest,
+        code_revision: "abc",
+        published_at: "2026-11-28T10:00:00Z",
+      },
+    ]);
     expect(catalog.artifact(p.datasetDigest)?.schema_name).toBe("nexa.v1.DatasetManifest");
     const dump = catalog.dump();
     expect(dump.stages).toHaveLength(2);
@@ -158,5 +166,77 @@ describe("Catalog", () => {
     expect(incremental.dump()).toEqual(expected);
     fresh.close();
     incremental.close();
+  });
+
+  it("lists runs newest publish first and resolves a run id or a unique prefix", async () => {
+    const catalog = new Catalog(new LocalStore(tempHome()));
+    const publishRun = async (runId: string, startedAt: string) => {
+      await catalog.publishManifest(
+        CONTRACTS.RunManifest,
+        RunManifest.fromPartial({ schemaVersion: 1, runId, pipeline: "//p:x", stages: [] }),
+      );
+      catalog.recordInvocation({ invocationId: `inv-${runId}-${startedAt}`, runId, startedAt, status: "succeeded" });
+    };
+    const a = "ab" + "0".repeat(62);
+    const b = "ab" + "1".repeat(62);
+    const c = "cd" + "2".repeat(62);
+    await publishRun(a, "2026-11-28T10:00:00Z");
+    await publishRun(b, "2026-11-28T11:00:00Z");
+    await publishRun(c, "2026-11-28T09:00:00Z");
+    await publishRun(c, "2026-11-28T12:00:00Z"); // republished last: newest
+    expect(catalog.runs().map((r) => r.run_id)).toEqual([c, b, a]);
+    expect(catalog.resolveRun(c).run_id).toBe(c);
+    expect(catalog.resolveRun("CD").run_id).toBe(c);
+    expect(catalog.resolveRun("ab1").run_id).toBe(b);
+    expect(() => catalog.resolveRun("ab")).toThrow(expect.objectContaining({ code: "REGISTRY_AMBIGUOUS_RUN" }));
+    expect(() => catalog.resolveRun("ef")).toThrow(expect.objectContaining({ code: "REGISTRY_UNKNOWN_RUN" }));
+    expect(() => catalog.resolveRun("run-1")).toThrow(expect.objectContaining({ code: "REGISTRY_BAD_RUN_ID" }));
+    expect(catalog.invocations(c).map((i) => i.startedAt)).toEqual(["2026-11-28T09:00:00Z", "2026-11-28T12:00:00Z"]);
+    catalog.close();
+  });
+
+  it("keeps the invocation journal's stage records, and finds stages by manifest or output", async () => {
+    const catalog = new Catalog(new LocalStore(tempHome()));
+    const p = await publishPipeline(catalog);
+    catalog.recordInvocation({
+      invocationId: "inv-2",
+      runId: p.runId,
+      startedAt: "2026-11-29T10:00:00Z",
+      status: "succeeded",
+      stages: [{ stage: "data", status: "cached", durationMs: 12 }],
+    });
+    expect(catalog.invocations(p.runId).map((i) => i.stages)).toEqual([
+      undefined,
+      [{ stage: "data", status: "cached", durationMs: 12 }],
+    ]);
+    const [pack] = catalog.stagesOf(p.bin.digest);
+    expect(pack.stage_name).toBe("pack");
+    expect(catalog.stagesOf(pack.manifest_digest)).toEqual([pack]);
+    expect(catalog.stagesOf(digestBytes("nothing"))).toEqual([]);
+    expect(catalog.runsWithStage(pack.stage_id).map((r) => r.run_id)).toEqual([p.runId]);
+    expect(catalog.rootSchema(p.runDigest)).toBe("nexa.v1.RunManifest");
+    expect(catalog.rootSchema(p.bin.digest)).toBeUndefined();
+    expect((await catalog.readMessage(CONTRACTS.RunManifest, p.runDigest)).runId).toBe(p.runId);
+    catalog.close();
+  });
+
+  it("keeps a run's report as a link to its stored blob, idempotently", async () => {
+    const home = tempHome();
+    const store = new LocalStore(home);
+    const catalog = new Catalog(store);
+    const { digest } = await store.put(Buffer.from("<html>r</html>"));
+    const runId = "f".repeat(64);
+    expect(catalog.reportPath(runId)).toBeUndefined();
+    const first = await catalog.storeReport(runId, digest);
+    expect(first).toBe(join(home, "reports", `${runId}.html`));
+    expect(readFileSync(first, "utf8")).toBe("<html>r</html>");
+    expect(statSync(first).ino).toBe(statSync(store.blobPath(digest)).ino);
+    expect(await catalog.storeReport(runId, digest)).toBe(first);
+    expect(readdirSync(join(home, "reports"))).toEqual([`${runId}.html`]);
+    expect(catalog.reportPath(runId)).toBe(first);
+    await expect(catalog.storeReport(runId, digestBytes("absent"))).rejects.toMatchObject({
+      code: "REGISTRY_NOT_FOUND",
+    });
+    catalog.close();
   });
 });

@@ -13,7 +13,18 @@
 //   config    stage config digest → stage output
 
 import Database from "better-sqlite3";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync, renameSync } from "fs";
+import {
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "fs";
 import { join } from "path";
 
 import type { RunManifest } from "@nexa/proto/nexa/v1/run";
@@ -53,6 +64,37 @@ export interface InvocationRecord {
   startedAt: string;
   /** "succeeded" | "failed" | free text. */
   status: string;
+  /** What each stage did in this invocation (journal only; display data, never part of an artifact). */
+  stages?: InvocationStage[];
+  /** ISO-8601 UTC time the publish finished. */
+  finishedAt?: string;
+}
+
+/** One stage of an invocation: whether it was new in the registry, and how long its action ran (from its log). */
+export interface InvocationStage {
+  stage: string;
+  status: "ran" | "cached";
+  durationMs: number | null;
+}
+
+/** One indexed stage. */
+export interface StageRow {
+  stage_id: string;
+  stage_name: string;
+  module: string;
+  manifest_digest: string;
+  config_digest: string;
+  code_revision: string;
+}
+
+/** One published run as the index lists it. */
+export interface RunRow {
+  run_id: string;
+  pipeline: string;
+  manifest_digest: string;
+  code_revision: string;
+  /** Start of the latest invocation that published it (ISO-8601 UTC); "" when the journal has none. */
+  published_at: string;
 }
 
 export interface ArtifactRow {
@@ -302,8 +344,133 @@ export class Catalog {
       .get(stageId) as never;
   }
 
-  /** Published runs, sorted by run_id. */
-  runs(): { run_id: string; pipeline: string; manifest_digest: string }[] {
-    return this.db.prepare("SELECT run_id, pipeline, manifest_digest FROM runs ORDER BY run_id").all() as never;
+  /** The stage whose manifest is `digest`, else the stages whose manifests list `digest` as an output file. */
+  stagesOf(digest: string): StageRow[] {
+    const own = this.db.prepare("SELECT * FROM stages WHERE manifest_digest = ? ORDER BY stage_id").all(digest);
+    if (own.length > 0) return own as StageRow[];
+    return this.db
+      .prepare(
+        `SELECT DISTINCT s.* FROM stages s JOIN edges e ON e.parent = s.manifest_digest
+        WHERE e.child = ? AND e.kind = 'contains' ORDER BY s.stage_name, s.stage_id`,
+      )
+      .all(digest) as StageRow[];
+  }
+
+  /** The runs that include stage `stageId`, newest publish first. */
+  runsWithStage(stageId: string): RunRow[] {
+    const ids = new Set(
+      (this.db.prepare("SELECT run_id FROM run_stages WHERE stage_id = ?").all(stageId) as { run_id: string }[]).map(
+        (r) => r.run_id,
+      ),
+    );
+    return this.runs().filter((r) => ids.has(r.run_id));
+  }
+
+  /** Published runs, newest publish first (then by run_id). */
+  runs(): RunRow[] {
+    return this.db
+      .prepare(
+        `SELECT r.run_id, r.pipeline, r.manifest_digest, r.code_revision,
+          coalesce((SELECT max(started_at) FROM invocations i WHERE i.run_id = r.run_id), '') AS published_at
+        FROM runs r ORDER BY published_at DESC, r.run_id`,
+      )
+      .all() as RunRow[];
+  }
+
+  /** The runs whose id starts with `prefix` (lowercase hex), newest first. */
+  runsWithPrefix(prefix: string): RunRow[] {
+    return this.runs().filter((r) => r.run_id.startsWith(prefix));
+  }
+
+  /**
+   * The one run `idOrPrefix` names (a run id or a unique prefix of one). Throws a RegistryError naming the
+   * candidates when it names none or several.
+   */
+  resolveRun(idOrPrefix: string): RunRow {
+    const prefix = idOrPrefix.toLowerCase();
+    if (!/^[0-9a-f]{1,64}$/.test(prefix)) {
+      throw new RegistryError(
+        "REGISTRY_BAD_RUN_ID",
+        `"${idOrPrefix}" is not a run id (64 hex characters or a prefix)`,
+        {
+          context: { run: idOrPrefix },
+          hint: "copy a run id from `nexa runs`",
+        },
+      );
+    }
+    const found = this.runsWithPrefix(prefix);
+    if (found.length === 1) return found[0];
+    if (found.length === 0) {
+      throw new RegistryError("REGISTRY_UNKNOWN_RUN", `no published run has an id starting with ${prefix}`, {
+        context: { run: idOrPrefix, registry: this.store.home },
+        hint: "list the runs of this registry with `nexa runs` (or choose another with --home / $NEXA_HOME)",
+      });
+    }
+    throw new RegistryError(
+      "REGISTRY_AMBIGUOUS_RUN",
+      `run id prefix ${prefix} matches ${found.length} runs: ${found.map((r) => r.run_id.slice(0, 16)).join(", ")}`,
+      { context: { run: idOrPrefix }, hint: "give more characters of the run id" },
+    );
+  }
+
+  /** The journal records of `runId`'s invocations, oldest first (a missing or unreadable record is skipped). */
+  invocations(runId: string): InvocationRecord[] {
+    const ids = this.db
+      .prepare("SELECT invocation_id FROM invocations WHERE run_id = ? ORDER BY started_at, invocation_id")
+      .all(runId) as { invocation_id: string }[];
+    const out: InvocationRecord[] = [];
+    for (const { invocation_id } of ids) {
+      try {
+        out.push(
+          JSON.parse(readFileSync(join(this.invocationsDir, `${invocation_id}.json`), "utf8")) as InvocationRecord,
+        );
+      } catch {
+        // the journal is display data: a damaged record loses its timings, never the run
+      }
+    }
+    return out;
+  }
+
+  /** Decodes the manifest (or config) stored at `digest` as `contract`, verified against its digest. */
+  async readMessage<T>(contract: Contract<T>, digest: string): Promise<T> {
+    const bytes = await this.store.get(digest);
+    return decodeManifest(contract, bytes, this.store.blobPath(digest));
+  }
+
+  /** The contract name a root records for `digest` (a published manifest or config), if any. */
+  rootSchema(digest: string): string | undefined {
+    try {
+      return readFileSync(join(this.rootsDir, digestHex(digest)), "utf8").trim();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Keeps a run's HTML report at reports/<run_id>.html: a hard link to the stored blob `digest` (a copy where
+   * links are refused), so the report outlives the build tree. Returns its path.
+   */
+  async storeReport(runId: string, digest: string): Promise<string> {
+    await this.store.get(digest); // verified: the report must be the stored bytes
+    const dir = join(this.store.home, "reports");
+    mkdirSync(dir, { recursive: true });
+    const target = join(dir, `${runId}.html`);
+    const blob = this.store.blobPath(digest);
+    if (existsSync(target) && statSync(target).ino === statSync(blob).ino) return target;
+    const tmp = `${target}.${process.pid}.tmp`;
+    if (existsSync(tmp)) unlinkSync(tmp);
+    try {
+      linkSync(blob, tmp);
+    } catch {
+      copyFileSync(blob, tmp);
+    }
+    renameSync(tmp, target);
+    return target;
+  }
+
+  /** Where storeReport keeps `runId`'s report, when it exists. */
+  reportPath(runId: string): string | undefined {
+    const p = join(this.store.home, "reports", `${runId}.html`);
+    return existsSync(p) ? p : undefined;
   }
 }

@@ -2,7 +2,7 @@
 export { IO_CHUNK_BYTES } from "./blob_store";
 export type { BlobStore, PutResult } from "./blob_store";
 export { Catalog } from "./catalog";
-export type { ArtifactRow, InvocationRecord } from "./catalog";
+export type { ArtifactRow, InvocationRecord, InvocationStage, RunRow, StageRow } from "./catalog";
 export { HttpStore } from "./http_store";
 export { LocalStore, nexaHome } from "./local_store";
 export type { LocalStoreOptions } from "./local_store";

@@ -80,6 +80,8 @@ def stage_module(name, deps = [], npm_deps = [], test_deps = [], test_npm_deps =
     """
     ts_module(
         name = name,
+        # Who may use a core module's code (the CLI, pipelines, tests): tests/governance/layers.bzl.
+        visibility = ["//:module_consumers"],
         deps = STAGE_MODULE_DEPS + [d for d in deps if d not in STAGE_MODULE_DEPS],
         npm_deps = npm_deps,
         test_npm_deps = test_npm_deps,

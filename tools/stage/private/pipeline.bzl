@@ -42,6 +42,7 @@ def _nexa_pipeline_impl(ctx):
             "manifest": s.manifest.short_path,
             "data": s.data.short_path,
             "log": s.log.short_path,
+            "config": s.config.short_path,
         } for s in stages],
     }))
     cli = ctx.attr.cli[DefaultInfo].files_to_run.executable
@@ -55,7 +56,7 @@ def _nexa_pipeline_impl(ctx):
     ), is_executable = True)
     files = [plan]
     for s in stages:
-        files += [s.manifest, s.data, s.log]
+        files += [s.manifest, s.data, s.log, s.config]
     runfiles = ctx.runfiles(files = files).merge(ctx.attr.cli[DefaultInfo].default_runfiles)
     return [DefaultInfo(executable = launcher, files = depset([launcher, plan]), runfiles = runfiles)]
 

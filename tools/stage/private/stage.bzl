@@ -13,6 +13,7 @@ StageInfo = provider(
         "manifest": "File: <name>.manifest.json (deterministic, canonical JSON)",
         "data": "File: <name>/ directory of data files listed in the manifest",
         "log": "File: <name>.log.jsonl (never an input of anything)",
+        "config": "File: the stage config the action read (--config)",
         "upstream": "depset[File]: manifests and data of this stage and every stage before it",
         "stages": "depset[struct(stage, module, manifest)]: this stage and its upstream stages, in pipeline order",
     },
@@ -124,6 +125,7 @@ def _stage_impl(ctx):
         manifest = manifest,
         data = data,
         log = log,
+        config = ctx.file.config,
         upstream = depset([manifest, data], transitive = upstream),
         stages = depset([struct(stage = name, module = module, manifest = manifest)], transitive = stages, order = "postorder"),
     )
