@@ -255,6 +255,8 @@ export async function publishPipeline(plan: PipelinePlan, options: PublishOption
       pipeline: plan.pipeline,
       stages: runStages,
       codeRevision: codeRevision(options.workspace),
+      // `nexa run --set` overrides Bazel built the stages with (already part of those stages' config digests).
+      overrides: plan.overrides,
     });
     const runManifestDigest = await catalog.publishManifest(CONTRACTS.RunManifest, run);
 
