@@ -11,7 +11,9 @@ import * as path from "path";
 import { createLogger } from "@nexa/modules/monitoring";
 import { Catalog, LocalStore, nexaHome } from "@nexa/modules/registry";
 
+import { registerNewPipeline } from "./new_pipeline";
 import { formatSummary, loadPlan, pipelineName, publishPipeline } from "./publish";
+import { registerRun } from "./run_pipeline";
 
 /** Where a command writes; the process streams in main.ts, buffers in tests. */
 export interface CommandIo {
@@ -19,6 +21,8 @@ export interface CommandIo {
   err(text: string): void;
   /** Environment (NEXA_HOME, BUILD_WORKSPACE_DIRECTORY); default process.env. */
   env?: Record<string, string | undefined>;
+  /** Whether `out` is a terminal; default process.stdout.isTTY. */
+  tty?: boolean;
 }
 
 function withCatalog<T>(home: string, fn: (c: Catalog) => Promise<T> | T): Promise<T> {
@@ -95,6 +99,9 @@ export async function runNexa(argv: string[], io: CommandIo): Promise<number> {
       const bytes = await new LocalStore(home()).get(digest);
       io.out(`${digest}: ok (${bytes.length} bytes)\n`);
     });
+
+  registerRun(program, io, (code) => (exitCode = code));
+  registerNewPipeline(program, io, (code) => (exitCode = code));
 
   program
     .command("rebuild-index")
