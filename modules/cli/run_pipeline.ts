@@ -171,8 +171,19 @@ class Tail {
   }
 }
 
+/**
+ * The environment of the bazel calls: this process's, without the runfiles variables of `nexa` itself (under
+ * `bazel run //modules/cli:nexa` they would make the pipeline's launcher look for its runfiles in nexa's tree).
+ */
+export function bazelEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const k of ["RUNFILES_DIR", "RUNFILES_MANIFEST_FILE", "RUNFILES_MANIFEST_ONLY", "JAVA_RUNFILES", "TEST_SRCDIR"])
+    delete out[k];
+  return out;
+}
+
 function bazelSync(o: RunPipelineOptions, args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(o.bazel, args, { cwd: o.workspace, encoding: "utf8", maxBuffer: 64 << 20 });
+  const r = spawnSync(o.bazel, args, { cwd: o.workspace, encoding: "utf8", maxBuffer: 64 << 20, env: bazelEnv() });
   if (r.error) {
     throw new RunError(
       "RUN_NO_BAZEL",
@@ -252,7 +263,7 @@ export async function runPipeline(o: RunPipelineOptions): Promise<number> {
       ...o.bazelArgs,
       label,
     ],
-    { cwd: o.workspace, stdio: ["ignore", "pipe", "pipe"] },
+    { cwd: o.workspace, stdio: ["ignore", "pipe", "pipe"], env: bazelEnv() },
   );
   const stdout: string[] = [];
   const stderr: string[] = [];
