@@ -12,7 +12,15 @@ ConfigOverridesInfo = provider(
 )
 
 def parse_override(label, entry):
-    """`stage.field=value` -> struct(stage, field, value); fails naming the setting and the fix."""
+    """Parses one entry of the setting; fails naming the setting and the fix.
+
+    Args:
+      label: the setting's label (for the message).
+      entry: `stage.field=value`.
+
+    Returns:
+      struct(stage, field, value).
+    """
     eq = entry.find("=")
     dot = entry.find(".")
     if eq < 0 or dot < 1 or dot > eq or dot == eq - 1:
@@ -29,5 +37,13 @@ config_overrides = rule(
 )
 
 def stage_overrides(ctx, stage):
-    """The override entries of `stage` (ctx.attr._overrides), in command-line order."""
+    """The override entries of one stage.
+
+    Args:
+      ctx: the rule context (its `_overrides` attribute is //tools/stage:set).
+      stage: the stage name.
+
+    Returns:
+      The entries of `stage`, in command-line order.
+    """
     return [e for e in ctx.attr._overrides[ConfigOverridesInfo].entries if e.stage == stage]

@@ -11,7 +11,7 @@ recount_stage = stage_rule(
     doc = "Consumes a dataset stage (typed input).",
 )
 
-def _set_overrides_impl(settings, attr):
+def _set_overrides_impl(_settings, attr):
     return {"//tools/stage:set": attr.overrides}
 
 _set_overrides = transition(implementation = _set_overrides_impl, inputs = [], outputs = ["//tools/stage:set"])
