@@ -9,7 +9,8 @@
 #                pipeline whose data stage builds from @nexa_data_<name>; editing one fixture file reruns the
 #                data stage; a missing data directory fails naming nexa_data_dir and the fix;
 #   3. run:      `nexa run <scaffolded> --json` reports every stage, with train progress before train is done;
-#                a second run changing one train field with --set reruns only train and eval (the rest cached);
+#                a second run changing one train field with --set reruns only train and eval (the rest cached)
+#                (warm-up steps of the golden configs are 20: every --set steps here is above that);
 #   4. tty:      under a pseudo-terminal (script(1)) the table is redrawn in place and shows train steps.
 # One "[operator] PASS: <scenario>" / "[operator] FAIL: <scenario>" line each, then "operator: N passed, N failed".
 # It works on a scratch copy of the workspace with its own Bazel output base (the checkout is never modified).
@@ -102,14 +103,14 @@ state_of() { # stage -> its last state in a JSON-lines log
 }
 run() {
   [[ -d pipelines/opdemo ]] || fail "needs the data_dir scenario's pipeline"
-  local quick=(--set teacher.steps=20 --set train.steps=10)
+  local quick=(--set teacher.steps=40 --set train.steps=30)
   nexa run opdemo "${quick[@]}" --json >"$scratch/run1.jsonl" 2>"$scratch/run1.err" || { tail -40 "$scratch/run1.err"; fail "first run failed"; }
   grep -q '"stage":"train","state":"running","progress":{[^}]*"unit":"steps"' "$scratch/run1.jsonl" || fail "no train progress while train ran"
   for s in data teacher_pack teacher distill pack train eval; do
     st=$(state_of "$scratch/run1.jsonl" $s)
     [[ "$st" == done || "$st" == cached ]] || fail "first run: $s ended $st"
   done
-  nexa run opdemo --set teacher.steps=20 --set train.steps=12 --json >"$scratch/run2.jsonl" 2>"$scratch/run2.err" || { tail -40 "$scratch/run2.err"; fail "second run failed"; }
+  nexa run opdemo --set teacher.steps=40 --set train.steps=32 --json >"$scratch/run2.jsonl" 2>"$scratch/run2.err" || { tail -40 "$scratch/run2.err"; fail "second run failed"; }
   got=""
   for s in data teacher_pack teacher distill pack train eval; do got+="$s=$(state_of "$scratch/run2.jsonl" $s) "; done
   [[ "$got" == "data=cached teacher_pack=cached teacher=cached distill=cached pack=cached train=done eval=done " ]] ||
@@ -123,10 +124,10 @@ run() {
 tty() {
   [[ -d pipelines/opdemo ]] || fail "needs the data_dir scenario's pipeline"
   command -v script >/dev/null || fail "script(1) (util-linux) is needed"
-  script -qec "$scratch/bazel run //modules/cli:nexa -- run opdemo --set teacher.steps=20 --set train.steps=14" "$scratch/tty.log" >/dev/null 2>&1 ||
+  script -qec "$scratch/bazel run //modules/cli:nexa -- run opdemo --set teacher.steps=40 --set train.steps=34" "$scratch/tty.log" >/dev/null 2>&1 ||
     { tail -c 2000 "$scratch/tty.log"; fail "the run under a terminal failed"; }
   grep -q $'\e\\[[0-9]*F' "$scratch/tty.log" || fail "the table was not redrawn in place"
-  grep -qE 'train +running .*step [0-9]+/14' "$scratch/tty.log" || fail "no train steps shown while train ran"
+  grep -qE 'train +running .*step [0-9]+/34' "$scratch/tty.log" || fail "no train steps shown while train ran"
   echo "redrawn in place with train steps"
 }
 
