@@ -103,7 +103,8 @@ state_of() { # stage -> its last state in a JSON-lines log
 }
 run() {
   [[ -d pipelines/opdemo ]] || fail "needs the data_dir scenario's pipeline"
-  local quick=(--set teacher.steps=40 --set train.steps=30)
+  # Without the shared disk cache, so the stages really run here (an earlier run may have stored the same actions).
+  local quick=(--set teacher.steps=40 --set train.steps=30 --bazel-arg=--disk_cache=)
   # Exit 1 is the rubric failing (the golden rubric on a small corpus and a short run): the run itself completed.
   rc=0
   nexa run opdemo "${quick[@]}" --json >"$scratch/run1.jsonl" 2>"$scratch/run1.err" || rc=$?
@@ -114,7 +115,7 @@ run() {
     [[ "$st" == done || "$st" == cached ]] || fail "first run: $s ended $st"
   done
   rc=0
-  nexa run opdemo --set teacher.steps=40 --set train.steps=32 --json >"$scratch/run2.jsonl" 2>"$scratch/run2.err" || rc=$?
+  nexa run opdemo --set teacher.steps=40 --set train.steps=32 --bazel-arg=--disk_cache= --json >"$scratch/run2.jsonl" 2>"$scratch/run2.err" || rc=$?
   [[ $rc -le 1 ]] || { tail -40 "$scratch/run2.err"; fail "second run exited $rc"; }
   got=""
   for s in data teacher_pack teacher distill pack train eval; do got+="$s=$(state_of "$scratch/run2.jsonl" $s) "; done
@@ -130,7 +131,7 @@ tty() {
   [[ -d pipelines/opdemo ]] || fail "needs the data_dir scenario's pipeline"
   command -v script >/dev/null || fail "script(1) (util-linux) is needed"
   rc=0
-  script -qec "$scratch/bazel run //modules/cli:nexa -- run opdemo --set teacher.steps=40 --set train.steps=34" "$scratch/tty.log" >/dev/null 2>&1 || rc=$?
+  script -qec "$scratch/bazel run //modules/cli:nexa -- run opdemo --set teacher.steps=40 --set train.steps=34 --bazel-arg=--disk_cache=" "$scratch/tty.log" >/dev/null 2>&1 || rc=$?
   [[ $rc -le 1 ]] || { tail -c 2000 "$scratch/tty.log"; fail "the run under a terminal exited $rc"; }
   grep -q $'\e\\[[0-9]*F' "$scratch/tty.log" || fail "the table was not redrawn in place"
   grep -qE 'train +running .*step [0-9]+/34' "$scratch/tty.log" || fail "no train steps shown while train ran"
