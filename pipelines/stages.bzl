@@ -9,17 +9,26 @@ load("//tools/stage:defs.bzl", "slot", "stage_rule")
 
 _KERNELS = {"//kernels/abi:nexa_kernels": "NEXA_KERNELS_LIB"}
 
-def _stage_kind(module, produces, doc, inputs = {}):
-    return stage_rule(module = module, produces = produces, inputs = inputs, env_files = _KERNELS, doc = doc)
+def _stage_kind(module, produces, config_schema, doc, inputs = {}):
+    return stage_rule(
+        module = module,
+        produces = produces,
+        inputs = inputs,
+        env_files = _KERNELS,
+        config_schema = config_schema,
+        doc = doc,
+    )
 
 data_stage = _stage_kind(
     module = "modules/data",
+    config_schema = "nexa.v1.DataConfig",
     produces = "dataset",
     doc = "Raw files (raw) -> a validated, gated, deduplicated, split text dataset (DatasetManifest).",
 )
 
 distill_stage = _stage_kind(
     module = "modules/distill",
+    config_schema = "nexa.v1.DistillConfig",
     produces = "dataset",
     inputs = {
         "dataset": slot("dataset"),
@@ -30,6 +39,7 @@ distill_stage = _stage_kind(
 
 pack_stage = _stage_kind(
     module = "modules/pack",
+    config_schema = "nexa.v1.PackConfig",
     produces = "packed_dataset",
     inputs = {
         "dataset": slot("dataset"),
@@ -40,6 +50,7 @@ pack_stage = _stage_kind(
 
 train_stage = _stage_kind(
     module = "modules/train",
+    config_schema = "nexa.v1.TrainConfig",
     produces = "checkpoint",
     inputs = {
         "packed": slot("packed_dataset"),
@@ -50,6 +61,7 @@ train_stage = _stage_kind(
 
 eval_stage = _stage_kind(
     module = "modules/eval",
+    config_schema = "nexa.v1.EvalRubric",
     produces = "eval_report",
     inputs = {
         "checkpoint": slot("checkpoint"),

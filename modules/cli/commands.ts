@@ -15,8 +15,10 @@ import { register as compare } from "./compare";
 import { register as diff } from "./diff";
 import { register as lineage } from "./lineage";
 import { register as listRuns } from "./list_runs";
+import { registerNewPipeline } from "./new_pipeline";
 import { register as publish } from "./publish_command";
 import { register as rebuildIndex } from "./rebuild_index";
+import { registerRun } from "./run_pipeline";
 import { register as show } from "./show";
 import { register as verify } from "./verify";
 import { versionString } from "./version";
@@ -24,8 +26,12 @@ import { versionString } from "./version";
 export type { CommandIo } from "./context";
 export { EXIT } from "./context";
 
+/** `nexa run` and `nexa new pipeline` drive Bazel and the workspace; they take the streams and the exit setter. */
+const run: Register = (program, ctx) => registerRun(program, { ...ctx.io, env: ctx.env }, ctx.setExit);
+const newPipeline: Register = (program, ctx) => registerNewPipeline(program, { ...ctx.io, env: ctx.env }, ctx.setExit);
+
 /** Every command, in help order. */
-const COMMANDS: Register[] = [publish, listRuns, show, diff, compare, lineage, verify, rebuildIndex];
+const COMMANDS: Register[] = [run, newPipeline, publish, listRuns, show, diff, compare, lineage, verify, rebuildIndex];
 
 /** Node's system error codes (ENOENT, EACCES, ENOSPC…): the environment, not the input. */
 const SYSTEM_ERROR = /^E[A-Z]+$/;

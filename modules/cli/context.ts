@@ -15,6 +15,8 @@ export interface CommandIo {
   env?: Record<string, string | undefined>;
   /** Whether stderr is a terminal (chooses the pretty log format); default false. */
   stderrIsTTY?: boolean;
+  /** Whether `out` is a terminal (`nexa run` redraws its table in place); default process.stdout.isTTY. */
+  tty?: boolean;
 }
 
 /** The documented exit codes of `nexa` (README.md). */

@@ -5,7 +5,7 @@ import { writeFile } from "fs/promises";
 import { tmpdir } from "os";
 import * as path from "path";
 
-import { CONTRACTS, encodeMessage, readManifest } from "@nexa/modules/manifest";
+import { CONTRACTS, decodeManifest, encodeMessage, readManifest } from "@nexa/modules/manifest";
 import { NexaError } from "@nexa/modules/monitoring";
 import { Catalog, LocalStore } from "@nexa/modules/registry";
 import type { StageDefinition } from "@nexa/modules/stage";
@@ -58,7 +58,9 @@ async function build(passed: boolean): Promise<{ dir: string; plan: PipelinePlan
       data: s,
       log: `${s}.log.jsonl`,
       config: `${s}.config.json`,
+      configSchema: "",
     })),
+    overrides: [{ stage: "eval", field: "maxExamples", value: "8" }],
   };
   return { dir: w.dir, plan };
 }
@@ -93,6 +95,9 @@ describe("publishPipeline", () => {
 
     const catalog = new Catalog(new LocalStore(home));
     expect(catalog.runs().map((r) => r.run_id)).toEqual([first.runId]);
+    // the run records the plan's config overrides (nexa run --set)
+    const run = decodeManifest(CONTRACTS.RunManifest, await new LocalStore(home).get(first.runManifestDigest), "run");
+    expect(run.overrides).toEqual([{ stage: "eval", field: "maxExamples", value: "8" }]);
     // lineage: every file eval wrote (its report.json differs from the first stage's) descends from the first stage
     const evalManifest = readManifest(CONTRACTS.StageManifest, path.join(dir, "eval.manifest.json"));
     const firstManifest = readManifest(CONTRACTS.StageManifest, path.join(dir, "first.manifest.json"));

@@ -8,6 +8,7 @@ import { readFileSync } from "fs";
 import * as path from "path";
 
 import {
+  applyOverrides,
   contractByName,
   CONTRACTS,
   decodeManifest,
@@ -18,7 +19,7 @@ import {
   readManifest,
   verifyFiles,
 } from "@nexa/modules/manifest";
-import type { Contract } from "@nexa/modules/manifest";
+import type { Contract, FieldOverride } from "@nexa/modules/manifest";
 import { NexaError } from "@nexa/modules/monitoring";
 import type { NexaLogger } from "@nexa/modules/monitoring";
 import { Catalog, LocalStore } from "@nexa/modules/registry";
@@ -26,7 +27,7 @@ import type { CheckpointManifest } from "@nexa/proto/nexa/v1/checkpoint";
 import type { DatasetManifest } from "@nexa/proto/nexa/v1/dataset";
 import type { EvalReport } from "@nexa/proto/nexa/v1/eval";
 import type { PackedDatasetManifest } from "@nexa/proto/nexa/v1/packed_dataset";
-import type { PipelinePlan } from "@nexa/proto/nexa/v1/pipeline";
+import type { PipelinePlan, PipelineStage } from "@nexa/proto/nexa/v1/pipeline";
 import { RunManifest, RunStage } from "@nexa/proto/nexa/v1/run";
 import type { StageManifest } from "@nexa/proto/nexa/v1/stage";
 
@@ -180,15 +181,18 @@ function readProduct(
 }
 
 /**
- * The stage config as a registry artifact: the file the action read, decoded strictly with the config contract
- * whose canonical digest is the manifest's config_digest (a digest match identifies the contract). Undefined when
- * the plan names no config file (plans written before it did).
+ * The stage config as a registry artifact: the file the action read with the plan's overrides of that stage
+ * applied (as the stage runtime applies them), decoded strictly with the config contract the plan names
+ * (`config_schema`; else every config contract is tried) whose canonical digest is the manifest's config_digest.
+ * Undefined when the plan names no config file (plans written before it did).
  */
 function readStageConfig(
   root: string,
-  planConfig: string,
+  planStage: PipelineStage,
+  overrides: readonly FieldOverride[],
   manifest: StageManifest,
 ): { contract: Contract<unknown>; message: unknown } | undefined {
+  const planConfig = planStage.config;
   if (planConfig === "") return undefined;
   const file = resolve(root, planConfig);
   const text = (() => {
@@ -202,11 +206,16 @@ function readStageConfig(
       });
     }
   })();
+  const applied =
+    overrides.length === 0
+      ? text
+      : JSON.stringify(applyOverrides(JSON.parse(text.toString("utf8")), overrides, planConfig));
   for (const contract of Object.values(CONTRACTS) as Contract<unknown>[]) {
     if (contract.kind !== "config") continue;
+    if (planStage.configSchema !== "" && contract.name !== planStage.configSchema) continue;
     let message: unknown;
     try {
-      message = decodeManifest(contract, text, planConfig);
+      message = decodeManifest(contract, applied, planConfig);
     } catch {
       continue;
     }
@@ -258,7 +267,8 @@ export async function publishPipeline(plan: PipelinePlan, options: PublishOption
         listFiles(manifest).filter((f) => f.jsonPath.startsWith("$.outputs")),
       );
       const product = readProduct(manifest, dataDir, s.stage);
-      const config = readStageConfig(options.root, s.config, manifest);
+      const ownOverrides = plan.overrides.filter((o) => o.stage === s.stage);
+      const config = readStageConfig(options.root, s, ownOverrides, manifest);
       const status: StageSummary["status"] = catalog.stage(manifest.stageId) ? "cached" : "ran";
       stages.push({ plan: s, manifest, manifestPath, dataDir, status, product, config });
     }
@@ -317,6 +327,8 @@ export async function publishPipeline(plan: PipelinePlan, options: PublishOption
       pipeline: plan.pipeline,
       stages: runStages,
       codeRevision: codeRevision(options.workspace),
+      // `nexa run --set` overrides Bazel built the stages with (already part of those stages' config digests).
+      overrides: plan.overrides,
     });
     const runManifestDigest = await catalog.publishManifest(CONTRACTS.RunManifest, run);
 

@@ -7,6 +7,7 @@ import { performance } from "perf_hooks";
 
 import { CONTRACTS } from "@nexa/modules/manifest";
 import { ConfigError } from "@nexa/modules/monitoring";
+import type { Progress } from "@nexa/modules/monitoring";
 import type { StageContext, StageDefinition, StageResult } from "@nexa/modules/stage";
 import { DATASET_MANIFEST_FILE, TextDataset } from "@nexa/modules/text_dataset";
 import { SourceLineage_Kind } from "@nexa/proto/nexa/v1/dataset";
@@ -38,7 +39,7 @@ const seedValue = (seed: bigint): number | string =>
   seed <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seed) : seed.toString();
 
 /** n samples per prompt, in drawn order, each gated as it is produced. */
-function generateAll(teacher: Teacher, plan: DistillPlan, prompts: readonly Prompt[]): Generated {
+function generateAll(teacher: Teacher, plan: DistillPlan, prompts: readonly Prompt[], progress: Progress): Generated {
   const s = plan.sampling;
   const gate = new CompletionGate(plan.gating);
   const out: Generated = { records: [], generations: 0, tokens: 0, stoppedAtEos: 0, drops: gate.drops };
@@ -56,6 +57,7 @@ function generateAll(teacher: Teacher, plan: DistillPlan, prompts: readonly Prom
       });
       out.generations++;
       out.tokens += gen.tokens.length;
+      progress.tick();
       if (gen.stop === "stop_token") out.stoppedAtEos++;
       const completion = gen.tokens.length > 0 ? decodeWhole(teacher.tokenizer.decode(gen.tokens)) : "";
       if (gate.check(completion) !== undefined) continue;
@@ -120,7 +122,13 @@ async function runDistill(ctx: StageContext<DistillConfig>): Promise<StageResult
       teacher_seq_len: teacher.seqLen,
     });
     const started = performance.now();
-    const gen = generateAll(teacher, plan, drawn.prompts);
+    const progress = ctx.startProgress("distill", drawn.prompts.length * plan.sampling.n, "generations");
+    let gen: Generated;
+    try {
+      gen = generateAll(teacher, plan, drawn.prompts, progress);
+    } finally {
+      progress.stop();
+    }
     const ms = performance.now() - started;
     ctx.log.info("generated", {
       generations: gen.generations,

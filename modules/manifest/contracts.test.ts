@@ -220,6 +220,7 @@ const SAMPLES: Record<keyof typeof CONTRACTS, unknown> = {
     pipeline: "//pipelines:golden",
     stages: [{ stageName: "data", stageId: ID, manifest: ref("", "nexa.v1.StageManifest") }],
     codeRevision: "0123abcd",
+    overrides: [{ stage: "train", field: "steps", value: "20" }],
   },
   PipelinePlan: {
     schemaVersion: 1,
@@ -233,8 +234,11 @@ const SAMPLES: Record<keyof typeof CONTRACTS, unknown> = {
         manifest: "pipelines/eval.manifest.json",
         data: "pipelines/eval",
         log: "pipelines/eval.log.jsonl",
+        config: "pipelines/golden/rubric.json",
+        configSchema: "nexa.v1.EvalRubric",
       },
     ],
+    overrides: [{ stage: "eval", field: "maxExamples", value: "8" }],
   },
 };
 

@@ -32,3 +32,5 @@ export { deriveRunId, deriveStageId, isId, newInvocationId } from "./ids";
 export type { StageIdentity } from "./ids";
 export { listFiles, verifyFiles, verifyManifest } from "./verify";
 export type { ListedFile } from "./verify";
+export { applyOverrides, overrideValue, parseFieldOverride, parseStageOverride } from "./overrides";
+export type { FieldOverride, StageOverride } from "./overrides";

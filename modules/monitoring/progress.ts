@@ -7,6 +7,7 @@
 import cliProgress from "cli-progress";
 
 import type { NexaLogger } from "./logger";
+import type { ProgressSink } from "./progress_file";
 
 export interface ProgressOptions {
   /** Logger receiving the JSON events (non-TTY mode). */
@@ -25,13 +26,18 @@ export interface ProgressOptions {
   minIntervalMs?: number;
   /** Clock, injectable for tests; default Date.now. */
   now?: () => number;
+  /** Also report every update to a stage's live progress file (progress_file.ts); never part of any output. */
+  sink?: ProgressSink;
 }
+
+/** Extra live numbers of one update (e.g. loss, tokens_per_s): shown by `nexa run`, never written to an output. */
+export type ProgressExtra = Record<string, number | string>;
 
 export interface Progress {
   /** Adds `n` (default 1) units of done work. */
-  tick(n?: number): void;
+  tick(n?: number, extra?: ProgressExtra): void;
   /** Sets done work to an absolute value. */
-  update(done: number): void;
+  update(done: number, extra?: ProgressExtra): void;
   /** Ends reporting; writes the final state. Idempotent. */
   stop(): void;
 }
@@ -44,6 +50,22 @@ export function createProgress(options: ProgressOptions): Progress {
   const total = options.total;
   let done = 0;
   let stopped = false;
+  const started = (options.now ?? Date.now)();
+  let extra: ProgressExtra = {};
+  const toSink = (force: boolean): void => {
+    if (!options.sink) return;
+    const elapsed = ((options.now ?? Date.now)() - started) / 1000;
+    const eta = done > 0 && total > done ? (elapsed / done) * (total - done) : 0;
+    options.sink.update(
+      { ...extra, label: options.label, done, total, unit, elapsed_s: elapsed, eta_s: Math.round(eta) },
+      force,
+    );
+  };
+  const set = (value: number, more: ProgressExtra | undefined): void => {
+    done = value;
+    if (more) extra = more;
+    toSink(done >= total);
+  };
 
   if (tty) {
     const bar = new cliProgress.SingleBar(
@@ -56,17 +78,18 @@ export function createProgress(options: ProgressOptions): Progress {
     );
     bar.start(total, 0);
     return {
-      tick(n = 1) {
-        done += n;
+      tick(n = 1, more) {
+        set(done + n, more);
         bar.update(done);
       },
-      update(value) {
-        done = value;
+      update(value, more) {
+        set(value, more);
         bar.update(done);
       },
       stop() {
         if (!stopped) {
           stopped = true;
+          toSink(true);
           bar.stop();
         }
       },
@@ -87,17 +110,18 @@ export function createProgress(options: ProgressOptions): Progress {
   };
   emit(true);
   return {
-    tick(n = 1) {
-      done += n;
+    tick(n = 1, more) {
+      set(done + n, more);
       emit(done >= total);
     },
-    update(value) {
-      done = value;
+    update(value, more) {
+      set(value, more);
       emit(done >= total);
     },
     stop() {
       if (!stopped) {
         stopped = true;
+        toSink(true);
         emit(true);
       }
     },

@@ -99,6 +99,8 @@ async function runPack(
     let totalTokens = 0;
     let paddingTokens = 0;
     let truncatedDocuments = 0;
+    let documents = 0;
+    const progress = ctx.startProgress("pack", cfg.splits.length, "splits");
     for (const split of cfg.splits) {
       const docs = await splitTexts(split);
       if (docs.length === 0) {
@@ -120,6 +122,8 @@ async function runPack(
         shuffleSeed: cfg.shuffleSeed,
       });
       const s = packed.stats;
+      documents += s.docs;
+      progress.tick(1, { documents, split });
       ctx.log.info("split_packed", {
         split,
         docs: s.docs,
@@ -142,6 +146,7 @@ async function runPack(
       paddingTokens += s.padding_tokens;
       truncatedDocuments += s.truncated_docs;
     }
+    progress.stop();
 
     const fillRatio = sequences === 0 ? 0 : totalTokens / (sequences * cfg.seqLen);
     const manifest = PackedDatasetManifest.fromPartial({

@@ -1,8 +1,10 @@
 // Arguments of a stage action, as the stage rule (tools/stage) passes them:
 //   run   --stage=N --module=M --config=C [--raw=F]... [--input=SLOT=MANIFEST:DATA_DIR]...
-//         [--shard=I --num-shards=K] --out=DIR --log=FILE [--manifest=FILE]
+//         [--shard=I --num-shards=K] [--set=FIELD=VALUE]... --out=DIR --log=FILE [--manifest=FILE]
 //   merge (same) --shard-dir=D... --out=DIR --manifest=FILE --log=FILE
 
+import { parseFieldOverride } from "@nexa/modules/manifest";
+import type { FieldOverride } from "@nexa/modules/manifest";
 import { ConfigError } from "@nexa/modules/monitoring";
 
 export interface InputArg {
@@ -21,6 +23,8 @@ export interface StageArgs {
   shard: number;
   numShards: number;
   shardDirs: string[];
+  /** Config overrides of this build (`nexa run --set`), applied to the config in order. */
+  overrides: FieldOverride[];
   out: string;
   log: string;
   /** Absent for shard actions (the merge writes the manifest). */
@@ -29,8 +33,8 @@ export interface StageArgs {
 
 const USAGE =
   "usage: <stage> run|merge --stage=N --module=M --config=C [--raw=F]... [--input=SLOT=MANIFEST:DIR]... " +
-  "[--shard=I --num-shards=K] [--shard-dir=D]... --out=DIR --log=FILE [--manifest=FILE]";
-const REPEATABLE = new Set(["raw", "input", "shard-dir"]);
+  "[--shard=I --num-shards=K] [--shard-dir=D]... [--set=FIELD=VALUE]... --out=DIR --log=FILE [--manifest=FILE]";
+const REPEATABLE = new Set(["raw", "input", "shard-dir", "set"]);
 const KNOWN = new Set([
   "stage",
   "module",
@@ -43,6 +47,7 @@ const KNOWN = new Set([
   "out",
   "log",
   "manifest",
+  "set",
 ]);
 
 function bad(message: string): ConfigError {
@@ -93,6 +98,7 @@ export function parseStageArgs(argv: readonly string[]): StageArgs {
     shard,
     numShards,
     shardDirs: values.get("shard-dir") ?? [],
+    overrides: (values.get("set") ?? []).map(parseFieldOverride),
     out: one("out"),
     log: one("log"),
     manifest: values.get("manifest")?.[0],

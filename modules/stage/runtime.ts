@@ -15,6 +15,7 @@ import * as path from "path";
 
 import { ABI_VERSION, libraryPath } from "@nexa/kernels/binding";
 import {
+  applyOverrides,
   CONTRACTS,
   digestBytes,
   digestFile,
@@ -27,12 +28,15 @@ import type { Artifact, Contract } from "@nexa/modules/manifest";
 import {
   ConfigError,
   createLogger,
+  createProgress,
   formatError,
   ManifestError,
   NexaError,
+  NO_PROGRESS,
+  stageProgressSink,
   toNexaError,
 } from "@nexa/modules/monitoring";
-import type { NexaLogger } from "@nexa/modules/monitoring";
+import type { NexaLogger, Progress, ProgressSink } from "@nexa/modules/monitoring";
 import { ArtifactRef } from "@nexa/proto/nexa/v1/artifact";
 import { StageManifest, ToolVersion } from "@nexa/proto/nexa/v1/stage";
 
@@ -87,6 +91,11 @@ export interface StageContext<C> {
   open<T>(slot: string, contract: Contract<T>): Promise<Artifact<T>>;
   /** The products of every input in `slot` (zero or more), opened and verified. */
   openAll<T>(slot: string, contract: Contract<T>): Promise<Artifact<T>[]>;
+  /**
+   * Starts reporting progress of `total` units: `progress` events in the log and the live progress file that
+   * `nexa run` shows (outside every output; see modules/monitoring progress_file.ts). Stop it in a finally block.
+   */
+  startProgress(label: string, total: number, unit: string): Progress;
 }
 
 /** What a stage function returns. */
@@ -113,6 +122,11 @@ export interface StageDefinition<C> {
 export interface RunOptions {
   /** Worker threads; default: $NEXA_THREADS, else every CPU this process may use. */
   threads?: number;
+  /**
+   * Directory of live progress files; default: the one `nexa run` watches for this Bazel output base (found from
+   * the bundle's real path), when it exists. Never part of any output or key.
+   */
+  progressDir?: string;
 }
 
 /** Environment variable overriding the worker thread count of every stage. */
@@ -267,6 +281,25 @@ export interface StageOutcome {
   manifest?: StageManifest;
 }
 
+/**
+ * The stage config, strictly decoded: the file as written, or (with `--set` overrides) its JSON with the overrides
+ * applied, decoded under a display name that names them, so an unknown or ill-typed override fails like the file.
+ */
+async function readConfig<C>(def: StageDefinition<C>, args: StageArgs): Promise<{ config: C; configFile: string }> {
+  const configText = await readFile(args.config);
+  const base = path.basename(args.config);
+  if (args.overrides.length === 0) return { config: decodeManifest(def.config, configText, base), configFile: base };
+  const configFile = `${base} with --set ${args.overrides.map((o) => `${o.field}=${o.value}`).join(" ")}`;
+  let json: unknown;
+  try {
+    json = JSON.parse(configText.toString("utf8"));
+  } catch {
+    return { config: decodeManifest(def.config, configText, base), configFile: base }; // reports the JSON error
+  }
+  const applied = applyOverrides(json, args.overrides, configFile);
+  return { config: decodeManifest(def.config, JSON.stringify(applied), configFile), configFile };
+}
+
 /** Runs one stage action; throws a NexaError (also logged to --log when the logger exists) on failure. */
 export async function runStage<C>(
   def: StageDefinition<C>,
@@ -276,12 +309,22 @@ export async function runStage<C>(
 ): Promise<StageOutcome> {
   let log: NexaLogger | undefined;
   let stage = "?";
+  let sink: ProgressSink = NO_PROGRESS;
   try {
     const args = parseStageArgs(argv);
     stage = args.stage;
-    const configText = await readFile(args.config);
-    const configFile = path.basename(args.config);
-    const config = decodeManifest(def.config, configText, configFile);
+    sink = stageProgressSink(
+      bundlePath,
+      {
+        label: process.env.NEXA_STAGE_LABEL ?? args.stage,
+        stage: args.stage,
+        command: args.command,
+        shard: args.shard,
+        num_shards: args.command === "merge" ? args.shardDirs.length : args.numShards,
+      },
+      options.progressDir,
+    );
+    const { config, configFile } = await readConfig(def, args);
     const configDigest = digestMessage(def.config.codec, config);
     const shardCount = args.command === "merge" ? args.shardDirs.length : args.numShards;
     if (shardCount > 1 && !def.merge) {
@@ -340,6 +383,9 @@ export async function runStage<C>(
       openAll<T>(slot: string, contract: Contract<T>) {
         return Promise.all(inputs.filter((i) => i.slot === slot).map((i) => openInput(i, contract)));
       },
+      startProgress(label: string, total: number, unit: string): Progress {
+        return createProgress({ logger: ctx.log, label, total, unit, sink });
+      },
     };
     log.info("stage_start", {
       command: args.command,
@@ -359,9 +405,11 @@ export async function runStage<C>(
       : undefined;
     log.info("stage_done", { ...(result.metrics ?? {}) });
     log.flush();
+    sink.finish("done");
     return { stageId, result, manifest };
   } catch (err) {
     const e = toNexaError(err, { stage });
+    sink.finish("failed", `${e.code}: ${e.message}`);
     if (log) {
       log.error("stage_failed", e);
       log.flush();

@@ -12,7 +12,7 @@ import type { TrainBatch } from "@nexa/kernels/binding";
 import { Checkpoint, CHECKPOINT_MANIFEST_FILE, writeCheckpoint } from "@nexa/modules/checkpoint";
 import type { CurveLine } from "@nexa/modules/checkpoint";
 import { CONTRACTS } from "@nexa/modules/manifest";
-import { ConfigError, createProgress } from "@nexa/modules/monitoring";
+import { ConfigError } from "@nexa/modules/monitoring";
 import { PackedDataset } from "@nexa/modules/packed_shards";
 import type { StageContext, StageDefinition, StageResult } from "@nexa/modules/stage";
 import { openTokenizer } from "@nexa/modules/tokenizer_files";
@@ -194,7 +194,9 @@ async function runTrain(ctx: StageContext<TrainConfig>, chunkMaxTokens: number):
     let tokensSeen = 0;
     let finalVal = 0;
     const started = performance.now();
-    const progress = createProgress({ logger: ctx.log, label: "train", total: plan.steps, unit: "steps" });
+    const progress = ctx.startProgress("train", plan.steps, "steps");
+    const pendingTokens: number[] = []; // real tokens of the steps prepared but not yet trained, in step order
+    let trainedTokens = 0;
     // Steps run in chunks, one native call each (Model.trainSteps, bit for bit the same as one call per step); a
     // chunk ends at every evaluation step, and the progress callback (numbers only) writes each step's metrics line.
     const maxChunk = Math.floor(chunkMaxTokens / (plan.microBatch * plan.gradAccum * seqLen));
@@ -205,6 +207,7 @@ async function runTrain(ctx: StageContext<TrainConfig>, chunkMaxTokens: number):
         for (let step = done; step < end; step++) {
           const batch = trainStepBatch(train, seqLen, plan.seed, step, plan.microBatch, plan.gradAccum);
           tokensSeen += batch.realTokens;
+          pendingTokens.push(batch.realTokens);
           // The teacher's top-k at temperature 1: the train step softens both sides by distillation.temperature.
           const t = teacher?.model.teacherTopK(
             { tokens: batch.tokens, docIds: batch.docIds, b: plan.microBatch * plan.gradAccum, t: seqLen },
@@ -215,7 +218,10 @@ async function runTrain(ctx: StageContext<TrainConfig>, chunkMaxTokens: number):
         model.trainSteps(batches, (p) => {
           losses.push(p.loss);
           lines.push({ step: p.step, loss: p.loss, lr: p.lr, grad_norm: p.gradNorm });
-          progress.tick();
+          // Live numbers for `nexa run` (log events and the progress file only; never an output).
+          trainedTokens += pendingTokens.shift() ?? 0;
+          const secs = (performance.now() - started) / 1000;
+          progress.tick(1, { loss: p.loss, tokens_per_s: secs > 0 ? Math.round(trainedTokens / secs) : 0 });
         });
         done = end;
         if (valBatches.length > 0 && (done % plan.evalInterval === 0 || done === plan.steps)) {

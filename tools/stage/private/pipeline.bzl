@@ -1,5 +1,6 @@
 """nexa_pipeline: an executable that publishes a pipeline's stage outputs (`bazel run //pipelines:<name>`)."""
 
+load("//tools/stage/private:overrides.bzl", "ConfigOverridesInfo")
 load("//tools/stage/private:stage.bzl", "StageInfo")
 
 _LAUNCHER = """#!/usr/bin/env bash
@@ -43,7 +44,13 @@ def _nexa_pipeline_impl(ctx):
             "data": s.data.short_path,
             "log": s.log.short_path,
             "config": s.config.short_path,
+            "configSchema": s.config_schema,
         } for s in stages],
+        "overrides": [
+            {"stage": o.stage, "field": o.field, "value": o.value}
+            for o in ctx.attr._overrides[ConfigOverridesInfo].entries
+            if o.stage in seen
+        ],
     }))
     cli = ctx.attr.cli[DefaultInfo].files_to_run.executable
     launcher = ctx.actions.declare_file(ctx.label.name + ".sh")
@@ -58,7 +65,12 @@ def _nexa_pipeline_impl(ctx):
     for s in stages:
         files += [s.manifest, s.data, s.log, s.config]
     runfiles = ctx.runfiles(files = files).merge(ctx.attr.cli[DefaultInfo].default_runfiles)
-    return [DefaultInfo(executable = launcher, files = depset([launcher, plan]), runfiles = runfiles)]
+    return [
+        DefaultInfo(executable = launcher, files = depset([launcher, plan]), runfiles = runfiles),
+        # `bazel build --output_groups=nexa_plan` writes the plan alone (no stage runs): `nexa run` checks
+        # overrides against it before running anything.
+        OutputGroupInfo(nexa_plan = depset([plan])),
+    ]
 
 nexa_pipeline = rule(
     implementation = _nexa_pipeline_impl,
@@ -67,6 +79,7 @@ nexa_pipeline = rule(
         "report_stage": attr.string(doc = "The stage whose EvalReport decides the exit code (rubric pass/fail)."),
         "publish_args": attr.string_list(doc = "Extra arguments of `nexa publish`."),
         "cli": attr.label(default = "//modules/cli:nexa", executable = True, cfg = "target"),
+        "_overrides": attr.label(default = "//tools/stage:set", providers = [ConfigOverridesInfo]),
     },
     executable = True,
     doc = "`bazel run` builds every stage (cached), then `nexa publish` stores outputs and manifests in the registry, " +

@@ -3,6 +3,7 @@
 # The stage rules run ts_binary tools: they share the TypeScript family's provider (one rule set, two families).
 # buildifier: disable=bzl-visibility
 load("//tools/typescript/private:ts_binary.bzl", "TsBinaryInfo")
+load(":overrides.bzl", "ConfigOverridesInfo", "stage_overrides")
 
 StageInfo = provider(
     doc = "Outputs of one pipeline stage.",
@@ -13,7 +14,8 @@ StageInfo = provider(
         "manifest": "File: <name>.manifest.json (deterministic, canonical JSON)",
         "data": "File: <name>/ directory of data files listed in the manifest",
         "log": "File: <name>.log.jsonl (never an input of anything)",
-        "config": "File: the stage config the action read (--config)",
+        "config": "File: the stage config as written (before overrides)",
+        "config_schema": "string: the config message, e.g. nexa.v1.TrainConfig (empty when the kind does not say)",
         "upstream": "depset[File]: manifests and data of this stage and every stage before it",
         "stages": "depset[struct(stage, module, manifest)]: this stage and its upstream stages, in pipeline order",
     },
@@ -93,6 +95,9 @@ def _stage_impl(ctx):
     input_args, input_files, upstream, stages = _input_args(ctx, slots)
     common = ["--stage=" + name, "--module=" + module, "--config=" + ctx.file.config.path]
     common += input_args + ["--raw=" + f.path for f in ctx.files.raw]
+
+    # Only this stage's overrides reach its tool: no other action's key changes.
+    common += ["--set={}={}".format(o.field, o.value) for o in stage_overrides(ctx, name)]
     inputs = [ctx.file.config, tool.bundle] + input_files + ctx.files.raw
 
     data = ctx.actions.declare_directory(name)
@@ -126,6 +131,7 @@ def _stage_impl(ctx):
         data = data,
         log = log,
         config = ctx.file.config,
+        config_schema = ctx.attr._config_schema,
         upstream = depset([manifest, data], transitive = upstream),
         stages = depset([struct(stage = name, module = module, manifest = manifest)], transitive = stages, order = "postorder"),
     )
@@ -136,7 +142,7 @@ def _stage_impl(ctx):
         OutputGroupInfo(logs = depset([log] + shard_logs)),
     ]
 
-def stage_rule(module, produces, inputs = {}, env_files = {}, doc = ""):
+def stage_rule(module, produces, inputs = {}, env_files = {}, config_schema = "", doc = ""):
     """Returns a rule for one stage kind.
 
     Args:
@@ -144,6 +150,8 @@ def stage_rule(module, produces, inputs = {}, env_files = {}, doc = ""):
         `//<module>:stage` ts_binary is the default `tool`.
       produces: the product kind: "dataset", "packed_dataset", "checkpoint" or "eval_report".
       inputs: input slot name -> slot(kind, multiple = False), e.g. {"dataset": slot("dataset")}.
+      config_schema: the config message the module decodes, e.g. "nexa.v1.TrainConfig" (recorded in the pipeline
+        plan, where `nexa run --set` validates overrides against it).
       env_files: default of the rule's `env_files`: file label -> environment variable that receives its path
         (e.g. {"//kernels/abi:nexa_kernels": "NEXA_KERNELS_LIB"}); the files become action inputs.
       doc: the rule's documentation.
@@ -189,4 +197,6 @@ def stage_rule(module, produces, inputs = {}, env_files = {}, doc = ""):
     attrs["_module"] = attr.string(default = module)
     attrs["_produces"] = attr.string(default = produces)
     attrs["_slots"] = attr.string_dict(default = slots)
+    attrs["_config_schema"] = attr.string(default = config_schema)
+    attrs["_overrides"] = attr.label(default = "//tools/stage:set", providers = [ConfigOverridesInfo])
     return rule(implementation = _stage_impl, attrs = attrs, doc = doc)

@@ -32,6 +32,7 @@ function writeOutputs(f: Map<string, string[]>, counts: Record<string, number>, 
       stage: one(f, "stage"),
       module: one(f, "module"),
       inputs,
+      overrides: f.get("set") ?? [],
       outputs: [{ path: "counts.json", sha256: sha256(body) }],
     };
     fs.writeFileSync(one(f, "manifest"), JSON.stringify(manifest));
