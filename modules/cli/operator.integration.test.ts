@@ -146,7 +146,9 @@ async function build(rate: number): Promise<{ dir: string; planFile: string }> {
       data: s,
       log: `${s}.log.jsonl`,
       config: `${s}.config.json`,
+      configSchema: "",
     })),
+    overrides: [],
   };
   const planFile = path.join(w.dir, "op.pipeline.json");
   writeFileSync(planFile, JSON.stringify(plan));

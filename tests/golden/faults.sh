@@ -12,18 +12,11 @@
 #
 # It works on a scratch copy of the workspace with its own Bazel output base (the checkout is never modified).
 set -euo pipefail
-src="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-scratch="$(mktemp -d "${TMPDIR:-/tmp}/nexa-faults.XXXXXX")"
-trap 'cd /; bazel --output_base="$scratch/ob" shutdown >/dev/null 2>&1 || true; rm -rf "$scratch"' EXIT
-ws="$scratch/ws"
-mkdir -p "$ws"
-(cd "$src" && git ls-files -co --exclude-standard -z | grep -zv '^node_modules/' | xargs -0 cp --parents -t "$ws")
-ln -s "$src/node_modules" "$ws/node_modules"
-cd "$ws"
+# shellcheck source=../scenarios/scenarios.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scenarios/scenarios.sh"
+scenarios_init faults
 cp pipelines/golden.lock.json "$scratch/lock.expected"
 bz() { bazel --output_base="$scratch/ob" "$@"; }
-say() { printf '\n[faults] %s\n' "$*"; }
-fail() { printf '[faults] error: %s\n' "$*" >&2; exit 1; }
 # Digest of every stage manifest the last build produced.
 manifests() { (cd "$(bz info bazel-bin 2>/dev/null)/pipelines" && sha256sum ./*.manifest.json); }
 # Every blob under cas/sha256 must hash to its own name (no torn or partial files visible).
@@ -58,22 +51,6 @@ own_action() {
     done
   done
   return 1
-}
-passed=0
-failed=0
-# Runs one scenario in its own subshell (errexit on: any failing command fails the scenario) and counts it.
-scenario() {
-  local name=$1
-  shift
-  say "$name"
-  ( "$@" ) &
-  if wait $!; then
-    echo "[faults] PASS: $name"
-    passed=$((passed + 1))
-  else
-    echo "[faults] FAIL: $name"
-    failed=$((failed + 1))
-  fi
 }
 
 # ---- 2. kill -9 of the train action (cold build, no caches) ----------------------------------------------------
@@ -159,5 +136,4 @@ scenario "publish twice: nothing re-executed, same run_id, registry unchanged" p
 scenario "kill -9 of the publisher mid-publish, rerun completes with no partial blob" kill_publisher
 scenario "changing only the rubric reruns only eval" rubric_change_reruns_eval
 scenario "changing a train knob reruns only train and eval" train_knob_reruns_train_and_eval
-echo "faults: $passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+scenarios_end

@@ -15,21 +15,14 @@
 # One "[operator] PASS: <scenario>" / "[operator] FAIL: <scenario>" line each, then "operator: N passed, N failed".
 # It works on a scratch copy of the workspace with its own Bazel output base (the checkout is never modified).
 set -euo pipefail
-src="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-scratch="$(mktemp -d "${TMPDIR:-/tmp}/nexa-operator.XXXXXX")"
-trap 'cd /; bazel --output_base="$scratch/ob" shutdown >/dev/null 2>&1 || true; rm -rf "$scratch"' EXIT
-ws="$scratch/ws"
-mkdir -p "$ws"
-(cd "$src" && git ls-files -co --exclude-standard -z | grep -zv '^node_modules/' | xargs -0 cp --parents -t "$ws")
-ln -s "$src/node_modules" "$ws/node_modules"
-cd "$ws"
+# shellcheck source=../scenarios/scenarios.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scenarios/scenarios.sh"
+scenarios_init operator
 # `nexa run` calls $NEXA_BAZEL: this checkout's Bazel with the scratch output base.
 printf '#!/usr/bin/env bash\nexec bazel --output_base=%q "$@"\n' "$scratch/ob" >"$scratch/bazel"
 chmod +x "$scratch/bazel"
 bz() { "$scratch/bazel" "$@"; }
 export NEXA_BAZEL="$scratch/bazel" NEXA_HOME="$scratch/home"
-say() { printf '\n[operator] %s\n' "$*"; }
-fail() { printf '[operator] error: %s\n' "$*" >&2; exit 1; }
 nexa() { bz run //modules/cli:nexa -- "$@"; }
 
 # A corpus outside the workspace: nested folders of JSONL documents long enough for the golden gates.
@@ -48,21 +41,6 @@ for i in range(160):
         f.write(json.dumps({"text": f"Document {i}. " + text}) + "\n")
 PY
 
-passed=0
-failed=0
-scenario() {
-  local name=$1
-  shift
-  say "$name"
-  ( "$@" ) &
-  if wait $!; then
-    echo "[operator] PASS: $name"
-    passed=$((passed + 1))
-  else
-    echo "[operator] FAIL: $name"
-    failed=$((failed + 1))
-  fi
-}
 
 # ---- 1. action keys ---------------------------------------------------------------------------------------------
 keys_of() { bz aquery "$@" 'mnemonic("NexaStage", deps(//pipelines:golden))' --output=text 2>/dev/null |
@@ -142,5 +120,4 @@ scenario "keys: progress flags change no key; --set changes exactly one" keys
 scenario "data_dir: scaffold on data outside the workspace" data_dir
 scenario "run: live states, --set reruns only train and eval" run
 scenario "tty: the table is redrawn in place" tty
-echo "operator: ${passed} passed, ${failed} failed"
-[[ $failed -eq 0 ]]
+scenarios_end

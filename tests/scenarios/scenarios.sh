@@ -1,0 +1,48 @@
+# Shared by the end-to-end scripts CI runs after `npm test` (tests/golden/faults.sh, tests/operator/operator_check.sh):
+# a scratch copy of the workspace with its own Bazel output base, and scenarios that count on their own.
+#
+#   source "$(dirname "${BASH_SOURCE[0]}")/../scenarios/scenarios.sh"
+#   scenarios_init <tag>          # scratch=, ws= (the copy, now the working directory), trap that cleans up
+#   scenario "<name>" <function>  # runs the function in a subshell (errexit on), prints "[<tag>] PASS|FAIL: <name>"
+#   scenarios_end                 # prints "<tag>: N passed, N failed"; non-zero when any failed
+# say / fail print "[<tag>] ..." lines; fail ends the current scenario.
+
+scenarios_init() {
+  tag=$1
+  src="$(cd "$(dirname "${BASH_SOURCE[1]}")/../.." && pwd)"
+  scratch="$(mktemp -d "${TMPDIR:-/tmp}/nexa-$tag.XXXXXX")"
+  trap 'cd /; bazel --output_base="$scratch/ob" shutdown >/dev/null 2>&1 || true; rm -rf "$scratch"' EXIT
+  ws="$scratch/ws"
+  mkdir -p "$ws"
+  (cd "$src" && git ls-files -co --exclude-standard -z | grep -zv '^node_modules/' | xargs -0 cp --parents -t "$ws")
+  ln -s "$src/node_modules" "$ws/node_modules"
+  cd "$ws"
+  passed=0
+  failed=0
+}
+
+say() { printf '\n[%s] %s\n' "$tag" "$*"; }
+fail() {
+  printf '[%s] error: %s\n' "$tag" "$*" >&2
+  exit 1
+}
+
+# Runs one scenario in its own subshell (errexit on: any failing command fails the scenario) and counts it.
+scenario() {
+  local name=$1
+  shift
+  say "$name"
+  ("$@") &
+  if wait $!; then
+    echo "[$tag] PASS: $name"
+    passed=$((passed + 1))
+  else
+    echo "[$tag] FAIL: $name"
+    failed=$((failed + 1))
+  fi
+}
+
+scenarios_end() {
+  echo "$tag: $passed passed, $failed failed"
+  [[ $failed -eq 0 ]]
+}
