@@ -2,7 +2,9 @@
 # Idempotent machine set-up for NexaCompute (Debian 12): installs what is missing, quick when nothing is.
 #   - Debian packages: bazel-bootstrap (Bazel 4.2.3), protobuf-compiler + libprotobuf-dev (protoc and the
 #     well-known types), nginx (the HTTP CAS server the registry tests start on loopback)
-#     gcc + binutils (the C compiler, linker and archiver rustc and nvcc run; resolved by @nexa_cc)
+#     gcc + binutils (the C compiler, linker and archiver rustc and nvcc run; resolved by @nexa_cc),
+#     chromium (the headless browser //tests/pages opens the HTML report and compare page in; resolved by
+#     @nexa_chromium, driven by playwright-core from node_modules, which never downloads a browser)
 #   - node_modules: `npm ci` when package-lock.json changed since the last install
 #   - the CUDA toolkit pinned as CUDA_WHEELS in tools/toolchains/pins.bzl, from NVIDIA's PyPI wheels, into
 #     ~/.cache/nexacompute/cuda-<nvcc>-<key> (tools/setup/cuda_toolkit.py); skipped with NEXA_CUDA=off, when
@@ -25,6 +27,7 @@ declare -A probe=(
   [gcc]=/usr/bin/gcc
   [binutils]=/usr/bin/ar
   [python3-pip]=/usr/lib/python3/dist-packages/pip
+  [chromium]=/usr/bin/chromium
 )
 
 apt_updated=""
@@ -49,7 +52,7 @@ apt_install() {
 }
 
 missing=()
-for pkg in bazel-bootstrap protobuf-compiler libprotobuf-dev nginx gcc binutils; do
+for pkg in bazel-bootstrap protobuf-compiler libprotobuf-dev nginx gcc binutils chromium; do
   [[ -e "${probe[$pkg]}" ]] || missing+=("$pkg")
 done
 if ((${#missing[@]})); then

@@ -7,6 +7,7 @@ external repository:
   @nexa_cc     //:defs.bzl: absolute paths of cc, gcc, ar (and as, ld) and the PATH actions that run them get
   @com_google_protobuf  //:protoc and proto_library targets for the well-known types (the names upstream uses)
   @nexa_cuda   //:defs.bzl (CUDA_AVAILABLE, CUDA_CONSTRAINT, CUDA_ROOT), //:nvcc, //:cuda_headers, //:cudart_static
+  @nexa_chromium //:chromium.json (the headless browser the page tests drive: path and version, or why it is missing)
   @npm         one filegroup per npm package with its dependency closure, from package-lock.json
 """
 
@@ -435,6 +436,53 @@ host_cuda = repository_rule(
 )
 
 # ---------------------------------------------------------------------------------------------------------------
+# chromium: Debian's browser, which the page tests (//tests/pages) drive headless through playwright-core. Only
+# those tests need it, so a missing browser does not fail the fetch: chromium.json then carries the error and the
+# fix, and the tests fail with it (never skip).
+
+_CHROMIUM_FIX = ("run `bash tools/setup/setup.sh` (`npm test` runs it), which installs Debian's chromium, then " +
+                 "`bazel sync --configure` (or `bazel shutdown`) so @nexa_chromium looks again; or name another " +
+                 "chromium with --repo_env=NEXA_CHROMIUM=/path")
+
+def _host_chromium_impl(rctx):
+    override = rctx.os.environ.get("NEXA_CHROMIUM", "")
+    if override:
+        candidates = [rctx.path(override)]
+        searched = "$NEXA_CHROMIUM=" + override
+    else:
+        on_path = rctx.which("chromium")
+        candidates = ([on_path] if on_path != None else []) + [rctx.path("/usr/bin/chromium")]
+        searched = "PATH, /usr/bin/chromium (override with --repo_env=NEXA_CHROMIUM=/path)"
+    found = [c for c in candidates if c.exists]
+    info = {"path": "", "version": "", "searched": searched, "error": ""}
+    if not found:
+        info["error"] = "[nexa toolchain] chromium not found (searched: {}); fix: {}".format(searched, _CHROMIUM_FIX)
+    else:
+        res = rctx.execute([found[0], "--version"])
+        version = _first_version(res.stdout)
+        if res.return_code != 0 or not version:
+            info["error"] = "[nexa toolchain] `{} --version` failed (exit {}): {}{}; fix: {}".format(
+                found[0],
+                res.return_code,
+                res.stdout.strip(),
+                res.stderr.strip(),
+                _CHROMIUM_FIX,
+            )
+        info["path"] = str(found[0])
+        info["version"] = version
+    rctx.file("chromium.json", json.encode(info) + "\n")
+    rctx.file("BUILD.bazel", """# Host chromium {version} ({path}); see chromium.json.
+exports_files(["chromium.json"], visibility = ["//visibility:public"])
+""".format(version = info["version"] or "missing", path = info["path"] or searched))
+
+host_chromium = repository_rule(
+    implementation = _host_chromium_impl,
+    environ = ["NEXA_CHROMIUM", "PATH"],
+    local = True,
+    configure = True,
+)
+
+# ---------------------------------------------------------------------------------------------------------------
 # npm: node_modules installed by `npm ci` (tools/setup), exposed per package with its dependency closure
 
 def _npm_impl(rctx):
@@ -468,6 +516,7 @@ def nexa_toolchains():
     host_cc_tools(name = "nexa_cc")
     host_protobuf(name = "com_google_protobuf")
     host_cuda(name = "nexa_cuda")
+    host_chromium(name = "nexa_chromium")
     npm_repository(
         name = "npm",
         package_lock = "//:package-lock.json",
