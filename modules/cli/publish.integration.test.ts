@@ -44,7 +44,13 @@ async function build(passed: boolean): Promise<{ dir: string; plan: PipelinePlan
   const config = { schemaVersion: 1, name: "r", criteria: [{ metric: "bpb", comparator: "COMPARATOR_LTE" }] };
   const stages = ["first", "eval"];
   for (const [i, name] of stages.entries()) {
-    await runIn(w, stageDef(passed), name, { module: "modules/x", config, inputs: i === 0 ? {} : { up: "first" } });
+    await runIn(w, stageDef(passed), name, {
+      module: "modules/x",
+      config,
+      inputs: i === 0 ? {} : { up: "first" },
+      // built as `nexa run --set eval.maxExamples=8` builds it; the plan records the override below
+      extra: name === "eval" ? ["--set=maxExamples=8"] : [],
+    });
   }
   const plan: PipelinePlan = {
     schemaVersion: 1,
