@@ -17,7 +17,24 @@ import { fmtMetric } from "./format";
 import { loadRun } from "./records";
 import type { RunRecord } from "./records";
 
-const COLOURS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#4b5563", "#db2777"];
+/**
+ * One hue per run (its column in the table and its curves share it): the run's last checkpoint stage in the dark
+ * shade, earlier ones (e.g. a teacher) in lighter shades of the same hue.
+ */
+const RUN_SHADES = [
+  ["#1d4ed8", "#60a5fa", "#bfdbfe"],
+  ["#b91c1c", "#f87171", "#fecaca"],
+  ["#15803d", "#4ade80", "#bbf7d0"],
+  ["#7e22ce", "#c084fc", "#e9d5ff"],
+  ["#c2410c", "#fb923c", "#fed7aa"],
+  ["#0e7490", "#22d3ee", "#a5f3fc"],
+  ["#374151", "#9ca3af", "#e5e7eb"],
+  ["#be185d", "#f472b6", "#fbcfe8"],
+];
+export const runColour = (run: number, shade = 0): string => {
+  const shades = RUN_SHADES[run % RUN_SHADES.length];
+  return shades[Math.min(shade, shades.length - 1)];
+};
 
 /** The training curve lines ({"step","loss"[,"val_loss"]}) of a stored metrics.jsonl. */
 function parseCurveLines(text: string, digest: string): CurveSeries["points"][number][] {
@@ -47,15 +64,16 @@ function parseCurveLines(text: string, digest: string): CurveSeries["points"][nu
 /** One series per checkpoint stage of each run, labelled "<run prefix> <stage>". */
 export async function curveSeries(c: Catalog, runs: RunRecord[]): Promise<CurveSeries[]> {
   const series: CurveSeries[] = [];
-  for (const r of runs) {
-    for (const s of r.stages) {
-      if (s.product?.schema !== CONTRACTS.CheckpointManifest.name) continue;
-      const ref = (s.product.message as CheckpointManifest).metrics;
+  for (const [k, r] of runs.entries()) {
+    const checkpoints = r.stages.filter((s) => s.product?.schema === CONTRACTS.CheckpointManifest.name);
+    for (const [j, s] of checkpoints.entries()) {
+      const ref = (s.product?.message as CheckpointManifest).metrics;
       if (!ref || ref.digest === "") continue;
       const text = (await c.store.get(ref.digest)).toString("utf8");
       series.push({
         label: `${r.runId.slice(0, 8)} ${s.stage}`,
-        colour: COLOURS[series.length % COLOURS.length],
+        // the last checkpoint in pipeline order (the one the run evaluates) in the run's dark shade
+        colour: runColour(k, checkpoints.length - 1 - j),
         points: parseCurveLines(text, ref.digest),
       });
     }
@@ -81,7 +99,7 @@ export function metricsTable(runs: RunRecord[]): { stage: string; metric: string
 export function renderComparePage(runs: RunRecord[], series: CurveSeries[]): string {
   const e = escapeHtml;
   const head = runs
-    .map((r, i) => `<th style="border-bottom:3px solid ${COLOURS[i % COLOURS.length]}">${e(r.runId.slice(0, 12))}</th>`)
+    .map((r, i) => `<th style="border-bottom:3px solid ${runColour(i)}">${e(r.runId.slice(0, 12))}</th>`)
     .join("");
   const runRows = [
     ["pipeline", runs.map((r) => r.pipeline)],
