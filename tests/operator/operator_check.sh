@@ -139,9 +139,9 @@ def doc(i, vocab):
 for y in range(4):
     d = os.path.join(root, "logs", f"20{20 + y}", "q1")
     os.makedirs(d, exist_ok=True)
-    with gzip.open(os.path.join(d, f"events{y}.jsonl.gz"), "wt", encoding="utf-8") as f:
-        for k in range(15):
-            f.write(json.dumps({"text": doc(y * 100 + k, words)}) + "\n")
+    lines = "".join(json.dumps({"text": doc(y * 100 + k, words)}) + "\n" for k in range(15))
+    with open(os.path.join(d, f"events{y}.jsonl.gz"), "wb") as f:  # mtime 0: the same bytes on every run
+        f.write(gzip.compress(lines.encode("utf-8"), mtime=0))
 for i in range(40):
     d = os.path.join(root, "notes", "fr" if i % 2 else "be", f"v{i % 3}")
     os.makedirs(d, exist_ok=True)
