@@ -11,7 +11,14 @@
 #   3. run:      `nexa run <scaffolded> --json` reports every stage, with train progress before train is done;
 #                a second run changing one train field with --set reruns only train and eval (the rest cached)
 #                (warm-up steps of the golden configs are 20: every --set steps here is above that);
-#   4. tty:      under a pseudo-terminal (script(1)) the table is redrawn in place and shows train steps.
+#   4. tty:      under a pseudo-terminal (script(1)) the table is redrawn in place and shows train steps;
+#   5. mixed:    with `npx nexa` (package.json "bin", building with $NEXA_BAZEL): a fixture outside the workspace
+#                mixing gzipped JSONL, Parquet and Latin-1 text in nested folders is scaffolded (one source per
+#                kind, the encoding and the Parquet text column guessed and said), run, and run again with one train
+#                field changed by --set; `nexa diff --json` names exactly that field for train, train for eval's
+#                input and nothing else, and `nexa lineage --format json` of the second run's eval reaches the
+#                fixture's files.
+# OPERATOR_SCENARIOS="mixed …" runs only the named scenarios (the function names above).
 # One "[operator] PASS: <scenario>" / "[operator] FAIL: <scenario>" line each, then "operator: N passed, N failed".
 # It works on a scratch copy of the workspace with its own Bazel output base (the checkout is never modified).
 set -euo pipefail
@@ -116,8 +123,127 @@ tty() {
   echo "redrawn in place with train steps"
 }
 
-scenario "keys: progress flags change no key; --set changes exactly one" keys
-scenario "data_dir: scaffold on data outside the workspace" data_dir
-scenario "run: live states, --set reruns only train and eval" run
-scenario "tty: the table is redrawn in place" tty
+# ---- 5. a mixed folder through npx nexa ---------------------------------------------------------------------------
+mixed() {
+  local fx="$scratch/mixed"
+  # gzipped JSONL and Latin-1 text (bytes such as 0xE9) in nested folders; the Parquet rows' texts as JSON for node
+  python3 - "$fx" <<'PY'
+import gzip, json, os, random, sys
+root = sys.argv[1]
+rng = random.Random(11)
+words = ("river stone light harbor window garden letter morning winter signal market forest engine bridge "
+         "candle orbit meadow copper lantern thread valley echo ribbon summit quiet amber").split()
+accented = words + "café été rivière forêt château élan".split()
+def doc(i, vocab):
+    return f"Document {i}. " + " ".join(rng.choice(vocab) for _ in range(rng.randint(120, 220))) + "."
+for y in range(4):
+    d = os.path.join(root, "logs", f"20{20 + y}", "q1")
+    os.makedirs(d, exist_ok=True)
+    lines = "".join(json.dumps({"text": doc(y * 100 + k, words)}) + "\n" for k in range(15))
+    with open(os.path.join(d, f"events{y}.jsonl.gz"), "wb") as f:  # mtime 0: the same bytes on every run
+        f.write(gzip.compress(lines.encode("utf-8"), mtime=0))
+for i in range(40):
+    d = os.path.join(root, "notes", "fr" if i % 2 else "be", f"v{i % 3}")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, f"note{i}.txt"), "wb") as f:
+        f.write(doc(1000 + i, accented).encode("latin-1"))
+os.makedirs(os.path.join(root, "tables", "2024"), exist_ok=True)
+with open(os.path.join(root, "rows.json"), "w") as f:
+    json.dump([doc(2000 + r, words) for r in range(40)], f)
+PY
+  node --input-type=module -e '
+    import { readFileSync, writeFileSync, rmSync } from "fs";
+    import { parquetWriteBuffer } from "hyparquet-writer";
+    const [dir] = process.argv.slice(1);
+    const texts = JSON.parse(readFileSync(`${dir}/rows.json`, "utf8"));
+    const buf = parquetWriteBuffer({ columnData: [
+      { name: "row", data: texts.map((_, i) => BigInt(i)), type: "INT64" },
+      { name: "body", data: texts, type: "STRING" },
+    ] });
+    writeFileSync(`${dir}/tables/2024/docs.parquet`, Buffer.from(buf));
+    rmSync(`${dir}/rows.json`);' "$fx"
+  [[ "$(head -c 2 "$fx/logs/2020/q1/events0.jsonl.gz" | od -An -tx1 | tr -d ' ')" == 1f8b ]] || fail "the .jsonl.gz is not gzip"
+  LC_ALL=C grep -q $'\xe9' "$fx"/notes/*/*/*.txt || fail "no Latin-1 byte 0xE9 in the text files"
+
+  npx nexa new pipeline mixdemo --data "$fx" --purpose "Checks a mixed folder of gzipped JSONL, Parquet and Latin-1 text." \
+    >"$scratch/mixed-new.log" 2>&1 || { cat "$scratch/mixed-new.log"; fail "nexa new pipeline failed"; }
+  grep '^note: ' "$scratch/mixed-new.log" || true
+  grep -qE '^note: text: .*not UTF-8 \(e\.g\. notes/.*\.txt\): reading them as latin-1' "$scratch/mixed-new.log" ||
+    fail "no note of the Latin-1 guess naming a .txt file"
+  grep -qE '^note: parquet: .*reading the text from "body"' "$scratch/mixed-new.log" || fail "no note of the Parquet text column"
+  node -e '
+    const c = JSON.parse(require("fs").readFileSync("pipelines/mixdemo/data.json", "utf8"));
+    const got = c.sources.map((s) => [s.path, s.format, s.textField ?? "", s.encoding ?? ""].join(" ")).join("; ");
+    const want = "*.jsonl.gz FORMAT_JSONL text ; *.txt FORMAT_TEXT  latin-1; *.parquet FORMAT_PARQUET body ";
+    if (got !== want) { console.error(`sources: ${got}\nwanted:  ${want}`); process.exit(1); }' || fail "the scaffold's sources"
+
+  # Short teacher and student runs (warm-up steps are 20), without the shared disk cache so the stages run here.
+  local quick=(--set teacher.steps=40 --bazel-arg=--disk_cache=)
+  rc=0
+  npx nexa run mixdemo "${quick[@]}" --set train.steps=30 --json >"$scratch/mixed1.jsonl" 2>"$scratch/mixed1.err" || rc=$?
+  [[ $rc -le 1 ]] || { tail -40 "$scratch/mixed1.err"; tail -5 "$scratch/mixed1.jsonl"; fail "first run exited $rc"; }
+  rc=0
+  npx nexa run mixdemo "${quick[@]}" --set train.steps=36 --json >"$scratch/mixed2.jsonl" 2>"$scratch/mixed2.err" || rc=$?
+  [[ $rc -le 1 ]] || { tail -40 "$scratch/mixed2.err"; tail -5 "$scratch/mixed2.jsonl"; fail "second run exited $rc"; }
+  got=""
+  for s in data teacher_pack teacher distill pack train eval; do got+="$s=$(state_of "$scratch/mixed2.jsonl" $s) "; done
+  [[ "$got" == "data=cached teacher_pack=cached teacher=cached distill=cached pack=cached train=done eval=done " ]] ||
+    fail "second run: $got"
+  echo "second run: $got"
+
+  npx nexa runs --json >"$scratch/mixed-runs.json" || fail "nexa runs failed"
+  read -r a b < <(node -e '
+    const runs = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).runs.filter((r) => /mixdemo/.test(r.pipeline));
+    if (runs.length !== 2) { console.error(`${runs.length} mixdemo runs`); process.exit(1); }
+    console.log(runs[1].runId, runs[0].runId); // newest first' "$scratch/mixed-runs.json") || fail "not two runs"
+  [[ -n "${b:-}" ]] || fail "not two mixdemo runs in nexa runs"
+  npx nexa diff "$a" "$b" --json >"$scratch/mixed-diff.json" || fail "nexa diff failed"
+  node -e '
+    const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const bad = [];
+    for (const s of d.stages) {
+      const r = JSON.stringify(s.reasons);
+      if (s.stage === "train") {
+        const x = s.reasons[0];
+        if (s.result !== "rerun" || s.reasons.length !== 1 || x.kind !== "config" || x.field !== "steps" ||
+            String(x.old) !== "30" || String(x.new) !== "36") bad.push(`train: ${s.result} ${r}`);
+        else console.log(`train: rerun, config steps ${x.old} -> ${x.new}`);
+      } else if (s.stage === "eval") {
+        if (s.result !== "rerun" || s.reasons.length === 0 || !s.reasons.every((x) => x.kind === "input" && x.upstream === "train"))
+          bad.push(`eval: ${s.result} ${r}`);
+        else console.log(`eval: rerun, input ${s.reasons.map((x) => x.slot).join(", ")} from train`);
+      } else if (s.result !== "same") bad.push(`${s.stage}: ${s.result} ${r}`);
+    }
+    if (d.stages.length !== 7) bad.push(`${d.stages.length} stages`);
+    if (bad.length) { console.error(bad.join("\n")); process.exit(1); }' "$scratch/mixed-diff.json" ||
+    fail "nexa diff names more or less than train.steps"
+
+  npx nexa show "$b" --json >"$scratch/mixed-show.json" || fail "nexa show failed"
+  # 140 documents (60 JSONL, 40 Parquet rows, 40 Latin-1 texts): more than 120 kept means every kind was read.
+  node -e '
+    const m = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).stages.find((x) => x.stage === "data").metrics;
+    console.log(`data: ${JSON.stringify(m)}`);
+    if (!(m.records > 120)) process.exit(1);' "$scratch/mixed-show.json" || fail "the data stage kept too few documents"
+  digest=$(node -e '
+    const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).stages.find((x) => x.stage === "eval");
+    console.log(s.manifestDigest)' "$scratch/mixed-show.json")
+  npx nexa lineage "$digest" --format json >"$scratch/mixed-lineage.json" || fail "nexa lineage failed"
+  node -e '
+    const raws = [];
+    const walk = (n) => { if (n.kind === "raw") raws.push(n.label); (n.children || []).forEach(walk); };
+    walk(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).lineage);
+    const want = [/logs\/2020\/q1\/events0\.jsonl\.gz$/, /tables\/2024\/docs\.parquet$/, /notes\/(fr|be)\/v\d\/note\d+\.txt$/];
+    const missing = want.filter((re) => !raws.some((l) => re.test(l)));
+    if (missing.length) { console.error(`lineage raw files: ${raws.slice(0, 5).join(", ")}; missing ${missing.join(" ")}`); process.exit(1); }
+    const eg = ["jsonl.gz", "parquet", "txt"].map((e) => raws.find((l) => l.endsWith(e))).join(", ");
+    console.log(`lineage of eval ${process.argv[2].slice(0, 19)}: ${raws.length} raw files, e.g. ${eg}`);' \
+    "$scratch/mixed-lineage.json" "$digest" || fail "the lineage does not reach the fixture's files"
+}
+
+wanted() { [[ -z "${OPERATOR_SCENARIOS:-}" || " $OPERATOR_SCENARIOS " == *" $1 "* ]]; }
+wanted keys && scenario "keys: progress flags change no key; --set changes exactly one" keys
+wanted data_dir && scenario "data_dir: scaffold on data outside the workspace" data_dir
+wanted run && scenario "run: live states, --set reruns only train and eval" run
+wanted tty && scenario "tty: the table is redrawn in place" tty
+wanted mixed && scenario "mixed: npx nexa on gzipped JSONL, Parquet and Latin-1 text; diff and lineage" mixed
 scenarios_end
