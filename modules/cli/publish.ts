@@ -31,6 +31,8 @@ import type { PipelinePlan, PipelineStage } from "@nexa/proto/nexa/v1/pipeline";
 import { RunManifest, RunStage } from "@nexa/proto/nexa/v1/run";
 import type { StageManifest } from "@nexa/proto/nexa/v1/stage";
 
+import { exclusionsOf, formatExclusions } from "./exclusions";
+import type { StageExclusion } from "./exclusions";
 import { fmtDuration, fmtMetrics, short, table } from "./format";
 
 export type { PipelinePlan } from "@nexa/proto/nexa/v1/pipeline";
@@ -44,6 +46,8 @@ export interface StageSummary {
   manifestDigest: string;
   /** The stage config as stored in the registry (its digest is the manifest's config_digest); null when the plan names no config file. */
   config: { digest: string; schema: string } | null;
+  /** What the stage dropped, per reason (text datasets only). */
+  exclusions: StageExclusion[];
 }
 
 export interface PublishResult {
@@ -298,6 +302,7 @@ export async function publishPipeline(plan: PipelinePlan, options: PublishOption
         metrics,
         manifestDigest,
         config: storedConfig,
+        exclusions: exclusionsOf(s.stage, product),
       });
       runStages.push(
         RunStage.fromPartial({
@@ -373,7 +378,8 @@ export function formatSummary(result: PublishResult): string {
   for (const s of result.stages) {
     rows.push([s.stage, s.status, fmtDuration(s.durationMs), fmtMetrics(s.metrics), short(s.manifestDigest)]);
   }
-  return table(rows);
+  const dropped = formatExclusions(result.stages.flatMap((s) => s.exclusions));
+  return dropped === "" ? table(rows) : `${table(rows)}\n${dropped}`;
 }
 
 /** Reads the nexa.v1.PipelinePlan written by nexa_pipeline, strictly. */

@@ -3,6 +3,7 @@
 import type { Command } from "commander";
 
 import { printJson, withCatalog, withJson } from "./context";
+import { exclusionsOf, formatExclusions } from "./exclusions";
 import type { CommandContext } from "./context";
 import { fmtDuration, fmtMetrics, short, table } from "./format";
 import { loadRun } from "./records";
@@ -37,6 +38,7 @@ export function runJson(r: RunRecord): Record<string, unknown> {
       tools: s.manifest.tools.map((t) => ({ name: t.name, version: t.version, digest: t.digest })),
       inputs: s.inputs,
       product: s.product ? { schema: s.product.schema, digest: s.product.digest } : null,
+      exclusions: exclusionsOf(s.stage, s.product),
     })),
   };
 }
@@ -78,6 +80,8 @@ export function register(program: Command, ctx: CommandContext): void {
         ]);
       }
       out.push(table(rows));
+      const dropped = formatExclusions(r.stages.flatMap((s) => exclusionsOf(s.stage, s.product)));
+      if (dropped !== "") out.push(dropped);
       for (const s of r.stages) {
         const tools = s.manifest.tools.map((t) => `${t.name}${t.version ? "@" + t.version : ""} ${short(t.digest)}`);
         out.push(`  ${s.stage}: ${tools.join(", ") || "no tools recorded"}`);
