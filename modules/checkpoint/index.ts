@@ -10,3 +10,15 @@ export {
   writeCheckpoint,
 } from "./checkpoint";
 export type { CheckpointFields, CurveLine, CurvePoint, LoadedCheckpoint } from "./checkpoint";
+export {
+  exportHf,
+  HF_EXPORT_INVALID,
+  HF_EXPORT_NOT_CHECKPOINT,
+  HF_EXPORT_TARGET,
+  hfExportFiles,
+  hfWeights,
+  openCheckpointDir,
+  parseSafetensors,
+  writeSafetensors,
+} from "./hf_export";
+export type { HfModelShape, SafeTensor, SafeTensors } from "./hf_export";
