@@ -13,6 +13,7 @@ import { EXIT, resolveUserPath, UsageError } from "./context";
 import type { CommandContext, CommandIo, Register } from "./context";
 import { register as compare } from "./compare";
 import { register as diff } from "./diff";
+import { register as exportHf } from "./export_hf";
 import { register as lineage } from "./lineage";
 import { register as listRuns } from "./list_runs";
 import { registerNewPipeline } from "./new_pipeline";
@@ -31,7 +32,19 @@ const run: Register = (program, ctx) => registerRun(program, { ...ctx.io, env: c
 const newPipeline: Register = (program, ctx) => registerNewPipeline(program, { ...ctx.io, env: ctx.env }, ctx.setExit);
 
 /** Every command, in help order. */
-const COMMANDS: Register[] = [run, newPipeline, publish, listRuns, show, diff, compare, lineage, verify, rebuildIndex];
+const COMMANDS: Register[] = [
+  run,
+  newPipeline,
+  publish,
+  listRuns,
+  show,
+  diff,
+  compare,
+  lineage,
+  verify,
+  rebuildIndex,
+  exportHf,
+];
 
 /** Node's system error codes (ENOENT, EACCES, ENOSPC…): the environment, not the input. */
 const SYSTEM_ERROR = /^E[A-Z]+$/;
