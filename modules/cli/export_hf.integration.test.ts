@@ -72,6 +72,9 @@ describe("nexa export hf", () => {
     expect(readdirSync(target)).toEqual(["x"]);
     expect(existsSync(path.join(dir, "a")) || existsSync(path.join(dir, "b"))).toBe(false);
     expect(readdirSync(dir).some((n) => n.includes(".tmp-"))).toBe(false);
+    const digest = await nexa(["export", "hf", `sha256:${"a".repeat(64)}`, path.join(dir, "c")]);
+    expect(digest.code).toBe(3);
+    expect(digest.err).toMatch(/CLI_EXPORT_DIGEST/);
     expect((await nexa(["export", "hf"])).code).toBe(2);
   });
 });
