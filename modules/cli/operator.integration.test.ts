@@ -19,8 +19,7 @@ import { RunManifest } from "@nexa/proto/nexa/v1/run";
 
 import { renderTree } from "./lineage";
 import type { LineageNode } from "./lineage";
-import type { PipelinePlan } from "./publish";
-import { nexa } from "./testing/nexa";
+import { nexa, workspacePlan } from "./testing/nexa";
 
 const RAW = '{"text":"a raw document"}\n';
 
@@ -134,22 +133,7 @@ async function build(rate: number): Promise<{ dir: string; planFile: string }> {
   await runIn(w, dataStage, "data", { config: rubric(1) });
   await runIn(w, trainStage, "train", { config: rubric(rate), inputs: { dataset: "data" } });
   await runIn(w, evalStage, "eval", { config: rubric(1), inputs: { checkpoint: "train" } });
-  const plan: PipelinePlan = {
-    schemaVersion: 1,
-    pipeline: "//pipelines:op",
-    reportStage: "eval",
-    stages: ["data", "train", "eval"].map((s) => ({
-      stage: s,
-      module: `modules/${s}`,
-      kind: "k",
-      manifest: `${s}.manifest.json`,
-      data: s,
-      log: `${s}.log.jsonl`,
-      config: `${s}.config.json`,
-      configSchema: "",
-    })),
-    overrides: [],
-  };
+  const plan = workspacePlan("//pipelines:op", ["data", "train", "eval"], { module: (s) => `modules/${s}` });
   const planFile = path.join(w.dir, "op.pipeline.json");
   writeFileSync(planFile, JSON.stringify(plan));
   return { dir: w.dir, planFile };

@@ -13,6 +13,7 @@ import { runIn, stageWorkspace } from "@nexa/modules/stage/testing/workspace";
 import { EvalReport, EvalRubric } from "@nexa/proto/nexa/v1/eval";
 
 import { formatSummary, loadPlan, publishPipeline } from "./publish";
+import { workspacePlan } from "./testing/nexa";
 import type { PipelinePlan } from "./publish";
 
 const D = (c: string) => `sha256:${c.repeat(64)}`;
@@ -52,22 +53,9 @@ async function build(passed: boolean): Promise<{ dir: string; plan: PipelinePlan
       extra: name === "eval" ? ["--set=maxExamples=8"] : [],
     });
   }
-  const plan: PipelinePlan = {
-    schemaVersion: 1,
-    pipeline: "//pipelines:test",
-    reportStage: "eval",
-    stages: stages.map((s) => ({
-      stage: s,
-      module: "modules/x",
-      kind: "k",
-      manifest: `${s}.manifest.json`,
-      data: s,
-      log: `${s}.log.jsonl`,
-      config: `${s}.config.json`,
-      configSchema: "",
-    })),
+  const plan = workspacePlan("//pipelines:test", stages, {
     overrides: [{ stage: "eval", field: "maxExamples", value: "8" }],
-  };
+  });
   return { dir: w.dir, plan };
 }
 
