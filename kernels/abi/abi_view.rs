@@ -15,7 +15,7 @@ use std::any::{type_name, TypeId};
 // Every exported function, by its C name (the generated entries name them unqualified).
 #[allow(unused_imports)]
 use crate::{
-    gate_abi::*, model_abi::*, model_train_abi::*, pack_abi::*, shuffle_abi::*, stats_abi::*, tokenize_abi::*,
+    decode_abi::*, gate_abi::*, model_abi::*, model_train_abi::*, pack_abi::*, shuffle_abi::*, stats_abi::*, tokenize_abi::*,
 };
 #[allow(unused_imports)]
 use crate::{nexa_abi_version, nexa_last_error, nexa_selftest_panic};
@@ -42,6 +42,7 @@ pub(crate) mod c {
     pub type nexa_gate = gate::Gate;
     pub type nexa_pack_plan = pack::PackPlan;
     pub type nexa_model = ::nexa_model::Model;
+    pub type nexa_decoder = crate::decode_abi::DecoderHandle;
 
     pub type nexa_gate_config = crate::gate_abi::GateConfigC;
     pub type nexa_pack_stats = crate::pack_abi::PackStatsC;

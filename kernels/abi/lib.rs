@@ -10,6 +10,7 @@
 #[cfg(test)]
 mod abi_view;
 mod boundary;
+mod decode_abi;
 mod gate_abi;
 mod model_abi;
 #[cfg(test)]
@@ -23,7 +24,7 @@ mod tokenize_abi;
 use boundary::{guard, Status};
 
 /// Must equal NEXA_ABI_VERSION in nexa_kernels.h.
-pub const ABI_VERSION: u32 = 5;
+pub const ABI_VERSION: u32 = 6;
 
 #[no_mangle]
 pub extern "C" fn nexa_abi_version() -> u32 {

@@ -435,6 +435,32 @@ pub unsafe extern "C" fn nexa_model_teacher_topk(
 // Generation
 // ---------------------------------------------------------------------------
 
+/// `nexa_generate_options` + stop tokens → the crate's options (temperature >= 0, top_p in (0, 1]).
+pub(crate) fn generate_options(o: &GenerateOptionsC, stops: &[u32]) -> Result<GenerateOptions, AbiError> {
+    if !(o.temperature >= 0.0) || !(o.top_p > 0.0 && o.top_p <= 1.0) {
+        return Err(invalid(format!(
+            "options: temperature {} must be >= 0 and top_p {} in (0, 1]",
+            o.temperature, o.top_p
+        )));
+    }
+    Ok(GenerateOptions {
+        max_new_tokens: o.max_new_tokens as usize,
+        sample: SampleOptions { temperature: o.temperature as f32, top_k: o.top_k as usize, top_p: o.top_p as f32 },
+        seed: o.seed,
+        stop_tokens: stops.to_vec(),
+    })
+}
+
+/// NEXA_STOP_* code of a stop reason.
+pub(crate) fn stop_code(stop: StopReason) -> u32 {
+    match stop {
+        StopReason::MaxNewTokens => 0,
+        StopReason::StopToken => 1,
+        StopReason::ContextFull => 2,
+        StopReason::Cancelled => 3,
+    }
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn nexa_model_generate(
     model: *const Model,
@@ -455,24 +481,9 @@ pub unsafe extern "C" fn nexa_model_generate(
         let reason = out_ref(out_stop_reason, "out_stop_reason")?;
         let prompt = slice_in(prompt, n_prompt, "prompt")?;
         let stops = slice_in(stop_tokens, n_stop, "stop_tokens")?;
-        if !(o.temperature >= 0.0) || !(o.top_p > 0.0 && o.top_p <= 1.0) {
-            return Err(invalid(format!(
-                "options: temperature {} must be >= 0 and top_p {} in (0, 1]",
-                o.temperature, o.top_p
-            )));
-        }
-        let opts = GenerateOptions {
-            max_new_tokens: o.max_new_tokens as usize,
-            sample: SampleOptions { temperature: o.temperature as f32, top_k: o.top_k as usize, top_p: o.top_p as f32 },
-            seed: o.seed,
-            stop_tokens: stops.to_vec(),
-        };
+        let opts = generate_options(o, stops)?;
         let g = m.generate(prompt, &opts).map_err(model_error)?;
-        *reason = match g.stop {
-            StopReason::MaxNewTokens => 0,
-            StopReason::StopToken => 1,
-            StopReason::ContextFull => 2,
-        };
+        *reason = stop_code(g.stop);
         copy_out(&g.tokens, slice_out(out_tokens, cap, "out_tokens")?, out_len, "generated tokens")
     })
 }

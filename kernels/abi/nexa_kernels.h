@@ -29,7 +29,7 @@
 extern "C" {
 #endif
 
-#define NEXA_ABI_VERSION 5u
+#define NEXA_ABI_VERSION 6u
 
 /* ---------------------------------------------------------------- status */
 
@@ -261,6 +261,8 @@ typedef struct nexa_model nexa_model;
 #define NEXA_STOP_MAX_NEW_TOKENS 0u
 #define NEXA_STOP_STOP_TOKEN 1u
 #define NEXA_STOP_CONTEXT_FULL 2u /* the sequence reached seq_len */
+#define NEXA_STOP_CANCELLED 3u    /* the decoder's cancel flag was set */
+#define NEXA_STOP_NONE 0xFFFFFFFFu /* nexa_decoder_next: the generation can go on */
 
 typedef struct nexa_model_config {
     uint32_t vocab_size;
@@ -434,6 +436,39 @@ nexa_status nexa_model_generate(const nexa_model *model, const uint32_t *prompt,
                                 uint32_t *out_tokens, size_t cap, size_t *out_len, uint32_t *out_stop_reason);
 
 void nexa_model_free(nexa_model *model);
+
+/* ---- Decoders: a generation in progress, token by token ----------------------------------------------------------
+ * A decoder holds one sequence's KV cache and sampler state over a model it reads but does not own: the model must
+ * not be changed or freed while a decoder of it lives. Any number of decoders may run on one model at the same time,
+ * each from its own thread (one decoder is used by one thread at a time). The tokens a decoder samples are exactly
+ * nexa_model_generate's for the same prompt, options and stop tokens. cancel: NULL, or a 4-byte-aligned uint32_t the
+ * caller may set to nonzero from any thread; it is read before every token's forward pass. A failed call keeps its
+ * message on the decoder (nexa_decoder_error), since nexa_last_error is per thread. */
+typedef struct nexa_decoder nexa_decoder;
+
+nexa_status nexa_decoder_new(const nexa_model *model, const nexa_generate_options *options,
+                             const uint32_t *stop_tokens, size_t n_stop, nexa_decoder **out);
+
+/* Feeds prompt tokens into the KV cache at the next positions (before the first nexa_decoder_next; the context must
+ * hold them). *out_fed < n only when *cancel was set. */
+nexa_status nexa_decoder_feed(nexa_decoder *decoder, const uint32_t *tokens, size_t n, const uint32_t *cancel,
+                              size_t *out_fed);
+
+/* Samples up to max_tokens (>= 1) tokens, each fed back before the next is drawn: out_tokens[i] and out_logprobs[i]
+ * (the natural log of its probability under softmax(logits), temperature 1, before top-k / top-p), and when top_n > 0
+ * the top_n most probable tokens at that step, by descending probability, equal ones by ascending id, in
+ * out_top_ids / out_top_logprobs[i*top_n + j] (arrays of max_tokens*top_n; NULL when top_n is 0). *out_len tokens were
+ * written; *out_stop_reason is NEXA_STOP_NONE while the generation can go on, else why it ended (a stop token,
+ * which is not returned; options.max_new_tokens; the context; the cancel flag); a finished decoder writes no token
+ * and returns the same reason again. */
+nexa_status nexa_decoder_next(nexa_decoder *decoder, size_t max_tokens, const uint32_t *cancel, uint32_t *out_tokens,
+                              float *out_logprobs, size_t top_n, uint32_t *out_top_ids, float *out_top_logprobs,
+                              size_t *out_len, uint32_t *out_stop_reason);
+
+/* The message of the decoder's last failed call (UTF-8, not NUL-terminated) into out[0..cap). */
+nexa_status nexa_decoder_error(const nexa_decoder *decoder, uint8_t *out, size_t cap, size_t *out_len);
+
+void nexa_decoder_free(nexa_decoder *decoder);
 
 #ifdef __cplusplus
 }

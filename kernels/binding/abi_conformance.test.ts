@@ -8,7 +8,7 @@ import type { AbiDescription } from "@nexa/kernels/abi/c_abi";
 import { BindingDeclarations, checkBinding, KoffiType, KoffiView } from "./abi_conformance";
 import { GATE_REASONS, HISTOGRAM_BUCKETS, PAD_DOC_ID, TOKENIZER_FORMATS } from "./index";
 import { ABI_VERSION, CALLBACKS, libraryPath, OPAQUE_TYPES, PROTOTYPES, Status, STRUCTS } from "./library";
-import { IGNORE_TARGET, STOP_REASONS } from "./model";
+import { IGNORE_TARGET, STOP_NONE, STOP_REASONS } from "./model";
 
 const description = (file: string) =>
   JSON.parse(fs.readFileSync(path.join(__dirname, "..", "abi", file), "utf8")) as AbiDescription;
@@ -201,6 +201,7 @@ function mirrored(name: string): number | undefined {
     NEXA_PACK_PAD_DOC_ID: PAD_DOC_ID,
     NEXA_HISTOGRAM_BUCKETS: HISTOGRAM_BUCKETS,
     NEXA_MODEL_IGNORE: IGNORE_TARGET,
+    NEXA_STOP_NONE: STOP_NONE,
     NEXA_GATE_REASON_COUNT: GATE_REASONS.length,
   };
   if (name in singles) return singles[name];

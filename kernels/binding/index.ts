@@ -22,8 +22,18 @@ export {
   Status,
   toBytes,
 } from "./library";
-export { IGNORE_TARGET, KERNEL_VARIANTS, Model, nextTokenTargets, STOP_REASONS, supportedVariants } from "./model";
+export {
+  Decoder,
+  IGNORE_TARGET,
+  KERNEL_VARIANTS,
+  Model,
+  nextTokenTargets,
+  STOP_NONE,
+  STOP_REASONS,
+  supportedVariants,
+} from "./model";
 export type {
+  DecodedTokens,
   EvalResult,
   GenerateOptions,
   Generation,

@@ -65,7 +65,7 @@ export class KernelError extends Error {
 // ---------------------------------------------------------------------------------------------------------------------
 
 /** The ABI version this binding was written against (NEXA_ABI_VERSION). */
-export const ABI_VERSION = 5;
+export const ABI_VERSION = 6;
 
 const LIB_NAME = "libnexa_kernels.so";
 const RUNFILES_REL = path.join("kernels", "abi", LIB_NAME);
@@ -107,7 +107,13 @@ export function libraryPath(): string {
 // ---------------------------------------------------------------------------------------------------------------------
 
 /** Opaque handle types (koffi.opaque). */
-export const OPAQUE_TYPES: readonly string[] = ["nexa_tokenizer", "nexa_gate", "nexa_pack_plan", "nexa_model"];
+export const OPAQUE_TYPES: readonly string[] = [
+  "nexa_tokenizer",
+  "nexa_gate",
+  "nexa_pack_plan",
+  "nexa_model",
+  "nexa_decoder",
+];
 
 /** Struct types (koffi.struct), fields in declaration order; a struct used as a field comes first. */
 export const STRUCTS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
@@ -304,13 +310,22 @@ export const PROTOTYPES = {
   nexa_model_generate:
     "int32_t nexa_model_generate(const nexa_model *model, const uint32_t *prompt, size_t n_prompt, const nexa_generate_options *options, const uint32_t *stop_tokens, size_t n_stop, uint32_t *out_tokens, size_t cap, _Out_ size_t *out_len, _Out_ uint32_t *out_stop_reason)",
   nexa_model_free: "void nexa_model_free(nexa_model *model)",
+  nexa_decoder_new:
+    "int32_t nexa_decoder_new(const nexa_model *model, const nexa_generate_options *options, const uint32_t *stop_tokens, size_t n_stop, _Out_ nexa_decoder **out)",
+  nexa_decoder_feed:
+    "int32_t nexa_decoder_feed(nexa_decoder *decoder, const uint32_t *tokens, size_t n, const uint32_t *cancel, _Out_ size_t *out_fed)",
+  nexa_decoder_next:
+    "int32_t nexa_decoder_next(nexa_decoder *decoder, size_t max_tokens, const uint32_t *cancel, uint32_t *out_tokens, float *out_logprobs, size_t top_n, uint32_t *out_top_ids, float *out_top_logprobs, _Out_ size_t *out_len, _Out_ uint32_t *out_stop_reason)",
+  nexa_decoder_error:
+    "int32_t nexa_decoder_error(const nexa_decoder *decoder, uint8_t *out, size_t cap, _Out_ size_t *out_len)",
+  nexa_decoder_free: "void nexa_decoder_free(nexa_decoder *decoder)",
 } as const;
 
 /** Names of the C functions this binding declares. */
 export const DECLARED_FUNCTIONS: readonly string[] = Object.keys(PROTOTYPES);
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type CFunction = (...args: any[]) => any;
+type CFunction = ((...args: any[]) => any) & { async: (...args: any[]) => void };
 type Lib = Record<keyof typeof PROTOTYPES, CFunction>;
 
 let loaded: Lib | null = null;
@@ -340,13 +355,27 @@ export function kernels(): Lib {
 /** Throws a KernelError for a non-OK status of `fn`. */
 export function check(status: number, fn: string): void {
   if (status === Status.OK) return;
-  const message = (kernels().nexa_last_error() as string) || `${fn} failed with status ${status}`;
-  throw new KernelError(
+  throw statusError(status, fn, kernels().nexa_last_error() as string);
+}
+
+/** The KernelError of a non-OK `status` whose message is `message` (calls made off the main thread). */
+export function statusError(status: number, fn: string, message: string): KernelError {
+  return new KernelError(
     STATUS_NAMES[status] ?? "KERNEL_UNKNOWN_STATUS",
     status,
-    message,
+    message || `${fn} failed with status ${status}`,
     STATUS_HINTS[status] ?? "upgrade the binding to match the library",
   );
+}
+
+/**
+ * Calls the library function `fn` on a worker thread of libuv's pool (koffi's async calls) and resolves with its
+ * status. The arguments (typed arrays, out arrays) must stay untouched until it settles.
+ */
+export function callAsync(fn: keyof ReturnType<typeof kernels>, ...args: unknown[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    kernels()[fn].async(...args, (err: unknown, status: number) => (err ? reject(err) : resolve(status)));
+  });
 }
 
 /** The loaded library's ABI version. */

@@ -9,6 +9,11 @@
 
 import { check, growCall, kernels, KernelError, Status, withProgressCallback } from "./library";
 import type { ProgressCallback } from "./library";
+import { Decoder, STOP_REASONS } from "./decoder";
+import type { StopReason } from "./decoder";
+
+export { Decoder, STOP_NONE, STOP_REASONS } from "./decoder";
+export type { DecodedTokens, StopReason } from "./decoder";
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Types
@@ -170,9 +175,6 @@ export interface GenerateOptions {
   stopTokens?: readonly number[];
 }
 
-/** Why generation ended (NEXA_STOP_* in code order). */
-export const STOP_REASONS = ["max_new_tokens", "stop_token", "context_full"] as const;
-export type StopReason = (typeof STOP_REASONS)[number];
 
 export interface Generation {
   tokens: Uint32Array;
@@ -182,6 +184,17 @@ export interface Generation {
 // ---------------------------------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------------------------------
+
+/** GenerateOptions as nexa_generate_options. */
+function generateOptionsC(opts: GenerateOptions): Record<string, number | bigint> {
+  return {
+    max_new_tokens: opts.maxNewTokens,
+    top_k: opts.topK ?? 0,
+    temperature: opts.temperature ?? 1,
+    top_p: opts.topP ?? 1,
+    seed: opts.seed ?? 0,
+  };
+}
 
 function invalid(message: string, hint: string): KernelError {
   return new KernelError("KERNEL_INVALID_ARGUMENT", Status.INVALID_ARGUMENT, message, hint);
@@ -301,6 +314,8 @@ export class Model {
   private handle: unknown;
   /** True while trainSteps runs: the model's own progress callback must not use it. */
   private busy = false;
+  /** Decoders of this model not yet freed: the model must outlive them. */
+  private decoders = 0;
 
   private constructor(handle: unknown) {
     this.handle = handle;
@@ -647,13 +662,6 @@ export class Model {
 
   /** Continues `prompt` (1..seqLen tokens) by up to maxNewTokens seeded samples (KV cache). */
   generate(prompt: Uint32Array, opts: GenerateOptions): Generation {
-    const o = {
-      max_new_tokens: opts.maxNewTokens,
-      top_k: opts.topK ?? 0,
-      temperature: opts.temperature ?? 1,
-      top_p: opts.topP ?? 1,
-      seed: opts.seed ?? 0,
-    };
     const stops = Uint32Array.from(opts.stopTokens ?? []);
     const out = new Uint32Array(Math.max(1, opts.maxNewTokens));
     const len = [0];
@@ -663,7 +671,7 @@ export class Model {
         this.live(),
         prompt,
         prompt.length,
-        o,
+        generateOptionsC(opts),
         stops,
         stops.length,
         out,
@@ -676,8 +684,33 @@ export class Model {
     return { tokens: out.slice(0, Number(len[0])), stop: STOP_REASONS[reason[0]] ?? "max_new_tokens" };
   }
 
+  /**
+   * A generation to run token by token (Decoder: async calls on worker threads, a cancel flag). Its tokens are
+   * exactly generate()'s for the same prompt and options. The model cannot be freed while a decoder lives.
+   */
+  decoder(opts: GenerateOptions): Decoder {
+    const stops = Uint32Array.from(opts.stopTokens ?? []);
+    const out = [null];
+    check(
+      kernels().nexa_decoder_new(this.live(), generateOptionsC(opts), stops, stops.length, out),
+      "nexa_decoder_new",
+    );
+    this.decoders++;
+    return new Decoder(out[0], () => {
+      this.decoders--;
+    });
+  }
+
   free(): void {
     if (this.busy) this.live(); // throws KERNEL_MODEL_BUSY: never free a model mid-call
+    if (this.decoders > 0) {
+      throw new KernelError(
+        "KERNEL_MODEL_BUSY",
+        0,
+        `model freed while ${this.decoders} decoder(s) of it live`,
+        "free every Decoder first (cancel() and await its call when one runs)",
+      );
+    }
     if (this.handle !== null) kernels().nexa_model_free(this.handle);
     this.handle = null;
   }

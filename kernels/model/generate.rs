@@ -2,7 +2,7 @@
 //! values cached for a single sequence (one document, positions 0, 1, 2, …).
 
 use crate::attention::dot;
-use crate::elementary::exp_f32;
+use crate::elementary::{exp_f32, exp_f64, ln_f64};
 use crate::error::{err, ErrorKind, Result};
 use crate::gelu::gelu_forward;
 use crate::layernorm::layernorm_forward;
@@ -25,6 +25,8 @@ pub enum StopReason {
     StopToken,
     /// The sequence reached the model's seq_len.
     ContextFull,
+    /// The caller cancelled the generation (`Decoder::next`).
+    Cancelled,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -121,26 +123,162 @@ impl Model {
                 format!("prompt length {} must be in 1..={}", prompt.len(), self.config.seq_len),
             );
         }
-        let mut rng = Rng::new(opts.seed);
-        let mut cache = self.kv_cache_new();
-        let mut logits = Vec::new();
-        for &tok in prompt {
-            logits = self.decode_step(&mut cache, tok)?;
-        }
+        let mut decoder = Decoder::new(self, opts);
+        decoder.feed(self, prompt, &|| false)?;
         let mut out = Vec::new();
         loop {
-            if out.len() >= opts.max_new_tokens {
-                return Ok(Generation { tokens: out, stop: StopReason::MaxNewTokens });
+            match decoder.next(self, 0, &|| false)? {
+                Step::Token(t) => out.push(t.id),
+                Step::Stop(stop) => return Ok(Generation { tokens: out, stop }),
             }
-            let next = sample_next(&logits, &opts.sample, &mut rng);
-            if opts.stop_tokens.contains(&next) {
-                return Ok(Generation { tokens: out, stop: StopReason::StopToken });
-            }
-            out.push(next);
-            if cache.len >= self.config.seq_len {
-                return Ok(Generation { tokens: out, stop: StopReason::ContextFull });
-            }
-            logits = self.decode_step(&mut cache, next)?;
         }
     }
+}
+
+/// One sampled token: its id, its log-probability under the model's distribution (softmax of the logits at
+/// temperature 1, before top-k / top-p) and, when asked for, the `top_n` most probable tokens with theirs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampledToken {
+    pub id: u32,
+    pub logprob: f32,
+    pub top: Vec<(u32, f32)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    Token(SampledToken),
+    Stop(StopReason),
+}
+
+/// A generation in progress, one token at a time: its own KV cache and sampler state over a model it does not own
+/// (every call takes the model, so one model serves any number of decoders, from any threads). The tokens it
+/// samples are exactly `Model::generate`'s for the same prompt and options.
+pub struct Decoder {
+    cache: Option<KvCache>,
+    rng: Rng,
+    opts: GenerateOptions,
+    /// Next-token logits of the last fed position (empty before the first feed).
+    logits: Vec<f32>,
+    /// A sampled token not yet fed back (fed lazily, so the last one costs no forward pass).
+    pending: Option<u32>,
+    generated: usize,
+    done: Option<StopReason>,
+}
+
+impl Decoder {
+    pub fn new(model: &Model, opts: &GenerateOptions) -> Decoder {
+        Decoder {
+            cache: Some(model.kv_cache_new()),
+            rng: Rng::new(opts.seed),
+            opts: opts.clone(),
+            logits: Vec::new(),
+            pending: None,
+            generated: 0,
+            done: None,
+        }
+    }
+
+    /// Positions in the KV cache.
+    pub fn len(&self) -> usize {
+        self.cache.as_ref().map_or(0, |c| c.len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Tokens sampled so far.
+    pub fn generated(&self) -> usize {
+        self.generated
+    }
+
+    /// Feeds prompt tokens at the next positions; `cancelled` is asked before each one. Returns how many were fed
+    /// (fewer than `tokens.len()` only when cancelled). Only before the first `next`.
+    pub fn feed(&mut self, model: &Model, tokens: &[u32], cancelled: &dyn Fn() -> bool) -> Result<usize> {
+        if self.generated > 0 || self.pending.is_some() || self.done.is_some() {
+            return err(ErrorKind::InvalidBatch, "feed: the decoder has started generating; feed only the prompt");
+        }
+        let room = model.config.seq_len - self.len();
+        if tokens.len() > room {
+            return err(
+                ErrorKind::InvalidBatch,
+                format!(
+                    "feed: {} tokens do not fit: {} of the context's {} positions are free",
+                    tokens.len(),
+                    room,
+                    model.config.seq_len
+                ),
+            );
+        }
+        if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= model.config.vocab_size) {
+            return err(
+                ErrorKind::InvalidBatch,
+                format!("feed: token {bad} is outside vocab_size {}", model.config.vocab_size),
+            );
+        }
+        let cache = self.cache.as_mut().expect("decoder cache");
+        for (i, &tok) in tokens.iter().enumerate() {
+            if cancelled() {
+                return Ok(i);
+            }
+            self.logits = model.decode_step(cache, tok)?;
+        }
+        Ok(tokens.len())
+    }
+
+    /// The next token, or why generation ended (then every later call returns the same reason). `cancelled` is
+    /// asked before any forward pass; a cancelled decoder stops with `StopReason::Cancelled`.
+    pub fn next(&mut self, model: &Model, top_n: usize, cancelled: &dyn Fn() -> bool) -> Result<Step> {
+        if let Some(stop) = self.done {
+            return Ok(Step::Stop(stop));
+        }
+        if self.logits.is_empty() {
+            return err(ErrorKind::InvalidBatch, "next: feed at least one prompt token first");
+        }
+        if self.generated >= self.opts.max_new_tokens {
+            return Ok(self.finish(StopReason::MaxNewTokens));
+        }
+        if cancelled() {
+            return Ok(self.finish(StopReason::Cancelled));
+        }
+        if let Some(tok) = self.pending.take() {
+            let cache = self.cache.as_mut().expect("decoder cache");
+            if cache.len >= model.config.seq_len {
+                return Ok(self.finish(StopReason::ContextFull));
+            }
+            self.logits = model.decode_step(cache, tok)?;
+        }
+        let id = sample_next(&self.logits, &self.opts.sample, &mut self.rng);
+        if self.opts.stop_tokens.contains(&id) {
+            return Ok(self.finish(StopReason::StopToken));
+        }
+        let (logprob, top) = log_probs(&self.logits, id, top_n);
+        self.generated += 1;
+        self.pending = Some(id);
+        Ok(Step::Token(SampledToken { id, logprob, top }))
+    }
+
+    fn finish(&mut self, stop: StopReason) -> Step {
+        self.done = Some(stop);
+        self.cache = None; // the KV cache is the decoder's memory: release it as soon as it is done
+        Step::Stop(stop)
+    }
+}
+
+/// log softmax(logits)[id] and the `top_n` largest entries (equal logits by ascending id), in f64 through the
+/// crate's own exp/ln, so the values are the same on every CPU.
+fn log_probs(logits: &[f32], id: u32, top_n: usize) -> (f32, Vec<(u32, f32)>) {
+    let maxv = logits.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x)) as f64;
+    let sum: f64 = logits.iter().map(|&z| exp_f64(z as f64 - maxv)).sum();
+    let norm = maxv + ln_f64(sum);
+    let lp = |z: f32| (z as f64 - norm) as f32;
+    let mut top: Vec<(u32, f32)> = Vec::new();
+    if top_n > 0 {
+        let mut order: Vec<u32> = (0..logits.len() as u32).collect();
+        order.sort_by(|&a, &b| {
+            logits[b as usize].partial_cmp(&logits[a as usize]).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b))
+        });
+        top = order.into_iter().take(top_n).map(|t| (t, lp(logits[t as usize]))).collect();
+    }
+    (lp(logits[id as usize]), top)
 }

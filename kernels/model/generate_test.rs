@@ -58,3 +58,67 @@ fn eval_loss_reports_per_token_loss_and_bits_per_byte() {
     assert!((sum - r.loss_sum).abs() < 1e-4);
     assert!((bits_per_byte(r.loss_sum, 26) - r.loss_sum / (2f64.ln() * 26.0)).abs() < 1e-12);
 }
+
+#[test]
+fn decoder_gives_generate_tokens_logprobs_and_cancels() {
+    use crate::generate::{Decoder, Step};
+    let model = Model::new(tiny_config(), 6).unwrap();
+    let opts = GenerateOptions {
+        max_new_tokens: 4,
+        sample: SampleOptions { temperature: 0.8, top_k: 6, top_p: 0.95 },
+        seed: 21,
+        stop_tokens: vec![],
+    };
+    let whole = model.generate(&[3, 1, 4], &opts).unwrap();
+    let mut d = Decoder::new(&model, &opts);
+    assert_eq!(d.feed(&model, &[3, 1, 4], &|| false).unwrap(), 3);
+    let mut got = Vec::new();
+    loop {
+        match d.next(&model, 3, &|| false).unwrap() {
+            Step::Token(t) => {
+                assert!(t.logprob < 0.0 && t.top.len() == 3);
+                assert!(t.top.windows(2).all(|w| w[0].1 >= w[1].1), "top entries by descending logprob");
+                let mass: f64 = t.top.iter().map(|e| (e.1 as f64).exp()).sum();
+                assert!(mass > 0.0 && mass <= 1.0 + 1e-6);
+                got.push(t.id);
+            }
+            Step::Stop(s) => {
+                assert_eq!(s, whole.stop);
+                break;
+            }
+        }
+    }
+    assert_eq!(got, whole.tokens);
+    assert_eq!(d.next(&model, 0, &|| false).unwrap(), Step::Stop(whole.stop), "a finished decoder stays finished");
+
+    // the greedy token's log-probability is log softmax of the full forward's last logits
+    let greedy = GenerateOptions { sample: SampleOptions { temperature: 0.0, ..Default::default() }, ..opts.clone() };
+    let mut g = Decoder::new(&model, &greedy);
+    g.feed(&model, &[3, 1, 4], &|| false).unwrap();
+    let full = model.forward(&Batch::single_doc(1, 3, vec![3, 1, 4], vec![IGNORE; 3])).unwrap();
+    let last = &full[2 * 13..3 * 13];
+    let m = last.iter().cloned().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let lse = m + last.iter().map(|&z| (z as f64 - m).exp()).sum::<f64>().ln();
+    match g.next(&model, 1, &|| false).unwrap() {
+        Step::Token(t) => {
+            assert_eq!(t.top[0].0, t.id, "greedy picks the most probable token");
+            assert!((t.logprob as f64 - (last[t.id as usize] as f64 - lse)).abs() < 1e-4);
+        }
+        s => panic!("expected a token, got {s:?}"),
+    }
+
+    // cancellation: feed stops before the token it is asked about, next stops with Cancelled
+    let calls = std::cell::Cell::new(0);
+    let after_two = || {
+        calls.set(calls.get() + 1);
+        calls.get() > 2
+    };
+    let mut c = Decoder::new(&model, &opts);
+    assert_eq!(c.feed(&model, &[3, 1, 4, 1], &after_two).unwrap(), 2);
+    assert_eq!(c.next(&model, 0, &|| true).unwrap(), Step::Stop(StopReason::Cancelled));
+    assert!(c.feed(&model, &[5], &|| false).is_err(), "no feeding after the end");
+    let mut e = Decoder::new(&model, &opts);
+    assert!(e.next(&model, 0, &|| false).is_err(), "next before any feed");
+    assert!(e.feed(&model, &[0; 9], &|| false).is_err(), "more than seq_len");
+    assert!(e.feed(&model, &[13], &|| false).is_err(), "outside the vocabulary");
+}

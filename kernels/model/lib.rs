@@ -43,7 +43,7 @@ pub use batch::{Batch, PAD_DOC_ID};
 pub use checkpoint::{FORMAT, FORMAT_VERSION};
 pub use config::{GptConfig, TrainConfig};
 pub use error::{ErrorKind, ModelError, Result};
-pub use generate::{GenerateOptions, Generation, KvCache, StopReason};
+pub use generate::{Decoder, GenerateOptions, Generation, KvCache, SampledToken, Step, StopReason};
 pub use loss::{Distill, TeacherTopK, IGNORE};
 pub use model::{bits_per_byte, EvalResult, Model, StepMetrics};
 pub use params::{TensorKind, TensorSpec};
