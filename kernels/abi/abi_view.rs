@@ -15,7 +15,8 @@ use std::any::{type_name, TypeId};
 // Every exported function, by its C name (the generated entries name them unqualified).
 #[allow(unused_imports)]
 use crate::{
-    decode_abi::*, gate_abi::*, model_abi::*, model_train_abi::*, pack_abi::*, shuffle_abi::*, stats_abi::*, tokenize_abi::*,
+    decode_abi::*, gate_abi::*, model_abi::*, model_train_abi::*, pack_abi::*, shuffle_abi::*, stats_abi::*,
+    tokenize_abi::*,
 };
 #[allow(unused_imports)]
 use crate::{nexa_abi_version, nexa_last_error, nexa_selftest_panic};

@@ -184,7 +184,8 @@ mod tests {
 
     /// One `nexa_decoder_next` call of up to `max` tokens with the top 2: (tokens, stop reason).
     fn next(d: *mut DecoderHandle, max: usize, cancel: *const u32) -> (Vec<u32>, u32) {
-        let (mut t, mut lp, mut ti, mut tl) = (vec![0u32; max], vec![0f32; max], vec![0u32; 2 * max], vec![0f32; 2 * max]);
+        let (mut t, mut lp, mut ti, mut tl) =
+            (vec![0u32; max], vec![0f32; max], vec![0u32; 2 * max], vec![0f32; 2 * max]);
         let (mut len, mut reason) = (0usize, 0u32);
         let s = unsafe {
             nexa_decoder_next(
@@ -212,7 +213,18 @@ mod tests {
         let prompt = [1u32, 2, 3];
         let (mut whole, mut len, mut reason) = (vec![0u32; 5], 0usize, 0u32);
         let s = unsafe {
-            nexa_model_generate(m, prompt.as_ptr(), 3, &o, std::ptr::null(), 0, whole.as_mut_ptr(), 5, &mut len, &mut reason)
+            nexa_model_generate(
+                m,
+                prompt.as_ptr(),
+                3,
+                &o,
+                std::ptr::null(),
+                0,
+                whole.as_mut_ptr(),
+                5,
+                &mut len,
+                &mut reason,
+            )
         };
         assert_eq!(s, NEXA_OK);
         let d = decoder(m, &o);
@@ -261,9 +273,16 @@ mod tests {
             )
         };
         assert_eq!(s, NEXA_ERR_INVALID_ARGUMENT);
-        assert!(error_of(d).contains("nexa_decoder_next: next: feed at least one prompt token first"), "{}", error_of(d));
+        assert!(
+            error_of(d).contains("nexa_decoder_next: next: feed at least one prompt token first"),
+            "{}",
+            error_of(d)
+        );
         let too_many = [0u32; 9];
-        assert_eq!(unsafe { nexa_decoder_feed(d, too_many.as_ptr(), 9, std::ptr::null(), &mut fed) }, NEXA_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            unsafe { nexa_decoder_feed(d, too_many.as_ptr(), 9, std::ptr::null(), &mut fed) },
+            NEXA_ERR_INVALID_ARGUMENT
+        );
         assert!(error_of(d).contains("9 tokens do not fit"), "{}", error_of(d));
         unsafe {
             nexa_decoder_free(d);

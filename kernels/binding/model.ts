@@ -175,7 +175,6 @@ export interface GenerateOptions {
   stopTokens?: readonly number[];
 }
 
-
 export interface Generation {
   tokens: Uint32Array;
   stop: StopReason;

@@ -18,7 +18,18 @@ describe("nexa commands", () => {
   it("prints help listing every command, and exits 2 on usage errors with commander's message", async () => {
     const help = await nexa(["--help"]);
     expect(help.code).toBe(0);
-    for (const c of ["publish", "runs", "show", "diff", "compare", "lineage", "verify", "rebuild-index"]) {
+    for (const c of [
+      "publish",
+      "runs",
+      "show",
+      "diff",
+      "compare",
+      "lineage",
+      "verify",
+      "rebuild-index",
+      "serve",
+      "replay",
+    ]) {
       expect(help.out).toContain(c);
     }
     const unknown = await nexa(["frobnicate"]);

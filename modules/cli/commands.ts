@@ -20,6 +20,7 @@ import { registerNewPipeline } from "./new_pipeline";
 import { register as publish } from "./publish_command";
 import { register as rebuildIndex } from "./rebuild_index";
 import { registerRun } from "./run_pipeline";
+import { register as serve } from "./serve";
 import { register as show } from "./show";
 import { register as verify } from "./verify";
 import { versionString } from "./version";
@@ -44,6 +45,7 @@ const COMMANDS: Register[] = [
   verify,
   rebuildIndex,
   exportHf,
+  serve,
 ];
 
 /** Node's system error codes (ENOENT, EACCES, ENOSPC…): the environment, not the input. */
