@@ -55,11 +55,17 @@ describe("the real header", () => {
       "nexa_eval_result",
       "nexa_generate_options",
     ]);
-    expect(h.opaque.map((o) => o.name)).toEqual(["nexa_tokenizer", "nexa_gate", "nexa_pack_plan", "nexa_model"]);
+    expect(h.opaque.map((o) => o.name)).toEqual([
+      "nexa_tokenizer",
+      "nexa_gate",
+      "nexa_pack_plan",
+      "nexa_model",
+      "nexa_decoder",
+    ]);
     expect(h.callbacks.map((c) => renderFunction(c))).toEqual([
       "void nexa_progress_fn(void *user, uint64_t step, double loss, double lr, double grad_norm, uint64_t tokens)",
     ]);
-    expect(h.constants.find((c) => c.name === "NEXA_ABI_VERSION")?.value).toBe(5);
+    expect(h.constants.find((c) => c.name === "NEXA_ABI_VERSION")?.value).toBe(6);
     expect(h.constants.find((c) => c.name === "NEXA_PACK_PAD_DOC_ID")?.value).toBe(0xffffffff);
   });
 

@@ -9,6 +9,8 @@
 #   - the CUDA toolkit pinned as CUDA_WHEELS in tools/toolchains/pins.bzl, from NVIDIA's PyPI wheels, into
 #     ~/.cache/nexacompute/cuda-<nvcc>-<key> (tools/setup/cuda_toolkit.py); skipped with NEXA_CUDA=off, when
 #     NEXA_CUDA_PATH names another toolkit, and on hosts other than x86_64 Linux
+#   - the pinned Python environment of the interop checks (tools/python/interop-requirements.txt) in
+#     ~/.cache/nexacompute/pyenv-<key>, found by @nexa_pyenv
 # Run by `npm test` and `npm run golden`; safe to run again at any time.
 set -euo pipefail
 
@@ -93,6 +95,22 @@ else
     log "installing the CUDA toolkit failed (see above); NEXA_CUDA=off sets up without it (CUDA targets are skipped)"
     exit 1
   }
+fi
+
+# The Python environment of the interop checks (tools/python/interop-requirements.txt, every package pinned),
+# keyed by the file's digest so a changed pin makes a new one; @nexa_pyenv finds it. Never used by the product.
+pyenv_key=$(sha256sum tools/python/interop-requirements.txt | cut -c1-16)
+pyenv="$HOME/.cache/nexacompute/pyenv-$pyenv_key"
+if [[ ! -x "$pyenv/bin/python" || ! -e "$pyenv/.complete" ]]; then
+  log "python interop environment: installing the pinned packages into $pyenv"
+  python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
+  rm -rf "$pyenv"
+  python3 -m venv "$pyenv"
+  "$pyenv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r tools/python/interop-requirements.txt || {
+    log "installing the python interop environment failed (see above)"
+    exit 1
+  }
+  touch "$pyenv/.complete"
 fi
 
 # ---- Bazel wrapper check -----------------------------------------------------------------------------------------

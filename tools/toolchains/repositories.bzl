@@ -8,6 +8,7 @@ external repository:
   @com_google_protobuf  //:protoc and proto_library targets for the well-known types (the names upstream uses)
   @nexa_cuda   //:defs.bzl (CUDA_AVAILABLE, CUDA_CONSTRAINT, CUDA_ROOT), //:nvcc, //:cuda_headers, //:cudart_static
   @nexa_chromium //:chromium.json (the headless browser the page tests drive: path and version, or why it is missing)
+  @nexa_pyenv //:pyenv.json (the pinned python environment of the interop checks, or why it is missing)
   @npm         one filegroup per npm package with its dependency closure, from package-lock.json
 """
 
@@ -483,6 +484,37 @@ host_chromium = repository_rule(
 )
 
 # ---------------------------------------------------------------------------------------------------------------
+# pyenv: the pinned Python environment of the interop checks (tools/python/interop-requirements.txt), installed by
+# tools/setup/setup.sh into ~/.cache/nexacompute/pyenv-<first 16 hex of the file's sha256>. Like chromium, a missing
+# environment does not fail the fetch: pyenv.json carries the error and the fix, and the checks fail with it.
+
+def _host_pyenv_impl(rctx):
+    req = rctx.path(rctx.attr.requirements)  # watched: a changed pin re-creates the repository
+    res = rctx.execute(["sha256sum", str(req)])
+    key = res.stdout.strip()[:16]
+    home = rctx.os.environ.get("HOME", "")
+    env = "{}/.cache/nexacompute/pyenv-{}".format(home, key)
+    python = rctx.path(env + "/bin/python")
+    info = {"python": str(python), "key": key, "error": ""}
+    if res.return_code != 0 or len(key) != 16:
+        info["error"] = "[nexa toolchain] cannot hash {}: {}".format(req, res.stderr.strip())
+    elif not python.exists or not rctx.path(env + "/.complete").exists:
+        info["error"] = ("[nexa toolchain] the python interop environment {} is missing; fix: run " +
+                         "`bash tools/setup/setup.sh` (`npm test` runs it), then `bazel sync --configure`").format(env)
+    rctx.file("pyenv.json", json.encode(info) + "\n")
+    rctx.file("BUILD.bazel", """# The python interop environment ({}); see pyenv.json.
+exports_files(["pyenv.json"], visibility = ["//visibility:public"])
+""".format(env))
+
+host_pyenv = repository_rule(
+    implementation = _host_pyenv_impl,
+    attrs = {"requirements": attr.label(default = "//tools/python:interop-requirements.txt", allow_single_file = True)},
+    environ = ["HOME"],
+    local = True,
+    configure = True,
+)
+
+# ---------------------------------------------------------------------------------------------------------------
 # npm: node_modules installed by `npm ci` (tools/setup), exposed per package with its dependency closure
 
 def _npm_impl(rctx):
@@ -517,6 +549,7 @@ def nexa_toolchains():
     host_protobuf(name = "com_google_protobuf")
     host_cuda(name = "nexa_cuda")
     host_chromium(name = "nexa_chromium")
+    host_pyenv(name = "nexa_pyenv")
     npm_repository(
         name = "npm",
         package_lock = "//:package-lock.json",
