@@ -5,7 +5,7 @@
 
 import koffi from "koffi";
 
-import { callAsync, kernels, KernelError, Status, statusError } from "./library";
+import { callAsync, growCall, kernels, KernelError, Status, statusError } from "./library";
 
 /** Why a generation ended (NEXA_STOP_* in code order). */
 export const STOP_REASONS = ["max_new_tokens", "stop_token", "context_full", "cancelled"] as const;
@@ -69,10 +69,13 @@ export class Decoder {
   }
 
   private lastError(h: unknown): string {
-    const buf = new Uint8Array(4096);
-    const len = [0];
-    if (kernels().nexa_decoder_error(h, buf, buf.length, len) !== Status.OK) return "";
-    return new TextDecoder().decode(buf.subarray(0, Math.min(Number(len[0]), buf.length)));
+    const bytes = growCall(
+      (n) => new Uint8Array(n),
+      512,
+      (buf, cap, len) => kernels().nexa_decoder_error(h, buf, cap, len),
+      "nexa_decoder_error",
+    );
+    return new TextDecoder().decode(bytes);
   }
 
   /** Feeds prompt tokens; resolves with how many were fed (fewer only when cancelled). */

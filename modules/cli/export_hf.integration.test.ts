@@ -3,8 +3,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "fs";
 import * as path from "path";
 
-import { corpus, fakePackStage, fakeTrainStage } from "@nexa/modules/stage/testing/upstream";
-import { runIn, stageWorkspace } from "@nexa/modules/stage/testing/workspace";
+import { corpus, fakeCheckpoint } from "@nexa/modules/stage/testing/upstream";
+import { stageWorkspace } from "@nexa/modules/stage/testing/workspace";
 
 import { nexa } from "./testing/nexa";
 
@@ -12,16 +12,7 @@ const TRAIN = corpus(40, 1, { words: { min: 3, spread: 8 } });
 
 async function trainedCheckpoint(): Promise<string> {
   const w = stageWorkspace("export-hf-");
-  await runIn(
-    w,
-    fakePackStage({
-      seqLen: 16,
-      tokenizer: { train: TRAIN, vocabSize: 280, minFrequency: 2 },
-      shards: [{ split: "train", texts: TRAIN }],
-    }),
-    "pack",
-  );
-  await runIn(w, fakeTrainStage({ seed: 5, steps: 3 }), "train", { inputs: { packed: "pack" } });
+  await fakeCheckpoint(w, "train", { texts: TRAIN, seqLen: 16, vocabSize: 280, seed: 5, steps: 3 });
   return w.dir;
 }
 
@@ -60,7 +51,7 @@ describe("nexa export hf", () => {
     expect(missing.code).toBe(3);
     expect(missing.err).toMatch(/HF_EXPORT_NOT_CHECKPOINT/);
     expect(missing.err).toMatch(/does not exist/);
-    const notCkpt = await nexa(["export", "hf", path.join(dir, "pack"), path.join(dir, "b")]);
+    const notCkpt = await nexa(["export", "hf", path.join(dir, "train_pack"), path.join(dir, "b")]);
     expect(notCkpt.code).toBe(3);
     expect(notCkpt.err).toMatch(/not a checkpoint directory/);
     const target = path.join(dir, "full");

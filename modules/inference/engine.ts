@@ -34,7 +34,8 @@ export interface ChoiceParams {
 /** One generated token, as the logprobs of both APIs describe it. */
 export interface TokenInfo {
   id: number;
-  /** The token's text (its bytes as UTF-8; "bytes:\xNN…" when they are not whole characters). */
+  /** The token's text (its bytes as UTF-8; "bytes:\xNN…" when they are not whole characters); "" and [] below
+   *  when the request asked for no logprobs. */
   text: string;
   bytes: number[];
   logprob: number;
@@ -114,8 +115,9 @@ export class Engine {
     return ids.find((t) => t >= this.loaded.vocabSize) ?? -1;
   }
 
-  private tokenText(id: number): { text: string; bytes: number[] } {
-    const bytes = Array.from(this.loaded.tokenizer.decode(Uint32Array.of(id)));
+  /** A token's bytes as logprobs show them. */
+  private tokenText(raw: Uint8Array): { text: string; bytes: number[] } {
+    const bytes = Array.from(raw);
     try {
       return { text: new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(bytes)), bytes };
     } catch {
@@ -229,9 +231,15 @@ export class Engine {
           last = now;
           this.metrics.generationTokens.inc();
           tokenIds.push(id);
-          const piece = utf8.decode(this.loaded.tokenizer.decode(Uint32Array.of(id)), { stream: true });
-          const info: TokenInfo = { id, ...this.tokenText(id), logprob: r.logprobs[0], top: [], offset: produced };
-          if (topN > 0) info.top = r.top[0].map(([tid, lp]) => ({ id: tid, ...this.tokenText(tid), logprob: lp }));
+          const raw = this.loaded.tokenizer.decode(Uint32Array.of(id));
+          const piece = utf8.decode(raw, { stream: true });
+          // text and bytes only when logprobs show them: the hot path decodes each token once
+          const shown = p.logprobs === null ? { text: "", bytes: [] } : this.tokenText(raw);
+          const info: TokenInfo = { id, ...shown, logprob: r.logprobs[0], top: [], offset: produced };
+          if (topN > 0) {
+            const tokenBytes = (t: number) => this.loaded.tokenizer.decode(Uint32Array.of(t));
+            info.top = r.top[0].map(([tid, lp]) => ({ id: tid, ...this.tokenText(tokenBytes(tid)), logprob: lp }));
+          }
           produced += piece.length;
           pending.push(info);
           const m = matcher.push(piece);

@@ -7,8 +7,8 @@ import http from "http";
 import os from "os";
 import * as path from "path";
 
-import { corpus, fakePackStage, fakeTrainStage } from "@nexa/modules/stage/testing/upstream";
-import { runIn, stageWorkspace } from "@nexa/modules/stage/testing/workspace";
+import { corpus, fakeCheckpoint } from "@nexa/modules/stage/testing/upstream";
+import { stageWorkspace } from "@nexa/modules/stage/testing/workspace";
 
 import { serve } from "./serve";
 import type { RunningServer, ServeOptions } from "./serve";
@@ -72,29 +72,16 @@ async function post(base: string, route: string, body: unknown, headers: Record<
 
 beforeAll(async () => {
   const w = stageWorkspace("inference-");
-  await runIn(
-    w,
-    fakePackStage({
-      seqLen: 32,
-      tokenizer: { train: TRAIN, vocabSize: 280, minFrequency: 2 },
-      shards: [{ split: "train", texts: TRAIN }],
-    }),
-    "pack",
-  );
-  await runIn(w, fakeTrainStage({ seed: 5, steps: 3 }), "train", { inputs: { packed: "pack" } });
-  checkpoint = path.join(w.dir, "train");
+  checkpoint = await fakeCheckpoint(w, "train", { texts: TRAIN, seqLen: 32, vocabSize: 280, seed: 5, steps: 3 });
   const long = corpus(400, 2, { words: { min: 20, spread: 30 } });
-  await runIn(
-    w,
-    fakePackStage({
-      seqLen: 192,
-      tokenizer: { train: long, vocabSize: 300, minFrequency: 2 },
-      shards: [{ split: "train", texts: long }],
-    }),
-    "pack_long",
-  );
-  await runIn(w, fakeTrainStage({ seed: 6, steps: 0, dModel: 384 }), "slow", { inputs: { packed: "pack_long" } });
-  slowCheckpoint = path.join(w.dir, "slow");
+  slowCheckpoint = await fakeCheckpoint(w, "slow", {
+    texts: long,
+    seqLen: 192,
+    vocabSize: 300,
+    seed: 6,
+    steps: 0,
+    dModel: 384,
+  });
 }, 120_000);
 
 describe("the server", () => {

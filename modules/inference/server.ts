@@ -235,9 +235,7 @@ export class InferenceServer {
       404,
       "invalid_request_error",
       "model_not_found",
-      `the model \`${model}\` is not served here; this server serves ${this.modelIds()
-        .map((m) => `\`${m}\``)
-        .join(" (also ")}${this.modelIds().length > 1 ? ")" : ""}`,
+      `the model \`${model}\` is not served here; send one of: ${this.modelIds().join(", ")} (GET /v1/models)`,
       param,
     );
   }

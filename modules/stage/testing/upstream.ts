@@ -28,6 +28,9 @@ import { PackedBin, PackedDatasetManifest, PackedDatasetManifest_TokenDtype } fr
 import { TokenizerManifest_Kind } from "@nexa/proto/nexa/v1/tokenizer";
 import { Device, ModelShape } from "@nexa/proto/nexa/v1/train";
 
+import { runIn } from "./workspace";
+import type { StageWorkspace } from "./workspace";
+
 /** The end-of-document special token (docs/formats.md "Tokenizer"). */
 export const EOT = "<|endoftext|>";
 
@@ -360,4 +363,32 @@ export function fakeTrainStage(train: FakeTrain): StageDefinition<EvalRubric> {
       }
     },
   };
+}
+
+/** What `fakeCheckpoint` trains on: its texts (the train split and the tokenizer's corpus) and the tokenizer size. */
+export interface FakeCheckpoint extends FakeTrain {
+  texts: readonly string[];
+  seqLen: number;
+  vocabSize: number;
+}
+
+/**
+ * A checkpoint directory made by the fake pack and train stages run in `w` (`<name>_pack`, then `<name>`); returns
+ * `<w.dir>/<name>`.
+ */
+export async function fakeCheckpoint(w: StageWorkspace, name: string, c: FakeCheckpoint): Promise<string> {
+  const pack = `${name}_pack`;
+  await runIn(
+    w,
+    fakePackStage({
+      seqLen: c.seqLen,
+      tokenizer: { train: c.texts, vocabSize: c.vocabSize, minFrequency: 2 },
+      shards: [{ split: "train", texts: c.texts }],
+    }),
+    pack,
+  );
+  await runIn(w, fakeTrainStage({ seed: c.seed, steps: c.steps, dModel: c.dModel }), name, {
+    inputs: { packed: pack },
+  });
+  return path.join(w.dir, name);
 }
