@@ -209,7 +209,13 @@ export function hfWeights(bytes: Uint8Array): { shape: HfModelShape; safetensors
 }
 
 /** Every exported file, name → bytes (deterministic). */
-export async function hfExportFiles(checkpoint: Checkpoint): Promise<Map<string, Buffer>> {
+/** Where an exported checkpoint came from beyond its own manifest (the model card names it). */
+export interface HfExportOrigin {
+  /** The published run the checkpoint was checked out of. */
+  runId?: string;
+}
+
+export async function hfExportFiles(checkpoint: Checkpoint, origin: HfExportOrigin = {}): Promise<Map<string, Buffer>> {
   const { shape, safetensors } = hfWeights(await checkpoint.weights());
   const tokenizerFiles = await checkpoint.tokenizer();
   const tokenizerJson = await tokenizerFiles.read(TOKENIZER_HF_FILE);
@@ -261,10 +267,12 @@ export async function hfExportFiles(checkpoint: Checkpoint): Promise<Map<string,
   const m = checkpoint.manifest;
   const facts: string[] = [
     `- checkpoint: \`${checkpoint.ref.digest}\` (${CHECKPOINT_MANIFEST_FILE})`,
+    ...(origin.runId ? [`- run: \`${origin.runId}\` (\`nexa show ${origin.runId.slice(0, 12)}\`)`] : []),
     ...(m.producer
       ? [`- produced by stage \`${m.producer.stageName}\` (\`${m.producer.stageId}\`, ${m.producer.module})`]
       : []),
     `- shape: ${shape.nLayer} layers, ${shape.nHead} heads, d_model ${shape.dModel}, vocab ${shape.vocabSize}, context ${shape.seqLen}`,
+    ...(m.packedDataset?.digest ? [`- trained on packed dataset \`${m.packedDataset.digest}\``] : []),
     ...(m.step ? [`- trained for ${m.step} steps, ${m.tokensSeen} tokens`] : []),
     ...(m.finalTrainLoss ? [`- final train loss: ${m.finalTrainLoss}`] : []),
     ...(m.finalValLoss ? [`- final validation loss: ${m.finalValLoss}`] : []),
@@ -307,14 +315,14 @@ export async function openCheckpointDir(dir: string): Promise<Checkpoint> {
  * Exports `checkpoint` into `outDir` (absent or empty) in the Hugging Face GPT-2 layout. The files are written to a
  * temporary directory beside `outDir` and renamed into place, so `outDir` is never left half-written.
  */
-export async function exportHf(checkpoint: Checkpoint, outDir: string): Promise<string[]> {
+export async function exportHf(checkpoint: Checkpoint, outDir: string, origin: HfExportOrigin = {}): Promise<string[]> {
   if (existsSync(outDir) && (!statSync(outDir).isDirectory() || readdirSync(outDir).length > 0)) {
     throw new NexaError(HF_EXPORT_TARGET, `${outDir} exists and is not an empty directory`, {
       context: { file: outDir },
       hint: "choose a new directory, or remove this one first",
     });
   }
-  const files = await hfExportFiles(checkpoint);
+  const files = await hfExportFiles(checkpoint, origin);
   const parent = path.dirname(path.resolve(outDir));
   const tmp = mkdtempSync(path.join(parent, `.${path.basename(outDir)}.tmp-`));
   try {

@@ -21,4 +21,4 @@ export {
   parseSafetensors,
   writeSafetensors,
 } from "./hf_export";
-export type { HfModelShape, SafeTensor, SafeTensors } from "./hf_export";
+export type { HfExportOrigin, HfModelShape, SafeTensor, SafeTensors } from "./hf_export";

@@ -3,7 +3,14 @@
 import type { Command } from "commander";
 import { Option } from "commander";
 
-import { defineServeCommand, logFiles, replayEntry, serveOptions, serveUntilSignal } from "@nexa/modules/inference";
+import {
+  defineServeCommand,
+  logFiles,
+  replayEntry,
+  resolveServeCheckpoint,
+  serveOptions,
+  serveUntilSignal,
+} from "@nexa/modules/inference";
 
 import { EXIT, printJson } from "./context";
 import type { CommandContext } from "./context";
@@ -13,9 +20,9 @@ export function register(program: Command, ctx: CommandContext): void {
     .description("serve a checkpoint over an OpenAI-compatible HTTP API (127.0.0.1 by default) until SIGTERM")
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     .action(async (checkpoint: string, flags: any) => {
-      ctx.setExit(
-        await serveUntilSignal(serveOptions(ctx.userPath(checkpoint), flags, ctx.env as NodeJS.ProcessEnv), ctx.io.out),
-      );
+      const resolved = await resolveServeCheckpoint(checkpoint, ctx.home(), (p) => ctx.userPath(p));
+      const options = serveOptions(resolved.checkpoint, flags, ctx.env as NodeJS.ProcessEnv);
+      ctx.setExit(await serveUntilSignal({ ...options, modelInfo: resolved.modelInfo }, ctx.io.out));
     });
 
   program

@@ -8,7 +8,13 @@ export { outputDigest, REQUEST_LOG_FORMAT, RequestLog } from "./request_log";
 export type { RequestLogEntry } from "./request_log";
 export { serve, SERVE_DEFAULTS } from "./serve";
 export type { RunningServer, ServeOptions } from "./serve";
-export { defineServeCommand, runServeCommand, serveOptions, serveUntilSignal } from "./serve_command";
+export {
+  defineServeCommand,
+  resolveServeCheckpoint,
+  runServeCommand,
+  serveOptions,
+  serveUntilSignal,
+} from "./serve_command";
 export { InferenceServer } from "./server";
 export { StopMatcher } from "./stop_strings";
 export { logFiles, REPLAY_INVALID_LOG, replayEntry } from "./replay";

@@ -34,6 +34,8 @@ export interface ServeOptions {
   chatTemplate?: string;
   requestLog?: string;
   servedModelName?: string;
+  /** Extra fields of /v1/models' `nexa` object, e.g. the run id and stage of a checkpoint checked out of a registry. */
+  modelInfo?: Record<string, unknown>;
   /** Threads of each forward pass (results never depend on it). */
   threads: number;
 }
@@ -96,6 +98,7 @@ export async function serve(
     chatTemplate,
     requestLog: o.requestLog ? new RequestLog(o.requestLog) : undefined,
     servedModelName: o.servedModelName,
+    modelInfo: o.modelInfo,
     log,
   });
   const address = await server.app.listen({ host: o.host, port: o.port });

@@ -2,8 +2,11 @@
 // defaults, and running until SIGTERM / SIGINT (a second signal cancels the running requests at once).
 
 import { Command, InvalidArgumentError } from "commander";
+import path from "path";
 
+import { CONTRACTS } from "@nexa/modules/manifest";
 import { createLogger, formatError } from "@nexa/modules/monitoring";
+import { Catalog, LocalStore, nexaHome, resolveProductArg } from "@nexa/modules/registry";
 
 import { serve, SERVE_DEFAULTS } from "./serve";
 import type { ServeOptions } from "./serve";
@@ -24,7 +27,10 @@ const collect = (v: string, all: string[]) => [...all, v];
 export function defineServeCommand(cmd: Command): Command {
   const d = SERVE_DEFAULTS;
   return cmd
-    .argument("<checkpoint>", "a checkpoint directory (the output of a train or distill stage: checkpoint.json)")
+    .argument(
+      "<checkpoint>",
+      "a checkpoint directory (a train stage's output: checkpoint.json), a published run id (RUN:STAGE picks the stage) or a checkpoint digest",
+    )
     .option("--host <host>", "address to listen on", d.host)
     .option("--port <port>", "port (0: any free port, printed at start)", int("--port", 0), d.port)
     .option("--workers <n>", "generations that run at once", int("--workers", 1), d.workers)
@@ -105,6 +111,27 @@ export function serveOptions(checkpoint: string, f: Flags, env: NodeJS.ProcessEn
   };
 }
 
+/**
+ * The checkpoint argument: a checkpoint directory (`asPath` resolves it against the user's directory), a run id
+ * (RUN:STAGE when the run trains several models) or a CheckpointManifest digest, checked out of the registry at
+ * `home`; a checked-out checkpoint's run id and stage appear in /v1/models, and the run id is accepted as a model name.
+ */
+export async function resolveServeCheckpoint(
+  arg: string,
+  home: string,
+  asPath: (p: string) => string = (p) => p,
+): Promise<Pick<ServeOptions, "checkpoint" | "modelInfo">> {
+  const { dir, checkout } = await resolveProductArg(
+    arg,
+    CONTRACTS.CheckpointManifest.name,
+    () => new Catalog(new LocalStore(home)),
+    asPath,
+  );
+  return checkout
+    ? { checkpoint: dir, modelInfo: { run_id: checkout.runId, stage: checkout.stage } }
+    : { checkpoint: dir };
+}
+
 /** Serves until SIGTERM / SIGINT; resolves with the exit code (0 after a clean drain). */
 export async function serveUntilSignal(o: ServeOptions, out: (line: string) => void): Promise<number> {
   const log = createLogger({ runId: "", stage: "serve" });
@@ -137,7 +164,13 @@ export async function runServeCommand(argv: string[]): Promise<void> {
   const program = defineServeCommand(new Command("serve"))
     .description("serve a checkpoint over an OpenAI-compatible HTTP API")
     .action(async (checkpoint: string, flags: Flags) => {
-      process.exitCode = await serveUntilSignal(serveOptions(checkpoint, flags), (l) => process.stdout.write(l));
+      // `bazel run` starts in the runfiles tree: a relative path means the user's directory
+      const cwd = process.env.BUILD_WORKING_DIRECTORY ?? process.cwd();
+      const resolved = await resolveServeCheckpoint(checkpoint, nexaHome(process.env), (p) => path.resolve(cwd, p));
+      process.exitCode = await serveUntilSignal(
+        { ...serveOptions(resolved.checkpoint, flags), modelInfo: resolved.modelInfo },
+        (l) => process.stdout.write(l),
+      );
     });
   try {
     await program.parseAsync(argv, { from: "user" });

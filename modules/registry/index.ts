@@ -6,3 +6,5 @@ export type { ArtifactRow, InvocationRecord, InvocationStage, RunRow, StageRow }
 export { HttpStore } from "./http_store";
 export { LocalStore, nexaHome } from "./local_store";
 export type { LocalStoreOptions } from "./local_store";
+export { CHECKOUTS_DIR, checkoutProduct, resolveProductArg } from "./checkout";
+export type { CheckedOut } from "./checkout";
