@@ -9,7 +9,7 @@ load("//tools/stage:defs.bzl", "slot", "stage_rule")
 
 _KERNELS = {"//kernels/abi:nexa_kernels": "NEXA_KERNELS_LIB"}
 
-def _stage_kind(module, produces, config_schema, doc, inputs = {}):
+def _stage_kind(module, produces, config_schema, doc, inputs = {}, network = False):
     return stage_rule(
         module = module,
         produces = produces,
@@ -17,6 +17,7 @@ def _stage_kind(module, produces, config_schema, doc, inputs = {}):
         env_files = _KERNELS,
         config_schema = config_schema,
         doc = doc,
+        network = network,
     )
 
 data_stage = _stage_kind(
@@ -34,7 +35,9 @@ distill_stage = _stage_kind(
         "dataset": slot("dataset"),
         "teacher": slot("checkpoint"),
     },
-    doc = "Prompts from `dataset`'s train split + the `teacher` checkpoint -> a distilled dataset with provenance.",
+    network = True,
+    doc = "Prompts from `dataset`'s train split + the `teacher` checkpoint (or the endpoint the config names, with " +
+          "`network = True` or a `recording`) -> a distilled dataset with provenance and the recorded answers.",
 )
 
 pack_stage = _stage_kind(

@@ -5,6 +5,9 @@
 import { ConfigError } from "@nexa/modules/monitoring";
 import type { DistillConfig } from "@nexa/proto/nexa/v1/distill";
 
+import { planEndpoint } from "./endpoint";
+import type { EndpointPlan } from "./endpoint";
+
 /** Placeholder of DistillConfig.prompt_template replaced by the prompt window's text. */
 export const TEMPLATE_PLACEHOLDER = "{text}";
 /** Upper bound of sampling.n (samples per prompt); more is almost certainly a typo. */
@@ -34,6 +37,8 @@ export interface Gating {
 export interface DistillPlan {
   /** Digest the teacher checkpoint must have; "" = whatever is wired to the `teacher` input. */
   teacherDigest: string;
+  /** An endpoint teacher (then no `teacher` input is wired); undefined for a checkpoint teacher. */
+  endpoint?: EndpointPlan;
   sampling: Sampling;
   gating: Gating;
   /** "" = the window text itself is the prompt. */
@@ -52,24 +57,16 @@ export function planDistill(config: DistillConfig, file: string, stage: string):
   };
 
   const source = config.teacher?.source;
-  if (source?.$case === "endpoint") {
-    fail(
-      "DISTILL_ENDPOINT_UNSUPPORTED",
-      "$.teacher.endpoint",
-      `an endpoint teacher (${source.value.baseUrl || "no base_url"}) is not supported in hermetic stages yet: a stage action has no network`,
-      'use the checkpoint wired to the `teacher` input: "teacher": {"checkpoint": {"schemaName": "nexa.v1.CheckpointManifest"}}',
-    );
-  }
   const ref = source?.$case === "checkpoint" ? source.value : undefined;
-  if (ref === undefined) {
+  if (ref === undefined && source?.$case !== "endpoint") {
     return fail(
       "DISTILL_NO_TEACHER",
       "$.teacher",
       "the config names no teacher",
-      'set "teacher": {"checkpoint": {"schemaName": "nexa.v1.CheckpointManifest"}}',
+      'set "teacher": {"checkpoint": {"schemaName": "nexa.v1.CheckpointManifest"}} or "teacher": {"endpoint": {"baseUrl": …}}',
     );
   }
-  if (ref.schemaName !== "" && ref.schemaName !== "nexa.v1.CheckpointManifest") {
+  if (ref !== undefined && ref.schemaName !== "" && ref.schemaName !== "nexa.v1.CheckpointManifest") {
     fail(
       "DISTILL_TEACHER_SCHEMA",
       "$.teacher.checkpoint.schemaName",
@@ -132,8 +129,21 @@ export function planDistill(config: DistillConfig, file: string, stage: string):
       `put "${TEMPLATE_PLACEHOLDER}" where the prompt text goes, e.g. "Continue the story:\\n${TEMPLATE_PLACEHOLDER}"`,
     );
   }
+  const endpoint = source?.$case === "endpoint" ? planEndpoint(source.value, s.maxTokens, { file, stage }) : undefined;
+  if (endpoint !== undefined) {
+    // an endpoint takes JSON numbers: generation seeds (seed + i·n + k) must stay exact in one
+    if (BigInt(s.seed) >= 2n ** 52n) {
+      fail(
+        "DISTILL_ENDPOINT_SEED",
+        "$.sampling.seed",
+        `seed ${s.seed} is too large for an endpoint teacher: request seeds are JSON numbers, exact below 2^53`,
+        "use a seed below 2^52",
+      );
+    }
+  }
   return {
-    teacherDigest: ref.digest,
+    teacherDigest: ref?.digest ?? "",
+    endpoint,
     sampling: {
       temperature: s.temperature,
       topP: s.topP === 0 ? 1 : s.topP,

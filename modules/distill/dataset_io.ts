@@ -21,9 +21,12 @@ export const RECORDS_PER_SHARD = 50_000;
 export interface DistilledRecord extends TextRecord {
   extra: {
     provenance: {
+      /** The CheckpointManifest digest, or an endpoint's system_fingerprint. */
       teacher: string;
       prompt_id: string;
       sampling: { temperature: number; top_p: number; top_k: number; max_tokens: number; seed: number | string };
+      /** An endpoint teacher: where the answer came from and why it ended. */
+      endpoint?: { base_url: string; model: string; finish_reason: string };
     };
   };
 }

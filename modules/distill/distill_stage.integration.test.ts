@@ -191,11 +191,11 @@ describe("distill stage", () => {
     expect(sameFile(w, "pinned", "distill", "train-00000.jsonl")).toBe(true);
   });
 
-  it("rejects an endpoint teacher explicitly", async () => {
-    const config = { ...CONFIG, teacher: { endpoint: { baseUrl: "http://127.0.0.1:8080/v1", model: "m" } } };
-    await expect(distill(w, "endpoint", config)).rejects.toThrow(
-      /\$\.teacher\.endpoint: .*not supported in hermetic stages yet/,
-    );
+  it("refuses an endpoint teacher with a checkpoint wired to `teacher` too (which one would it be?)", async () => {
+    const endpoint = { baseUrl: "http://127.0.0.1:8080/v1", model: "m", systemFingerprint: "fp_1" };
+    const config = { ...CONFIG, teacher: { endpoint } };
+    await expect(distill(w, "endpoint", config)).rejects.toMatchObject({ code: "DISTILL_TEACHER_AMBIGUOUS" });
+    await expect(distill(w, "endpoint", config)).rejects.toThrow(/\$\.teacher\.endpoint: .*wired to `teacher`/);
   });
 
   it("rejects bad configs with the field and the fix", async () => {

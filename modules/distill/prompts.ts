@@ -131,3 +131,39 @@ export function drawPrompts(
   }
   return { prompts, considered, emptyPrompts, truncated, windowTokens };
 }
+
+/**
+ * Prompts for an endpoint teacher, whose tokenizer the stage does not have: the same seeded record order and
+ * window offset as drawPrompts, with the window measured in code points (`promptChars`, default 4 × max_tokens)
+ * instead of teacher tokens. The server tokenizes; a prompt it cannot fit is refused by it, naming the prompt.
+ */
+export function drawTextPrompts(
+  records: readonly SourceRecord[],
+  plan: DistillPlan,
+  promptChars: number,
+): DrawnPrompts {
+  const n = records.length;
+  const want = plan.maxExamples > 0 ? Math.min(plan.maxExamples, n) : n;
+  const order = n > 0 ? shuffleFill(n, plan.sampling.seed, 0, n) : new BigUint64Array(0);
+  const prompts: Prompt[] = [];
+  let considered = 0;
+  let emptyPrompts = 0;
+  while (prompts.length < want && considered < n) {
+    const record = records[Number(order[considered++])];
+    const chars = Array.from(record.text);
+    const w = Math.min(chars.length, promptChars);
+    const start = windowOffset(plan.sampling.seed, record.id, chars.length - w);
+    const text = chars.slice(start, start + w).join("");
+    if (text === "") {
+      emptyPrompts++;
+      continue;
+    }
+    prompts.push({
+      index: prompts.length,
+      record,
+      text: applyTemplate(plan.template, text),
+      tokens: new Uint32Array(0),
+    });
+  }
+  return { prompts, considered, emptyPrompts, truncated: 0, windowTokens: promptChars };
+}

@@ -67,9 +67,21 @@ def _input_args(ctx, slots):
             stages.append(info.stages)
     return args, files, upstream, stages
 
+# What a stage with `network = True` asks of its executor: the network, the host (no sandbox without network), and
+# never a remote executor or cache (its result depends on a server outside the build).
+NETWORK_REQUIREMENTS = {"no-remote": "1", "no-sandbox": "1", "requires-network": "1"}
+
 def _run(ctx, tool, command, args, inputs, outputs, progress):
     env = {"NODE_PATH": "external/npm/node_modules", "NEXA_STAGE_LABEL": str(ctx.label)}
     env_inputs = []
+    requirements = {}
+    if getattr(ctx.attr, "network", False):
+        env["NEXA_STAGE_NETWORK"] = "1"
+        requirements = NETWORK_REQUIREMENTS
+    recording = getattr(ctx.file, "recording", None)
+    if recording:
+        env["NEXA_TEACHER_RECORDING"] = recording.path
+        env_inputs.append(recording)
     for target, var in ctx.attr.env_files.items():
         files = target.files.to_list()
         if len(files) != 1:
@@ -82,6 +94,7 @@ def _run(ctx, tool, command, args, inputs, outputs, progress):
         inputs = depset(inputs + env_inputs, transitive = [tool.externals]),
         outputs = outputs,
         env = env,
+        execution_requirements = requirements,
         mnemonic = "NexaStage",
         progress_message = progress,
     )
@@ -104,6 +117,8 @@ def _stage_impl(ctx):
     manifest = ctx.actions.declare_file(name + ".manifest.json")
     log = ctx.actions.declare_file(name + ".log.jsonl")
     outs = ["--out=" + data.path, "--manifest=" + manifest.path, "--log=" + log.path]
+    if getattr(ctx.attr, "network", False) and getattr(ctx.file, "recording", None):
+        fail("{}: `network = True` and `recording` exclude each other: a recording is replayed without a network".format(ctx.label))
     n = ctx.attr.num_shards
     if n < 1:
         fail("{}: num_shards must be >= 1, got {}".format(ctx.label, n))
@@ -142,7 +157,7 @@ def _stage_impl(ctx):
         OutputGroupInfo(logs = depset([log] + shard_logs)),
     ]
 
-def stage_rule(module, produces, inputs = {}, env_files = {}, config_schema = "", doc = ""):
+def stage_rule(module, produces, inputs = {}, env_files = {}, config_schema = "", doc = "", network = False):
     """Returns a rule for one stage kind.
 
     Args:
@@ -155,6 +170,10 @@ def stage_rule(module, produces, inputs = {}, env_files = {}, config_schema = ""
       env_files: default of the rule's `env_files`: file label -> environment variable that receives its path
         (e.g. {"//kernels/abi:nexa_kernels": "NEXA_KERNELS_LIB"}); the files become action inputs.
       doc: the rule's documentation.
+      network: the kind may query a server (e.g. a distill stage's endpoint teacher): its rule gets a `network`
+        attribute (the action then runs on the host with NEXA_STAGE_NETWORK=1, tagged requires-network, no-remote,
+        no-sandbox) and a `recording` attribute (a file of answers recorded before, replayed hermetically:
+        NEXA_TEACHER_RECORDING).
 
     Returns:
       The rule; assign it to a name at the top level of a .bzl file.
@@ -176,6 +195,15 @@ def stage_rule(module, produces, inputs = {}, env_files = {}, config_schema = ""
             doc = "Files the tool loads at run time (e.g. a kernels library), each exposed as an environment variable.",
         ),
     }
+    if network:
+        attrs["network"] = attr.bool(
+            default = False,
+            doc = "Query the server the config names: the action runs on the host with the network, never remotely.",
+        )
+        attrs["recording"] = attr.label(
+            allow_single_file = [".jsonl"],
+            doc = "Answers recorded by an earlier run of this stage (its teacher_responses.jsonl), replayed without a network.",
+        )
     if produces not in _KIND_PROVIDERS:
         fail("stage_rule(module = {}): produces = {} is not one of {}".format(repr(module), repr(produces), sorted(_KIND_PROVIDERS.keys())))
     slots = {}
