@@ -22,6 +22,7 @@ import { register as rebuildIndex } from "./rebuild_index";
 import { registerRun } from "./run_pipeline";
 import { register as serve } from "./serve";
 import { register as show } from "./show";
+import { register as sync } from "./sync";
 import { register as verify } from "./verify";
 import { versionString } from "./version";
 
@@ -46,6 +47,7 @@ const COMMANDS: Register[] = [
   rebuildIndex,
   exportHf,
   serve,
+  sync,
 ];
 
 /** Node's system error codes (ENOENT, EACCES, ENOSPC…): the environment, not the input. */

@@ -40,7 +40,15 @@ export class HttpStore implements BlobStore {
     body?: NodeJS.ReadableStream | Buffer,
     size?: number,
   ): Promise<http.IncomingMessage> {
-    const url = this.urlOf(digest);
+    return this.requestUrl(method, this.urlOf(digest), body, size);
+  }
+
+  private requestUrl(
+    method: string,
+    url: URL,
+    body?: NodeJS.ReadableStream | Buffer,
+    size?: number,
+  ): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
       const headers: http.OutgoingHttpHeaders = size !== undefined ? { "content-length": size } : {};
       const req = http.request(url, { method, agent, headers }, resolve);
@@ -173,6 +181,55 @@ export class HttpStore implements BlobStore {
       throw err;
     }
     await rename(tempPath, destPath);
+  }
+
+  /** URL of a named record: <base>/ac/<64 hex> (the server's action-cache namespace, keyed by a name, not content). */
+  refUrlOf(name: string): URL {
+    if (!/^[0-9a-f]{64}$/.test(name)) throw new TypeError(`a record name is 64 lowercase hex, got ${name}`);
+    return new URL(`ac/${name}`, this.base);
+  }
+
+  /**
+   * Stores `bytes` under a name (e.g. a run id) in the server's /ac/ namespace. bazel-remote accepts arbitrary bytes
+   * there only with --disable_http_ac_validation (tools/rbe/cache.sh starts it so).
+   */
+  async putRef(name: string, bytes: Buffer): Promise<void> {
+    const url = this.refUrlOf(name);
+    const res = await this.requestUrl("PUT", url, bytes, bytes.length);
+    res.resume();
+    if (res.statusCode !== 200 && res.statusCode !== 201 && res.statusCode !== 204) {
+      throw new RegistryError(
+        "REGISTRY_HTTP",
+        `PUT ${url.href} answered ${res.statusCode} ${res.statusMessage ?? ""}`.trim(),
+        {
+          context: { url: url.href, status: res.statusCode ?? 0 },
+          hint: "the server must accept PUT on /ac/ (bazel-remote: --disable_http_ac_validation)",
+        },
+      );
+    }
+  }
+
+  /** The bytes stored under a name, or undefined when there are none. */
+  async getRef(name: string): Promise<Buffer | undefined> {
+    const url = this.refUrlOf(name);
+    const res = await this.requestUrl("GET", url);
+    if (res.statusCode === 404) {
+      res.resume();
+      return undefined;
+    }
+    if (res.statusCode !== 200) {
+      res.resume();
+      throw new RegistryError(
+        "REGISTRY_HTTP",
+        `GET ${url.href} answered ${res.statusCode} ${res.statusMessage ?? ""}`.trim(),
+        {
+          context: { url: url.href, status: res.statusCode ?? 0 },
+        },
+      );
+    }
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
   }
 
   async list(): Promise<string[]> {

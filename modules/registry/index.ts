@@ -8,3 +8,5 @@ export { LocalStore, nexaHome } from "./local_store";
 export type { LocalStoreOptions } from "./local_store";
 export { CHECKOUTS_DIR, checkoutProduct, resolveProductArg } from "./checkout";
 export type { CheckedOut } from "./checkout";
+export { pullRun, pushRun, RUN_RECORD_FORMAT } from "./sync";
+export type { SyncResult } from "./sync";

@@ -56,6 +56,11 @@ http {
       dav_access user:rw group:r all:r;
       client_max_body_size 0;
     }
+    location /ac/ {
+      dav_methods PUT DELETE;
+      create_full_put_path on;
+      dav_access user:rw group:r all:r;
+    }
   }
 }
 `;
