@@ -34,25 +34,6 @@ executed() { # stage names whose actions Bazel executed in the last build that w
   [[ -s "$scratch/explain.txt" ]] || fail "Bazel wrote no --explain log ($scratch/explain.txt)"
   { grep -oE "Executing action 'Stage [a-z_]+" "$scratch/explain.txt" || true; } | awk '{print $4}' | sort -u | tr '\n' ' '
 }
-# The pid of a running process of this script's own Bazel matching $1: its working directory is under $scratch
-# (`bazel run`), or one of its ancestors is the Bazel server of $scratch/ob (actions, sandboxed elsewhere). Another
-# Bazel on the machine may run the same stage at the same time.
-own_action() {
-  local p q
-  for p in $(pgrep -f -- "$1" || true); do
-    [[ "$(readlink "/proc/$p/cwd" 2>/dev/null)" == "$scratch"/* ]] && { echo "$p"; return 0; }
-    q=$p
-    while [[ -n "$q" && "$q" -gt 1 ]]; do
-      if tr '\0' ' ' <"/proc/$q/cmdline" 2>/dev/null | grep -qF -- "$scratch/ob"; then
-        echo "$p"
-        return 0
-      fi
-      q=$(awk '{print $4}' "/proc/$q/stat" 2>/dev/null || true)
-    done
-  done
-  return 1
-}
-
 # ---- 2. kill -9 of the train action (cold build, no caches) ----------------------------------------------------
 kill_train_action() {
 bz build --disk_cache= //pipelines:golden >"$scratch/build1.log" 2>&1 &

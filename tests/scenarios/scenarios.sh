@@ -5,7 +5,8 @@
 #   scenarios_init <tag>          # scratch=, ws= (the copy, now the working directory), trap that cleans up
 #   scenario "<name>" <function>  # runs the function in a subshell (errexit on), prints "[<tag>] PASS|FAIL: <name>"
 #   scenarios_end                 # prints "<tag>: N passed, N failed"; non-zero when any failed
-# say / fail print "[<tag>] ..." lines; fail ends the current scenario.
+# say / fail print "[<tag>] ..." lines; fail ends the current scenario; own_action PATTERN finds a process of this
+# script's own Bazel (another Bazel on the machine may run the same action at the same time).
 
 scenarios_init() {
   tag=$1
@@ -45,4 +46,23 @@ scenario() {
 scenarios_end() {
   echo "$tag: $passed passed, $failed failed"
   [[ $failed -eq 0 ]]
+}
+
+# The pid of a running process of this script's own Bazel matching $1: its working directory is under $scratch
+# (`bazel run`), or one of its ancestors is the Bazel server of $scratch/ob (actions, sandboxed elsewhere). Another
+# Bazel on the machine may run the same stage at the same time.
+own_action() {
+  local p q
+  for p in $(pgrep -f -- "$1" || true); do
+    [[ "$(readlink "/proc/$p/cwd" 2>/dev/null)" == "$scratch"/* ]] && { echo "$p"; return 0; }
+    q=$p
+    while [[ -n "$q" && "$q" -gt 1 ]]; do
+      if tr '\0' ' ' <"/proc/$q/cmdline" 2>/dev/null | grep -qF -- "$scratch/ob"; then
+        echo "$p"
+        return 0
+      fi
+      q=$(awk '{print $4}' "/proc/$q/stat" 2>/dev/null || true)
+    done
+  done
+  return 1
 }

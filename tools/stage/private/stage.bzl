@@ -4,6 +4,7 @@
 # buildifier: disable=bzl-visibility
 load("//tools/typescript/private:ts_binary.bzl", "TsBinaryInfo")
 load(":overrides.bzl", "ConfigOverridesInfo", "stage_overrides")
+load(":shards.bzl", "ShardCountsInfo", "stage_shards")
 
 StageInfo = provider(
     doc = "Outputs of one pipeline stage.",
@@ -119,7 +120,7 @@ def _stage_impl(ctx):
     outs = ["--out=" + data.path, "--manifest=" + manifest.path, "--log=" + log.path]
     if getattr(ctx.attr, "network", False) and getattr(ctx.file, "recording", None):
         fail("{}: `network = True` and `recording` exclude each other: a recording is replayed without a network".format(ctx.label))
-    n = ctx.attr.num_shards
+    n = stage_shards(ctx, name)
     if n < 1:
         fail("{}: num_shards must be >= 1, got {}".format(ctx.label, n))
     shard_logs = []
@@ -187,7 +188,11 @@ def stage_rule(module, produces, inputs = {}, env_files = {}, config_schema = ""
         ),
         "config": attr.label(mandatory = True, allow_single_file = [".json"], doc = "The stage config: a nexa.v1 message in proto3 JSON."),
         "raw": attr.label_list(allow_files = True, doc = "Raw source files read by the stage (e.g. the corpus)."),
-        "num_shards": attr.int(default = 1, doc = "Split the stage into this many shard actions plus a merge (streaming stages)."),
+        "num_shards": attr.int(
+            default = 1,
+            doc = "Split the stage into this many shard actions plus a merge (streaming stages); " +
+                  "--//tools/stage:shards=<stage>=N overrides it for one build.",
+        ),
         "env_files": attr.label_keyed_string_dict(
             default = env_files,
             allow_files = True,
@@ -227,4 +232,5 @@ def stage_rule(module, produces, inputs = {}, env_files = {}, config_schema = ""
     attrs["_slots"] = attr.string_dict(default = slots)
     attrs["_config_schema"] = attr.string(default = config_schema)
     attrs["_overrides"] = attr.label(default = "//tools/stage:set", providers = [ConfigOverridesInfo])
+    attrs["_shards"] = attr.label(default = "//tools/stage:shards", providers = [ShardCountsInfo])
     return rule(implementation = _stage_impl, attrs = attrs, doc = doc)
