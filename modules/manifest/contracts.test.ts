@@ -165,7 +165,14 @@ const SAMPLES: Record<keyof typeof CONTRACTS, unknown> = {
     teacher: {
       source: {
         $case: "endpoint",
-        value: { baseUrl: "http://127.0.0.1:8080/v1", model: "teacher", apiKeyEnv: "TEACHER_KEY", timeoutMs: 5000 },
+        value: {
+          baseUrl: "http://127.0.0.1:8080/v1",
+          model: "teacher",
+          apiKeyEnv: "TEACHER_KEY",
+          timeoutMs: 5000,
+          systemFingerprint: "fp_0123456789abcdef01234567",
+          promptChars: 64,
+        },
       },
     },
     sampling: { temperature: 0.7, topP: 0.9, topK: 40, maxTokens: 64, seed: 1, n: 2 },
