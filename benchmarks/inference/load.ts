@@ -10,7 +10,9 @@
 // (VmHWM) and the 5xx count (client-seen, and the server's own nexa_requests_total). After SIGTERM (exit 0 expected),
 // transformers generate (CPU, greedy, use_cache=True, 64 new tokens, torch.set_num_threads = the server's --threads)
 // over the same prompt ids, one at a time, and the ratio ours (1 client) / transformers; and, to tell the server's
-// share from the kernels', the kernels' own Model.generate in this process (greedy, same threads, no HTTP).
+// share from the kernels', the kernels' own Model.generate in this process (greedy, same threads, no HTTP). Speeds are
+// also given per CPU second (the server process's, this process's, Python's), which other work on a shared machine
+// moves far less than wall-clock figures.
 // Prints a table, then one JSON line; exits 1 on any 5xx, transport error or unclean server exit.
 
 import { spawn } from "child_process";
@@ -138,6 +140,14 @@ function peakRss(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) * 1024 : NaN;
 }
+
+/** CPU seconds (user + system, all threads) a process has used: /proc/<pid>/stat utime + stime. */
+function cpuSeconds(pid: number): number {
+  // the fields after the command name (which may hold spaces) start at field 3; utime and stime are fields 14, 15
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = 100; // sysconf(_SC_CLK_TCK) on Linux x86-64
 
 /** The server's own count of 5xx answers (nexa_requests_total by status). */
 async function server5xx(url: string): Promise<number> {
@@ -271,17 +281,21 @@ interface LevelReport {
   ttft_ms: Quantiles;
   itl_ms: Quantiles;
   request_tokens_per_s: Quantiles;
+  /** Completion tokens per CPU second of the server process (robust to other work on the machine). */
+  tokens_per_server_cpu_s: number;
   first_errors: string[];
 }
 
 async function runLevel(
   url: string,
+  pid: number,
   model: string,
   clients: number,
   requests: number,
   seconds: number,
 ): Promise<LevelReport> {
   const start = performance.now();
+  const cpu0 = cpuSeconds(pid);
   const deadline = start + seconds * 1000;
   const results: RequestResult[] = [];
   let next = 0;
@@ -302,6 +316,7 @@ async function runLevel(
   };
   await Promise.all(Array.from({ length: clients }, client));
   const wallS = (performance.now() - start) / 1000;
+  const cpuS = cpuSeconds(pid) - cpu0;
   const ok = results.filter((r) => r.ok);
   const statuses = results.flatMap((r) => r.statuses);
   const tokens = ok.reduce((s, r) => s + r.completionTokens, 0);
@@ -322,6 +337,7 @@ async function runLevel(
     ttft_ms: quantiles(ok.map((r) => r.ttftMs)),
     itl_ms: quantiles(ok.flatMap((r) => r.gapsMs)),
     request_tokens_per_s: quantiles(ok.map((r) => r.completionTokens / (r.totalMs / 1000))),
+    tokens_per_server_cpu_s: tokens / cpuS,
     first_errors: errors.slice(0, 3).map((r) => r.error!),
   };
 }
@@ -337,6 +353,7 @@ async function inProcessSpeed(checkpoint: string, prompts: number[][], threads: 
     loaded.model.generate(Uint32Array.from(prompts[0]), { maxNewTokens: MAX_TOKENS, temperature: 0 }); // warm-up
     let tokens = 0;
     let seconds = 0;
+    const cpu0 = process.cpuUsage();
     for (let r = 0; r < repeats; r++) {
       for (const ids of prompts) {
         const t0 = performance.now();
@@ -345,7 +362,13 @@ async function inProcessSpeed(checkpoint: string, prompts: number[][], threads: 
         seconds += (performance.now() - t0) / 1000;
       }
     }
-    return { generations: repeats * prompts.length, new_tokens: tokens, tokens_per_s: tokens / seconds };
+    const cpu = process.cpuUsage(cpu0);
+    return {
+      generations: repeats * prompts.length,
+      new_tokens: tokens,
+      tokens_per_s: tokens / seconds,
+      tokens_per_cpu_s: tokens / ((cpu.user + cpu.system) / 1e6),
+    };
   } finally {
     loaded.free();
   }
@@ -364,6 +387,7 @@ interface HfSpeed {
   seconds: number;
   tokens_per_s: number;
   tokens_per_s_p50: number;
+  tokens_per_cpu_s: number;
 }
 
 function cpu(): { model: string; cores: number } {
@@ -389,6 +413,7 @@ function table(levels: LevelReport[]): string {
     "ITL p99",
     "req tok/s p50",
     "req tok/s p99",
+    "tok/server CPU s",
   ];
   const rows = levels.map((l) => [
     String(l.clients),
@@ -404,6 +429,7 @@ function table(levels: LevelReport[]): string {
     `${l.itl_ms.p99.toFixed(2)} ms`,
     l.request_tokens_per_s.p50.toFixed(0),
     l.request_tokens_per_s.p99.toFixed(0),
+    l.tokens_per_server_cpu_s.toFixed(0),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   return [head, ...rows].map((r) => r.map((c, i) => c.padStart(widths[i])).join("  ")).join("\n");
@@ -436,11 +462,19 @@ async function main(argv: string[]): Promise<number> {
     };
     promptIds = await Promise.all(PROMPTS.map(tokenize));
     note(`serving ${o.checkpoint} on ${server.url} (workers ${o.workers}, threads ${o.threads}, queue ${o.queue})`);
-    await runLevel(server.url, model, 1, 2, 30); // warm-up, not reported
+    const pid = server.child.pid!;
+    await runLevel(server.url, pid, model, 1, 2, 30); // warm-up, not reported
     const start = performance.now();
     for (let i = 0; i < LEVELS.length; i++) {
       const left = o.maxSeconds - (performance.now() - start) / 1000;
-      const level = await runLevel(server.url, model, LEVELS[i], o.requests, Math.max(1, left / (LEVELS.length - i)));
+      const level = await runLevel(
+        server.url,
+        pid,
+        model,
+        LEVELS[i],
+        o.requests,
+        Math.max(1, left / (LEVELS.length - i)),
+      );
       note(`${LEVELS[i]} clients: ${level.requests_ok} requests in ${level.wall_s.toFixed(1)} s`);
       levels.push(level);
     }
@@ -475,6 +509,7 @@ async function main(argv: string[]): Promise<number> {
     ttft_ms: roundQ(l.ttft_ms),
     itl_ms: roundQ(l.itl_ms, 3),
     request_tokens_per_s: roundQ(l.request_tokens_per_s, 1),
+    tokens_per_server_cpu_s: round(l.tokens_per_server_cpu_s, 1),
   }));
   const pass = http5xx === 0 && serverErrors === 0 && errors === 0 && exitCode === 0;
   const result = {
@@ -503,11 +538,20 @@ async function main(argv: string[]): Promise<number> {
       new_tokens: hf.new_tokens,
       tokens_per_s: round(hf.tokens_per_s, 1),
       tokens_per_s_p50: round(hf.tokens_per_s_p50, 1),
+      tokens_per_cpu_s: round(hf.tokens_per_cpu_s, 1),
     },
-    ours_in_process: { ...inProcess, threads: o.threads, tokens_per_s: round(inProcess.tokens_per_s, 1) },
+    ours_in_process: {
+      ...inProcess,
+      threads: o.threads,
+      tokens_per_s: round(inProcess.tokens_per_s, 1),
+      tokens_per_cpu_s: round(inProcess.tokens_per_cpu_s, 1),
+    },
     ours_1_client_tokens_per_s: round(one.aggregate_tokens_per_s, 1),
     ratio_ours_1_client_vs_transformers: round(one.aggregate_tokens_per_s / hf.tokens_per_s),
     ratio_ours_in_process_vs_transformers: round(inProcess.tokens_per_s / hf.tokens_per_s),
+    // the same ratios per CPU second (the server's CPU for ours over HTTP): what contention moves least
+    ratio_per_cpu_s_ours_1_client_vs_transformers: round(one.tokens_per_server_cpu_s / hf.tokens_per_cpu_s),
+    ratio_per_cpu_s_ours_in_process_vs_transformers: round(inProcess.tokens_per_cpu_s / hf.tokens_per_cpu_s),
     torch_env: { dir: env.dir, created: env.created, create_seconds: round(env.createSeconds, 1) },
     http_5xx: http5xx,
     errors,
@@ -534,15 +578,18 @@ async function main(argv: string[]): Promise<number> {
   say("");
   say(
     `transformers ${hf.transformers} (torch ${hf.torch}, ${hf.threads} thread): ${result.transformers.tokens_per_s} ` +
-      `tokens/s single stream (${hf.generations} greedy generations of ${MAX_TOKENS} tokens, use_cache=True)`,
+      `tokens/s single stream, ${result.transformers.tokens_per_cpu_s} per CPU s (${hf.generations} greedy ` +
+      `generations of ${MAX_TOKENS} tokens, use_cache=True)`,
   );
   say(
     `ours, 1 client: ${result.ours_1_client_tokens_per_s} tokens/s over HTTP -> ` +
-      `${result.ratio_ours_1_client_vs_transformers}x transformers`,
+      `${result.ratio_ours_1_client_vs_transformers}x transformers (per CPU s: ${round(one.tokens_per_server_cpu_s, 1)} -> ` +
+      `${result.ratio_per_cpu_s_ours_1_client_vs_transformers}x)`,
   );
   say(
     `ours in process (Model.generate, no server, ${o.threads} thread): ${result.ours_in_process.tokens_per_s} ` +
-      `tokens/s -> ${result.ratio_ours_in_process_vs_transformers}x transformers`,
+      `tokens/s -> ${result.ratio_ours_in_process_vs_transformers}x transformers (per CPU s: ` +
+      `${result.ours_in_process.tokens_per_cpu_s} -> ${result.ratio_per_cpu_s_ours_in_process_vs_transformers}x)`,
   );
   for (const l of levels) for (const e of l.first_errors) say(`error (${l.clients} clients): ${e}`);
   if (exitCode !== 0) say(`the server exited ${exitCode} after SIGTERM:\n${server.log()}`);
