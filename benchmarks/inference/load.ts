@@ -38,8 +38,8 @@ const PROMPTS = [
   "Circumambulate the city of a dreamy Sabbath afternoon.",
   "Whenever I find myself growing grim about the mouth; whenever it is a damp, drizzly November in my soul;",
   "The whale, the whale! Up helm, up helm!",
-  "He piled upon the whale's white hump the sum of all the general rage and hate felt by his whole race.",
-  "And God created great whales, and every living creature that moveth.",
+  "He piled upon the whale's white hump the sum of all the general rage and hate felt by his whole race from Adam down;",
+  "Towards thee I roll, thou all-destroying but unconquering whale; to the last I grapple with thee;",
 ];
 
 interface Options {
