@@ -49,8 +49,8 @@ LAYERS = {
         "may_use": ["contracts"],
     },
     "composition": {
-        "doc": "pipeline definitions (pipelines/, experiments/) and cross-module tests: may use everything; nothing uses them",
-        "packages": ["experiments", "pipelines", "tests"],
+        "doc": "pipeline definitions (pipelines/, experiments/), cross-module tests and benchmarks: may use everything; nothing uses them",
+        "packages": ["benchmarks", "experiments", "pipelines", "tests"],
         "may_use": ["core", "cross_cutting", "cli", "kernels", "contracts"],
     },
     "tools": {
