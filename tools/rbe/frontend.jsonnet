@@ -1,0 +1,33 @@
+// bb_storage as the frontend Bazel talks to (--remote_executor / --remote_cache): CAS and AC requests go to the
+// storage node, Execute requests for instance names under common.instanceName go to the scheduler.
+local common = import 'common.libsonnet';
+
+{
+  grpcServers: [common.grpcServer(common.ports.frontend)],
+  schedulers: {
+    [common.instanceName]: {
+      endpoint: common.grpcClient(common.ports.schedulerClients) {
+        // Bazel's RequestMetadata (tool invocation id, action mnemonic) reaches the scheduler, which groups
+        // the operations of one invocation and shows them on its admin page.
+        addMetadataJmespathExpression: |||
+          {
+            "build.bazel.remote.execution.v2.requestmetadata-bin": incomingGRPCMetadata."build.bazel.remote.execution.v2.requestmetadata-bin"
+          }
+        |||,
+      },
+    },
+  },
+  maximumMessageSizeBytes: common.maximumMessageSizeBytes,
+  contentAddressableStorage: {
+    backend: common.blobstore.contentAddressableStorage,
+    getAuthorizer: { allow: {} },
+    putAuthorizer: { allow: {} },
+    findMissingAuthorizer: { allow: {} },
+  },
+  actionCache: {
+    backend: common.blobstore.actionCache,
+    getAuthorizer: { allow: {} },
+    putAuthorizer: { allow: {} },
+  },
+  executeAuthorizer: { allow: {} },
+}
