@@ -5,7 +5,10 @@ local common = import 'common.libsonnet';
 {
   grpcServers: [common.grpcServer(common.ports.frontend)],
   schedulers: {
+    // The map key is stripped from the instance name before forwarding; add it back so that the scheduler and
+    // the worker see the same instance name as Bazel.
     [common.instanceName]: {
+      addInstanceNamePrefix: common.instanceName,
       endpoint: common.grpcClient(common.ports.schedulerClients) {
         // Bazel's RequestMetadata (tool invocation id, action mnemonic) reaches the scheduler, which groups
         // the operations of one invocation and shows them on its admin page.
