@@ -141,8 +141,14 @@ def _host_rust_impl(rctx):
     # used by //tools/format. Without it only formatting fails, with the fix; building Rust does not need it.
     rustfmt = rctx.path(sysroot + "/bin/rustfmt")
     if rustfmt.exists:
-        rustfmt_version = _first_version(_run(rctx, [rustfmt, "--version"], "rustfmt"))
-        rctx.symlink(rustfmt, "rustfmt")
+        rustfmt_version_line = _run(rctx, [rustfmt, "--version"], "rustfmt")
+        rustfmt_version = _first_version(rustfmt_version_line)
+
+        # A wrapper like rustc's: rustfmt loads librustc_driver through $ORIGIN/../lib too.
+        rctx.file("rustfmt", "#!/bin/sh\n# {version}\nexec {real} \"$@\"\n".format(
+            version = rustfmt_version_line,
+            real = rustfmt,
+        ), executable = True)
     else:
         rustfmt_version = ""
         rctx.file("rustfmt", """#!/bin/sh
