@@ -6,6 +6,7 @@
 #                                 until each answers (idempotent: running processes are left alone)
 #   tools/rbe/cluster.sh down     stop the processes this script started (from their pid files)
 #   tools/rbe/cluster.sh status   which processes run, and the scheduler's platform queues
+#   tools/rbe/cluster.sh reset    down, then delete the stored CAS/AC and the worker's directories (logs stay)
 #
 # Ports: frontend 8980 (Bazel's --remote_executor), storage 8981, scheduler 8982 (clients) / 8983 (workers) /
 # 7982 (admin HTTP). State (storage files, worker directories, logs, pids): $NEXA_RBE_STATE, default
@@ -162,10 +163,17 @@ cmd_status() {
   [[ "$up" -eq "$total" ]]
 }
 
+cmd_reset() {
+  cmd_down
+  rm -rf "$NEXA_RBE_STATE/storage" "$NEXA_RBE_STATE/worker"
+  log "storage and worker state deleted from $NEXA_RBE_STATE"
+}
+
 case "${1:-}" in
   build) shift; cmd_build "$@" ;;
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
-  *) echo "usage: $0 build [--force]|up|down|status" >&2; exit 2 ;;
+  reset) cmd_reset ;;
+  *) echo "usage: $0 build [--force]|up|down|status|reset" >&2; exit 2 ;;
 esac
