@@ -3,7 +3,7 @@
 Nothing here downloads anything (tools/setup/setup.sh installs what is missing). Each rule produces a small
 external repository:
   @nexa_node   //:node (the node binary), //:BUILD info
-  @nexa_rust   //:rustc (the real rustc, not the rustup proxy), //:rustfmt (the real rustfmt of that toolchain)
+  @nexa_rust   //:rustc (runs the real rustc by its path, not the rustup proxy), //:rustfmt (the real rustfmt)
   @nexa_cc     //:defs.bzl: absolute paths of cc, gcc, ar (and as, ld) and the PATH actions that run them get
   @com_google_protobuf  //:protoc and proto_library targets for the well-known types (the names upstream uses)
   @nexa_cuda   //:defs.bzl (CUDA_AVAILABLE, CUDA_CONSTRAINT, CUDA_ROOT), //:nvcc, //:cuda_headers, //:cudart_static
@@ -125,14 +125,30 @@ def _host_rust_impl(rctx):
         _missing("rustc", sysroot + "/bin/rustc")
     version = _first_version(_run(rctx, [real, "--version"], "rustc"))
     _check_version("rustc", real, version)
-    rctx.symlink(real, "rustc")
+
+    # A wrapper that runs the real compiler by its absolute path, not a symlink to it: rustc finds
+    # librustc_driver through RUNPATH $ORIGIN/../lib, which holds only where the binary really lies. A symlinked
+    # input is materialised as a copy by remote executors (and by sandboxes that copy), where the copy cannot load
+    # its driver. The wrapper's text carries `rustc -vV` (version, commit hash, LLVM version), so actions are
+    # re-keyed whenever the toolchain behind the path changes.
+    verbose = _run(rctx, [real, "-vV"], "rustc")
+    rctx.file("rustc", "#!/bin/sh\n{comments}\nexec {real} \"$@\"\n".format(
+        comments = "\n".join(["# " + line for line in verbose.split("\n")]),
+        real = real,
+    ), executable = True)
 
     # rustfmt ships with the same toolchain (rustup's default profile): the real binary beside the real rustc,
     # used by //tools/format. Without it only formatting fails, with the fix; building Rust does not need it.
     rustfmt = rctx.path(sysroot + "/bin/rustfmt")
     if rustfmt.exists:
-        rustfmt_version = _first_version(_run(rctx, [rustfmt, "--version"], "rustfmt"))
-        rctx.symlink(rustfmt, "rustfmt")
+        rustfmt_version_line = _run(rctx, [rustfmt, "--version"], "rustfmt")
+        rustfmt_version = _first_version(rustfmt_version_line)
+
+        # A wrapper like rustc's: rustfmt loads librustc_driver through $ORIGIN/../lib too.
+        rctx.file("rustfmt", "#!/bin/sh\n# {version}\nexec {real} \"$@\"\n".format(
+            version = rustfmt_version_line,
+            real = rustfmt,
+        ), executable = True)
     else:
         rustfmt_version = ""
         rctx.file("rustfmt", """#!/bin/sh
