@@ -8,7 +8,10 @@
 #      execute remotely, and every output digest equals the local build's (the CI checkout's own bazel-bin, built by
 #      `npm test`, and pipelines/golden.lock.json for the stage manifests);
 #   2. `bazel clean` and the same build again: at least 95 % of those spawns are remote cache hits;
-#   3. `cluster.sh down` leaves no Buildbarn process.
+#   3. every test tagged gpu asks for the GPU pool (exec_properties, tools/platforms/pools.bzl) and no other target
+#      sets a pool (so its actions carry --config=rbe's CPU-pool defaults); sent to this CPU-only cluster, a GPU test
+#      finds no worker (the scheduler matched its gpu platform);
+#   4. `cluster.sh down` leaves no Buildbarn process.
 # It works on a scratch copy of the workspace with its own Bazel output base.
 set -euo pipefail
 # shellcheck source=../scenarios/scenarios.sh
@@ -69,6 +72,27 @@ remote_cache() {
   [[ $spawned -gt 0 && $((n * 100)) -ge $((spawned * 95)) ]] || fail "only $n of $spawned spawns were remote cache hits (< 95 %)"
 }
 
+gpu_pool() {
+  local t n=0
+  # every test tagged gpu asks for the GPU pool; nothing else sets exec properties (so it carries the CPU pool's)
+  while IFS= read -r t; do
+    bz query --output=build "$t" 2>/dev/null | grep -q '"pool": "gpu"' || fail "$t is tagged gpu but does not ask for the GPU pool"
+    n=$((n + 1))
+  done < <(bz query 'attr(tags, "\bgpu\b", tests(//...))' 2>/dev/null)
+  [[ $n -gt 0 ]] || fail "no test is tagged gpu"
+  echo "$n tests tagged gpu carry exec_properties pool=gpu"
+  t=$(bz query 'kind(rule, attr(exec_properties, "pool", //...)) except attr(tags, "\bgpu\b", //...) except //tools/platforms:*' 2>/dev/null)
+  [[ -z "$t" ]] || fail "targets other than the GPU tests set a pool: $t"
+  # and the cluster sees it: this one has only CPU workers, so a GPU test's actions find no worker
+  if bz test --config=rbe --test_tag_filters=gpu //tools/cuda/tests:saxpy_test >"$scratch/gpu.log" 2>&1; then
+    grep -q "SKIPPED\|incompatible" "$scratch/gpu.log" && { echo "no CUDA toolkit here: the GPU test is incompatible, not sent"; return 0; }
+    fail "a GPU test passed on a cluster without a GPU worker"
+  fi
+  grep -q 'No workers exist.*"name":"pool","value":"gpu"' "$scratch/gpu.log" ||
+    { tail -20 "$scratch/gpu.log"; fail "the GPU test failed for another reason than the missing GPU pool"; }
+  grep -m1 -oE 'UNAVAILABLE: No workers exist.*"value":"gpu"[^}]*\}' "$scratch/gpu.log"
+}
+
 cluster_down() {
   tools/rbe/cluster.sh down
   sleep 1
@@ -80,5 +104,6 @@ cluster_down() {
 
 scenario "a clean --config=rbe build executes >= 95 % of its spawns on Buildbarn, with the local build's digests" remote_build
 scenario "a second clean --config=rbe build is served from the cluster's cache (>= 95 % hits)" remote_cache
+scenario "GPU tests carry the GPU pool's exec properties (and find no worker on a CPU-only cluster)" gpu_pool
 scenario "cluster.sh down stops every process it started" cluster_down
 scenarios_end

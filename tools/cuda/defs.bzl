@@ -6,6 +6,7 @@ machine without CUDA every target here is incompatible with //tools/platforms:ho
 """
 
 load("//tools/cuda/private:cuda.bzl", _cuda_archive = "cuda_archive")
+load("//tools/platforms:pools.bzl", "GPU_POOL")
 
 CUDA_COMPATIBLE = ["//tools/cuda:cuda_available"]
 
@@ -53,12 +54,16 @@ def cuda_library(name, srcs, hdrs = [], deps = [], copts = [], gpu_arch = "sm_90
     )
 
 def cuda_test(name, srcs, deps = [], tags = [], **kwargs):
-    """A cc_test of CUDA code, tagged `gpu`: built everywhere CUDA is, run only under --config=gpu."""
+    """A cc_test of CUDA code, tagged `gpu`: built everywhere CUDA is, run only under --config=gpu.
+
+    Under --config=rbe it goes to the GPU pool (exec_properties = GPU_POOL of //tools/platforms:pools.bzl).
+    """
     native.cc_test(
         name = name,
         srcs = srcs,
         deps = deps,
         tags = tags + ["gpu"],
+        exec_properties = GPU_POOL,
         target_compatible_with = CUDA_COMPATIBLE,
         **kwargs
     )
