@@ -69,7 +69,9 @@ eval_stage = _stage_kind(
     inputs = {
         "checkpoint": slot("checkpoint"),
         "teacher": slot("checkpoint"),
+        "undistilled": slot("checkpoint"),
         "packed": slot("packed_dataset"),
     },
-    doc = "Student (+ teacher) checkpoints + packed validation data + EvalRubric -> EvalReport + HTML report.",
+    doc = "Student (+ teacher, + the student's model trained on raw text as `undistilled`) checkpoints + packed " +
+          "validation data + EvalRubric -> EvalReport + HTML report.",
 )

@@ -29,7 +29,7 @@
 extern "C" {
 #endif
 
-#define NEXA_ABI_VERSION 6u
+#define NEXA_ABI_VERSION 7u
 
 /* ---------------------------------------------------------------- status */
 
@@ -241,6 +241,14 @@ nexa_status nexa_stats_lengths(const uint64_t *doc_offsets, size_t n_offsets, ne
 /* Adds id occurrences into counts[vocab_size]; *out_used = ids with count > 0. */
 nexa_status nexa_stats_vocab_usage(const uint32_t *ids, size_t n_ids, uint64_t *counts, size_t vocab_size,
                                    uint64_t *out_used);
+
+/* Distinct pairs (prev[i], next[i]) over the n positions with next[i] != skip, as
+ * keys prev * vocab_size + next in increasing order with their counts:
+ * keys[0..*out_len), counts[0..*out_len). cap (the length of keys and of counts)
+ * must be >= n. */
+nexa_status nexa_stats_bigram_counts(const uint32_t *prev, const uint32_t *next, size_t n, uint64_t vocab_size,
+                                     uint32_t skip, uint64_t *keys, uint64_t *counts, size_t cap,
+                                     size_t *out_len);
 
 /* total[i] += shard[i] (per-reason drop counts across shards). */
 nexa_status nexa_stats_merge_counts(uint64_t *total, const uint64_t *shard, size_t len);

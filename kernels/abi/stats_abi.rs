@@ -1,6 +1,8 @@
 //! nexa_stats_*: corpus statistics through the C ABI.
 
-use stats::{length_histogram, length_stats, lens_from_offsets, merge_counts, vocab_usage, HISTOGRAM_BUCKETS};
+use stats::{
+    bigram_counts, length_histogram, length_stats, lens_from_offsets, merge_counts, vocab_usage, HISTOGRAM_BUCKETS,
+};
 
 use crate::boundary::*;
 
@@ -61,6 +63,29 @@ pub unsafe extern "C" fn nexa_stats_vocab_usage(
         let counts = slice_out(counts, vocab_size, "counts")?;
         *used = vocab_usage(ids, counts)
             .map_err(|i| invalid(format!("ids[{i}] = {} is >= vocab_size {vocab_size}", ids[i])))?;
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nexa_stats_bigram_counts(
+    prev: *const u32,
+    next: *const u32,
+    n: usize,
+    vocab_size: u64,
+    skip: u32,
+    keys: *mut u64,
+    counts: *mut u64,
+    cap: usize,
+    out_len: *mut usize,
+) -> Status {
+    guard("nexa_stats_bigram_counts", || {
+        let len = out_ref(out_len, "out_len")?;
+        let prev = slice_in(prev, n, "prev")?;
+        let next = slice_in(next, n, "next")?;
+        let keys = slice_out(keys, cap, "keys")?;
+        let counts = slice_out(counts, cap, "counts")?;
+        *len = bigram_counts(prev, next, vocab_size, skip, keys, counts).map_err(invalid)?;
         Ok(())
     })
 }

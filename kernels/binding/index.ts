@@ -9,6 +9,7 @@
 // Loading and errors live in library.ts, the model (GPT) calls in model.ts; the data kernels are below.
 
 import { check, concatDocs, growCall, kernels, KernelError, Status, toBytes } from "./library";
+import { IGNORE_TARGET } from "./model";
 
 export {
   ABI_VERSION,
@@ -545,6 +546,27 @@ export function vocabUsage(ids: Uint32Array, vocabSize: number): { counts: BigUi
   const used = [0];
   check(kernels().nexa_stats_vocab_usage(ids, ids.length, counts, vocabSize, used), "nexa_stats_vocab_usage");
   return { counts, used: Number(used[0]) };
+}
+
+/**
+ * Distinct pairs (prev[i], next[i]) over the positions where next[i] !== skip (default IGNORE_TARGET: the pairs of
+ * a row and its nextTokenTargets), as keys prev · vocabSize + next in increasing order with their counts.
+ */
+export function bigramCounts(
+  prev: Uint32Array,
+  next: Uint32Array,
+  vocabSize: number,
+  skip: number = IGNORE_TARGET,
+): { keys: BigUint64Array; counts: BigUint64Array } {
+  const keys = new BigUint64Array(prev.length);
+  const counts = new BigUint64Array(prev.length);
+  const len = [0];
+  check(
+    kernels().nexa_stats_bigram_counts(prev, next, prev.length, vocabSize, skip, keys, counts, prev.length, len),
+    "nexa_stats_bigram_counts",
+  );
+  const d = Number(len[0]);
+  return { keys: keys.subarray(0, d), counts: counts.subarray(0, d) };
 }
 
 /** total[i] += shard[i] for per-reason drop counts. */

@@ -65,7 +65,7 @@ export class KernelError extends Error {
 // ---------------------------------------------------------------------------------------------------------------------
 
 /** The ABI version this binding was written against (NEXA_ABI_VERSION). */
-export const ABI_VERSION = 6;
+export const ABI_VERSION = 7;
 
 const LIB_NAME = "libnexa_kernels.so";
 const RUNFILES_REL = path.join("kernels", "abi", LIB_NAME);
@@ -279,6 +279,8 @@ export const PROTOTYPES = {
     "int32_t nexa_stats_lengths(const uint64_t *doc_offsets, size_t n_offsets, _Out_ nexa_length_stats *out, uint64_t *histogram)",
   nexa_stats_vocab_usage:
     "int32_t nexa_stats_vocab_usage(const uint32_t *ids, size_t n_ids, uint64_t *counts, size_t vocab_size, _Out_ uint64_t *out_used)",
+  nexa_stats_bigram_counts:
+    "int32_t nexa_stats_bigram_counts(const uint32_t *prev, const uint32_t *next, size_t n, uint64_t vocab_size, uint32_t skip, uint64_t *keys, uint64_t *counts, size_t cap, _Out_ size_t *out_len)",
   nexa_stats_merge_counts: "int32_t nexa_stats_merge_counts(uint64_t *total, const uint64_t *shard, size_t len)",
   nexa_model_new: "int32_t nexa_model_new(const nexa_model_config *config, uint64_t seed, _Out_ nexa_model **out)",
   nexa_model_load: "int32_t nexa_model_load(const uint8_t *data, size_t data_len, _Out_ nexa_model **out)",

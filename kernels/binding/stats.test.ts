@@ -1,6 +1,6 @@
-// Stats through the FFI: length summary and histogram, vocabulary usage, merged drop counts, bad input.
+// Stats through the FFI: length summary and histogram, vocabulary usage, bigram counts, merged drop counts, bad input.
 
-import { lengthStats, mergeCounts, vocabUsage } from "./index";
+import { bigramCounts, IGNORE_TARGET, lengthStats, mergeCounts, vocabUsage } from "./index";
 
 describe("stats", () => {
   test("length summary, quantiles and log2 histogram", () => {
@@ -17,6 +17,19 @@ describe("stats", () => {
     const { counts, used } = vocabUsage(new Uint32Array([0, 0, 3, 4, 4, 4]), 6);
     expect(Array.from(counts, Number)).toEqual([2, 0, 0, 1, 3, 0]);
     expect(used).toBe(3);
+  });
+
+  test("bigram counts: sorted distinct pairs, the skipped positions left out", () => {
+    // pairs 2→1, 0→3, 2→1, 1→0 over vocab 4 (keys 9, 3, 9, 4); position 3 has no target
+    const prev = new Uint32Array([2, 0, 2, 3, 1]);
+    const next = new Uint32Array([1, 3, 1, IGNORE_TARGET, 0]);
+    const { keys, counts } = bigramCounts(prev, next, 4);
+    expect(Array.from(keys)).toEqual([3n, 4n, 9n]);
+    expect(Array.from(counts)).toEqual([1n, 1n, 2n]);
+    expect(bigramCounts(new Uint32Array(0), new Uint32Array(0), 4).keys.length).toBe(0);
+    expect(() => bigramCounts(new Uint32Array([0, 4]), new Uint32Array([1, 1]), 4)).toThrow(
+      /position 1: pair \(4, 1\)/,
+    );
   });
 
   test("per-reason counts merge across shards", () => {

@@ -1,5 +1,5 @@
 //! Corpus statistics: document token lengths and token ids in, counts, length
-//! histograms/quantiles, vocabulary usage and merged per-reason drop counts out.
+//! histograms/quantiles, vocabulary usage, bigram counts and merged per-reason drop counts out.
 //!
 //! All functions are pure and order-independent in their results (quantiles use a
 //! sorted copy; histograms and counts are sums), so shard results merge exactly.
@@ -89,6 +89,61 @@ pub fn vocab_usage(ids: &[u32], counts: &mut [u64]) -> Result<u64, usize> {
 }
 
 // ---------------------------------------------------------------------------
+// Bigram counts
+// ---------------------------------------------------------------------------
+
+/// Distinct pairs `(prev[i], next[i])` over the positions with `next[i] != skip`, as keys
+/// `prev · vocab_size + next` in increasing order with their counts: writes `keys[..d]` and
+/// `counts[..d]` and returns `d`. Both outputs must hold at least `prev.len()` entries (the
+/// most pairs there can be). The result depends only on the multiset of pairs, so counts
+/// of several arrays merge exactly by adding the counts of equal keys.
+pub fn bigram_counts(
+    prev: &[u32],
+    next: &[u32],
+    vocab_size: u64,
+    skip: u32,
+    keys: &mut [u64],
+    counts: &mut [u64],
+) -> Result<usize, String> {
+    if prev.len() != next.len() {
+        return Err(format!("prev has {} ids and next {}; they must be the same length", prev.len(), next.len()));
+    }
+    if keys.len() < prev.len() || counts.len() < prev.len() {
+        return Err(format!(
+            "keys ({}) and counts ({}) must hold at least {} entries (one per position)",
+            keys.len(),
+            counts.len(),
+            prev.len()
+        ));
+    }
+    if vocab_size == 0 || vocab_size.checked_mul(vocab_size).is_none() {
+        return Err(format!("vocab_size {vocab_size} must be in [1, 2^32]"));
+    }
+    let mut pairs: Vec<u64> = Vec::with_capacity(prev.len());
+    for (i, (&p, &n)) in prev.iter().zip(next).enumerate() {
+        if n == skip {
+            continue;
+        }
+        if p as u64 >= vocab_size || n as u64 >= vocab_size {
+            return Err(format!("position {i}: pair ({p}, {n}) has an id >= vocab_size {vocab_size}"));
+        }
+        pairs.push(p as u64 * vocab_size + n as u64);
+    }
+    pairs.sort_unstable();
+    let mut d = 0;
+    for (j, &k) in pairs.iter().enumerate() {
+        if j > 0 && pairs[j - 1] == k {
+            counts[d - 1] += 1;
+        } else {
+            keys[d] = k;
+            counts[d] = 1;
+            d += 1;
+        }
+    }
+    Ok(d)
+}
+
+// ---------------------------------------------------------------------------
 // Drop counts
 // ---------------------------------------------------------------------------
 
@@ -130,6 +185,18 @@ mod tests {
         assert_eq!(vocab_usage(&[0, 0, 3], &mut c), Ok(2));
         assert_eq!(c, vec![2, 0, 0, 1, 0]);
         assert_eq!(vocab_usage(&[1, 9], &mut c), Err(1));
+    }
+
+    #[test]
+    fn bigram_counts_sort_and_skip() {
+        let (mut k, mut c) = (vec![0u64; 6], vec![0u64; 6]);
+        // pairs 2→1, 0→3, 2→1, (skipped), 1→0; vocab 4: keys 9, 3, 9, 4
+        let d = bigram_counts(&[2, 0, 2, 3, 1, 3], &[1, 3, 1, 9, 0, 9], 4, 9, &mut k, &mut c).unwrap();
+        assert_eq!((&k[..d], &c[..d]), (&[3u64, 4, 9][..], &[1u64, 1, 2][..]));
+        assert!(bigram_counts(&[0, 4], &[1, 1], 4, 9, &mut k, &mut c).unwrap_err().contains("position 1"));
+        assert!(bigram_counts(&[0], &[1, 2], 4, 9, &mut k, &mut c).is_err());
+        assert!(bigram_counts(&[0; 7], &[0; 7], 4, 9, &mut k, &mut c).is_err());
+        assert_eq!(bigram_counts(&[], &[], 4, 9, &mut k, &mut c), Ok(0));
     }
 
     #[test]

@@ -113,8 +113,8 @@ describe("checkpoint directory", () => {
     expect(ckpt.manifest.metrics).toMatchObject({ path: TRAINING_CURVE_FILE, mediaType: "application/jsonl" });
     expect(ckpt.manifest.tokenizer!.path).toBe(TOKENIZER_MANIFEST_FILE);
     expect(await ckpt.curve()).toEqual([
-      { step: 1, loss: 5.5 },
-      { step: 2, loss: 5.25, valLoss: 5.3 },
+      { step: 1, loss: 5.5, lr: 0.01 },
+      { step: 2, loss: 5.25, lr: 0.01, valLoss: 5.3 },
     ]);
     expect((await ckpt.weights()).equals(Buffer.from(weights))).toBe(true);
     const loaded = await loadCheckpoint(ckpt, { threads: 1 });

@@ -1,10 +1,10 @@
 import { parseCurve } from "./index";
 
 describe("parseCurve", () => {
-  it("reads step, loss and val_loss and ignores other keys", () => {
+  it("reads step, loss, lr and val_loss and ignores other keys", () => {
     const text = '{"step":1,"loss":4.5,"lr":0.001}\n{"step":2,"loss":4,"val_loss":4.2,"grad_norm":1}\n';
     expect(parseCurve(text, "metrics.jsonl")).toEqual([
-      { step: 1, loss: 4.5 },
+      { step: 1, loss: 4.5, lr: 0.001 },
       { step: 2, loss: 4, valLoss: 4.2 },
     ]);
     expect(parseCurve("", "metrics.jsonl")).toEqual([]);

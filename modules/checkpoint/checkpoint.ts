@@ -24,10 +24,11 @@ export const WEIGHTS_FILE = "model.safetensors";
 export const TRAINING_CURVE_FILE = "metrics.jsonl";
 export const WEIGHTS_MEDIA_TYPE = "application/vnd.nexa.safetensors";
 
-/** One line of the training curve: train loss at a step, and validation loss at evaluation steps. */
+/** One line of the training curve: train loss and learning rate at a step, and validation loss at evaluation steps. */
 export interface CurvePoint {
   step: number;
   loss?: number;
+  lr?: number;
   valLoss?: number;
 }
 
@@ -139,7 +140,7 @@ export async function loadCheckpoint(
 // ----------------------------------------------------------------------------------------------------------
 // the training curve
 
-/** Parses metrics.jsonl lines ({"step":N,"loss":x[,"val_loss":y,...]}); other keys are ignored. */
+/** Parses metrics.jsonl lines ({"step":N,"loss":x[,"lr":r][,"val_loss":y,...]}); other keys are ignored. */
 export function parseCurve(text: string, file: string, from?: Artifact<unknown>): CurvePoint[] {
   const origin = from?.origin;
   const fail = (line: number, message: string, jsonPath?: string, cause?: unknown): never => {
@@ -169,8 +170,10 @@ export function parseCurve(text: string, file: string, from?: Artifact<unknown>)
     };
     const point: CurvePoint = { step: num("step", true)! };
     const loss = num("loss", false);
+    const lr = num("lr", false);
     const valLoss = num("val_loss", false);
     if (loss !== undefined) point.loss = loss;
+    if (lr !== undefined) point.lr = lr;
     if (valLoss !== undefined) point.valLoss = valLoss;
     return point;
   });

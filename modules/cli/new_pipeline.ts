@@ -68,11 +68,12 @@ const TEMPLATES: Record<string, { stages: [string, string, string, string][]; re
       ["distill", "distill_stage", "distill.json", '    dataset = ":data",\n    teacher = ":teacher",\n'],
       ["pack", "pack_stage", "pack.json", '    dataset = ":distill",\n    tokenizer_from = ":teacher_pack",\n'],
       ["train", "train_stage", "student_train.json", '    packed = ":pack",\n'],
+      ["train_undistilled", "train_stage", "student_train.json", '    packed = ":teacher_pack",\n'],
       [
         "eval",
         "eval_stage",
         "rubric.json",
-        '    checkpoint = ":train",\n    packed = ":teacher_pack",\n    teacher = ":teacher",\n',
+        '    checkpoint = ":train",\n    packed = ":teacher_pack",\n    teacher = ":teacher",\n    undistilled = ":train_undistilled",\n',
       ],
     ],
   },

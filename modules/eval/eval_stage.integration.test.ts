@@ -94,6 +94,69 @@ function independentScore(w: StageWorkspace, checkpoint: string): { lossSum: num
   return { lossSum, count, bytes };
 }
 
+/** The rows of every `split` shard: tokens, doc ids and next-token targets. */
+function splitRows(w: StageWorkspace, split: string): { tokens: Uint32Array; targets: Uint32Array }[] {
+  const packed = decodeManifest(CONTRACTS.PackedDatasetManifest, stageFile(w, "pack", "packed.json"), "packed.json");
+  return packed.bins
+    .filter((b) => b.split === split)
+    .map((bin) => {
+      const shard = stageFile(w, "pack", bin.file!.path);
+      const n = (shard.length - 64) / 12;
+      const tokens = new Uint32Array(Uint8Array.from(shard.subarray(64, 64 + 4 * n)).buffer);
+      const docIds = new Uint32Array(Uint8Array.from(shard.subarray(64 + 4 * n, 64 + 8 * n)).buffer);
+      return { tokens, targets: nextTokenTargets(tokens, docIds, SEQ_LEN) };
+    });
+}
+
+/**
+ * The bigram baseline's total nats on the validation positions, written out plainly (per-position loops, Math.log):
+ * absolute discounting D = 0.75 interpolated with the add-one unigram, both fitted on the train split.
+ */
+function independentBigramNats(w: StageWorkspace, vocab: number): number {
+  const unigram = new Array<number>(vocab).fill(0);
+  const pair = new Map<string, number>();
+  const context = new Array<number>(vocab).fill(0);
+  const followers = new Array<number>(vocab).fill(0);
+  let n = 0;
+  const padDoc = 0xffffffff;
+  const packed = decodeManifest(CONTRACTS.PackedDatasetManifest, stageFile(w, "pack", "packed.json"), "packed.json");
+  for (const bin of packed.bins.filter((b) => b.split === "train")) {
+    const shard = stageFile(w, "pack", bin.file!.path);
+    const len = (shard.length - 64) / 12;
+    const tokens = new Uint32Array(Uint8Array.from(shard.subarray(64, 64 + 4 * len)).buffer);
+    const docIds = new Uint32Array(Uint8Array.from(shard.subarray(64 + 4 * len, 64 + 8 * len)).buffer);
+    tokens.forEach((t, i) => {
+      if (docIds[i] === padDoc) return; // padding
+      unigram[t] += 1;
+      n += 1;
+    });
+  }
+  for (const { tokens, targets } of splitRows(w, "train")) {
+    targets.forEach((next, i) => {
+      if (next === 0xffffffff) return;
+      const k = `${tokens[i]},${next}`;
+      if (!pair.has(k)) followers[tokens[i]] += 1;
+      pair.set(k, (pair.get(k) ?? 0) + 1);
+      context[tokens[i]] += 1;
+    });
+  }
+  let nats = 0;
+  for (const { tokens, targets } of splitRows(w, "validation")) {
+    targets.forEach((next, i) => {
+      if (next === 0xffffffff) return;
+      const v = tokens[i];
+      const uni = (unigram[next] + 1) / (n + vocab);
+      const p =
+        context[v] === 0
+          ? uni
+          : Math.max((pair.get(`${v},${next}`) ?? 0) - 0.75, 0) / context[v] +
+            ((0.75 * followers[v]) / context[v]) * uni;
+      nats -= Math.log(p);
+    });
+  }
+  return nats;
+}
+
 async function failure(p: Promise<unknown>): Promise<NexaError> {
   try {
     await p;
@@ -122,7 +185,7 @@ describe("eval stage", () => {
     ]);
     const report = decodeManifest(CONTRACTS.EvalReport, stageFile(w, "eval", "report.json"), "report.json");
     const metrics = JSON.parse(stageFile(w, "eval", "metrics.json").toString()) as Record<string, number>;
-    expect(Object.keys(metrics)).toEqual(availableMetrics(false));
+    expect(Object.keys(metrics)).toEqual(availableMetrics({ teacher: false, undistilled: false }));
     // the rubric: the trained student beats the unigram (required), the loss criterion is optional and fails
     expect(metrics["student.bpb_gain_vs_baseline"]).toBeGreaterThan(0);
     expect(report.passed).toBe(true);
@@ -157,6 +220,18 @@ describe("eval stage", () => {
     expect(metrics["student.loss"]).toBeCloseTo(mine.lossSum / mine.count, 10);
     expect(metrics["student.bits_per_byte"]).toBeCloseTo(mine.lossSum / Math.LN2 / mine.bytes, 10);
     expect(metrics["eval.bytes"]).toBeGreaterThan(metrics["eval.tokens"]); // BPE tokens average more than one byte
+    // the bigram baseline agrees with a plain per-position computation and beats the unigram on this corpus
+    const vocab = JSON.parse(stageFile(w, "pack", "tokenizer.manifest.json").toString()).vocabSize as number;
+    const bigramNats = independentBigramNats(w, vocab);
+    expect(metrics["bigram.loss"]).toBeCloseTo(bigramNats / mine.count, 10);
+    expect(metrics["bigram.bits_per_byte"]).toBeCloseTo(bigramNats / Math.LN2 / mine.bytes, 10);
+    expect(metrics["bigram.bits_per_byte"]).toBeLessThan(metrics["baseline.bits_per_byte"]);
+    expect(metrics["student.bpb_gain_vs_bigram"]).toBeCloseTo(
+      metrics["bigram.bits_per_byte"] - metrics["student.bits_per_byte"],
+      12,
+    );
+    // the training curve's spike ratio is a ratio of losses (the fake train stage records lr)
+    expect(metrics["student.loss_spike_ratio"]).toBeGreaterThan(0);
     expect(report.exampleCount).toBe(metrics["eval.examples"]);
     expect(html.toString()).toMatch(/<title>Eval report: golden-smoke r1 — PASS<\/title>/);
     expect(html.toString()).toContain('<polyline class="train"');
@@ -181,7 +256,7 @@ describe("eval stage", () => {
   it("with a teacher: teacher metrics, agreement, gap; a checkpoint agrees fully with itself", async () => {
     await runEval(w, "teach", RUBRIC, { checkpoint: "student", teacher: "teacher", packed: "pack" });
     const m = JSON.parse(stageFile(w, "teach", "metrics.json").toString()) as Record<string, number>;
-    expect(Object.keys(m)).toEqual(availableMetrics(true));
+    expect(Object.keys(m)).toEqual(availableMetrics({ teacher: true, undistilled: false }));
     expect(m["agreement.top1"]).toBeGreaterThan(0);
     expect(m["agreement.top1"]).toBeLessThanOrEqual(1);
     const student = independentScore(w, "student");
@@ -192,6 +267,16 @@ describe("eval stage", () => {
       10,
     );
     expect(stageFile(w, "teach", "report.html").toString()).toMatch(/bits per byte (behind|ahead of) the teacher/);
+
+    // the teacher's checkpoint wired as the undistilled student: its metrics and what "distillation" bought
+    await runEval(w, "raw", RUBRIC, { checkpoint: "student", undistilled: "teacher", packed: "pack" });
+    const raw = JSON.parse(stageFile(w, "raw", "metrics.json").toString()) as Record<string, number>;
+    expect(Object.keys(raw)).toEqual(availableMetrics({ teacher: false, undistilled: true }));
+    expect(raw["undistilled.bits_per_byte"]).toBe(m["teacher.bits_per_byte"]);
+    expect(raw["distillation.bpb_gain"]).toBe(raw["undistilled.bits_per_byte"] - raw["student.bits_per_byte"]);
+    const rawHtml = stageFile(w, "raw", "report.html").toString();
+    expect(rawHtml).toMatch(/Distillation (bought|cost) [0-9.]+ bits per byte/);
+    expect(rawHtml).toContain("<th>undistilled student</th>");
 
     await runEval(w, "self", RUBRIC, { checkpoint: "student", teacher: "student", packed: "pack" });
     const self = JSON.parse(stageFile(w, "self", "metrics.json").toString()) as Record<string, number>;

@@ -1,6 +1,7 @@
 // The eval stage (pipelines/stages.bzl `eval_stage`): a student checkpoint (slot `checkpoint`), an optional
-// teacher checkpoint (slot `teacher`) and a packed dataset (slot `packed`) scored against an EvalRubric (config)
-// → report.json (nexa.v1.EvalReport, the product), report.html and metrics.json. See README.md for the steps.
+// teacher checkpoint (slot `teacher`), an optional undistilled student (slot `undistilled`: the student's model
+// trained on raw text) and a packed dataset (slot `packed`) scored against an EvalRubric (config) → report.json
+// (nexa.v1.EvalReport, the product), report.html and metrics.json. See README.md for the steps.
 //
 // The stage succeeds whether the rubric passes or not: the report's `passed` is the verdict and the pipeline
 // decides the exit code.
@@ -8,7 +9,7 @@
 import { writeFile } from "fs/promises";
 import * as path from "path";
 
-import { Model, Tokenizer } from "@nexa/kernels/binding";
+import { Model, nextTokenTargets, Tokenizer } from "@nexa/kernels/binding";
 import { Checkpoint } from "@nexa/modules/checkpoint";
 import type { CurvePoint } from "@nexa/modules/checkpoint";
 import { canonicalJson, CONTRACTS, digestBytes, encodeMessage, encodeMessageBytes } from "@nexa/modules/manifest";
@@ -21,7 +22,17 @@ import { ArtifactRef } from "@nexa/proto/nexa/v1/artifact";
 import { EvalReport, EvalRubric } from "@nexa/proto/nexa/v1/eval";
 
 import { renderReportHtml } from "./html_report";
-import { countIds, tokenByteLengths, totalBytes, unigramNats } from "./measures";
+import {
+  bigramNats,
+  countIds,
+  countPairs,
+  fitBigram,
+  lossSpikeRatio,
+  tokenByteLengths,
+  totalBytes,
+  unigramNats,
+} from "./measures";
+import type { PairCounts } from "./measures";
 import { availableMetrics, computeMetrics } from "./metrics";
 import { checkRubric, evaluateRubric } from "./rubric";
 import { ValidationScorer } from "./scoring";
@@ -61,6 +72,7 @@ function checkTokenizers(
   packed: PackedData,
   student: CheckpointData,
   teacher?: CheckpointData,
+  undistilled?: CheckpointData,
 ): void {
   const want = packed.dataset.manifest.tokenizer!.digest;
   const studentTok = student.checkpoint.manifest.tokenizer!.digest;
@@ -94,6 +106,23 @@ function checkTokenizers(
           packed: want,
         },
         hint: "wire the pack stage the checkpoint was trained on (or one reusing its tokenizer via `tokenizer_from`) into `packed`",
+      },
+    );
+  }
+  if (undistilled && undistilled.checkpoint.manifest.tokenizer!.digest !== want) {
+    const got = undistilled.checkpoint.manifest.tokenizer!.digest;
+    throw new ConfigError(
+      "EVAL_TOKENIZER_MISMATCH",
+      `the undistilled student expects tokenizer ${got}, but the packed data uses ${want}`,
+      {
+        context: {
+          file: undistilled.checkpoint.artifact.display,
+          jsonPath: "$.tokenizer.digest",
+          stage: ctx.stage,
+          checkpoint: got,
+          packed: want,
+        },
+        hint: "train the undistilled student on the packed data the eval scores (the teacher's pack stage)",
       },
     );
   }
@@ -143,13 +172,19 @@ async function scoreValidation(
   }
 }
 
-/** Counts of the train split's non-padding tokens (padding positions carry pad_id; the manifest counts them). */
-async function trainTokenCounts(packed: PackedData, stage: string): Promise<BigUint64Array> {
+/** What the baselines are fitted on: the train split's token counts (padding left out) and token pairs. */
+interface TrainStatistics {
+  counts: BigUint64Array;
+  pairs: PairCounts;
+}
+
+/** Counts of the train split's non-padding tokens (padding positions carry pad_id; the manifest counts them) and of its (token, next token) pairs inside a document and row. */
+async function trainStatistics(packed: PackedData, stage: string): Promise<TrainStatistics> {
   const bins = packed.dataset.splitBins(BASELINE_SPLIT);
   if (bins.length === 0) {
     throw new ConfigError(
       "EVAL_NO_TRAIN_SPLIT",
-      `the unigram baseline is fitted on the "${BASELINE_SPLIT}" bins, which the packed dataset lacks`,
+      `the unigram and bigram baselines are fitted on the "${BASELINE_SPLIT}" bins, which the packed dataset lacks`,
       {
         context: { file: packed.dataset.artifact.display, jsonPath: "$.bins", stage },
         hint: `pack the "${BASELINE_SPLIT}" split too (PackConfig.splits: ["${BASELINE_SPLIT}", "${EVAL_SPLIT}"])`,
@@ -158,10 +193,14 @@ async function trainTokenCounts(packed: PackedData, stage: string): Promise<BigU
   }
   const m = packed.dataset.manifest;
   const counts = new BigUint64Array(packed.tokenizer.manifest.vocabSize);
+  const pairs: PairCounts = new Map();
   for (const entry of bins) {
     const rows = await packed.dataset.readBin(entry);
-    countIds(rows.tokens, counts.length, counts);
-    const padding = BigInt(rows.bins * rows.seqLen - entry.bin.tokenCount);
+    const n = rows.bins * rows.seqLen;
+    const tokens = rows.tokens.subarray(0, n);
+    countIds(tokens, counts.length, counts);
+    countPairs(tokens, nextTokenTargets(tokens, rows.docIds.subarray(0, n), rows.seqLen), counts.length, pairs);
+    const padding = BigInt(n - entry.bin.tokenCount);
     if (padding < 0n || counts[m.padId] < padding) {
       throw new IntegrityError(
         "EVAL_PADDING_COUNT",
@@ -174,7 +213,7 @@ async function trainTokenCounts(packed: PackedData, stage: string): Promise<BigU
     }
     counts[m.padId] -= padding;
   }
-  return counts;
+  return { counts, pairs };
 }
 
 // ----------------------------------------------------------------------------------------------------------
@@ -183,7 +222,8 @@ async function trainTokenCounts(packed: PackedData, stage: string): Promise<BigU
 async function runEval(ctx: StageContext<EvalRubric>): Promise<StageResult> {
   const rubric = ctx.config;
   const hasTeacher = ctx.inputs.some((i) => i.slot === "teacher");
-  checkRubric(rubric, availableMetrics(hasTeacher), ctx.configFile); // fail before any model math
+  const hasUndistilled = ctx.inputs.some((i) => i.slot === "undistilled");
+  checkRubric(rubric, availableMetrics({ teacher: hasTeacher, undistilled: hasUndistilled }), ctx.configFile); // fail before any model math
 
   const dataset = new PackedDataset(await ctx.open("packed", CONTRACTS.PackedDatasetManifest));
   const packed: PackedData = {
@@ -192,7 +232,8 @@ async function runEval(ctx: StageContext<EvalRubric>): Promise<StageResult> {
   };
   const student = await openCheckpointInput(ctx, "checkpoint");
   const teacher = hasTeacher ? await openCheckpointInput(ctx, "teacher") : undefined;
-  checkTokenizers(ctx, packed, student, teacher);
+  const undistilled = hasUndistilled ? await openCheckpointInput(ctx, "undistilled") : undefined;
+  checkTokenizers(ctx, packed, student, teacher, undistilled);
 
   const vocab = packed.tokenizer.manifest.vocabSize;
   const tokenizer = Tokenizer.load(await packed.tokenizer.read(TOKENIZER_HF_FILE), "hf_json");
@@ -217,32 +258,41 @@ async function runEval(ctx: StageContext<EvalRubric>): Promise<StageResult> {
     models.push(studentModel);
     const teacherModel = teacher ? loadModel(teacher, packed, ctx.stage, ctx.threads) : undefined;
     if (teacherModel) models.push(teacherModel);
+    const undistilledModel = undistilled ? loadModel(undistilled, packed, ctx.stage, ctx.threads) : undefined;
+    if (undistilledModel) models.push(undistilledModel);
 
-    const scorer = new ValidationScorer(studentModel, teacherModel, vocab);
+    const scorer = new ValidationScorer(studentModel, teacherModel, vocab, undistilledModel);
     await scoreValidation(packed, scorer, rubric.maxExamples, ctx.stage);
     const tokens = scorer.positions();
     const bytes = totalBytes(scorer.targetCounts, byteLengths);
-    const baselineNats = unigramNats(await trainTokenCounts(packed, ctx.stage), scorer.targetCounts);
+    const train = await trainStatistics(packed, ctx.stage);
+    const baselineNats = unigramNats(train.counts, scorer.targetCounts);
+    const bigram = bigramNats(fitBigram(train.pairs, train.counts), scorer.targetPairs);
     ctx.log.info("scored", {
       bins: scorer.bins,
       tokens,
       bytes,
       teacher: hasTeacher,
+      undistilled: hasUndistilled,
       kernel_variant: studentModel.variant(),
     });
 
+    const scores = (sums: { lossSum: number; count: number } | undefined, c: CheckpointData | undefined) =>
+      sums && c ? { ...sums, spikeRatio: lossSpikeRatio(c.curve) } : undefined;
     const metrics = computeMetrics({
-      student: scorer.student,
-      teacher: scorer.teacher,
+      student: scores(scorer.student, student)!,
+      teacher: scores(scorer.teacher, teacher),
+      undistilled: scores(scorer.undistilled, undistilled),
       agreements: teacher ? scorer.agreements : undefined,
       baselineNats,
+      bigramNats: bigram,
       tokens,
       bytes,
       examples: scorer.bins,
       where: { file: dataset.artifact.display, stage: ctx.stage },
     });
     const outcome = evaluateRubric(rubric, metrics, ctx.configFile);
-    await writeReport(ctx, { packed, student, teacher, metrics, outcome, examples: scorer.bins });
+    await writeReport(ctx, { packed, student, teacher, undistilled, metrics, outcome, examples: scorer.bins });
     ctx.log.info("rubric", {
       rubric: rubric.name,
       revision: rubric.revision,
@@ -257,7 +307,11 @@ async function runEval(ctx: StageContext<EvalRubric>): Promise<StageResult> {
       "student.loss",
       "student.bits_per_byte",
       "baseline.bits_per_byte",
+      "bigram.bits_per_byte",
       "student.bpb_gain_vs_baseline",
+      "student.bpb_gain_vs_bigram",
+      "teacher.bits_per_byte",
+      "distillation.bpb_gain",
       "agreement.top1",
     ];
     const summary: Record<string, number> = { passed: outcome.passed ? 1 : 0 };
@@ -273,6 +327,7 @@ interface ReportParts {
   packed: PackedData;
   student: CheckpointData;
   teacher?: CheckpointData;
+  undistilled?: CheckpointData;
   metrics: Record<string, number>;
   outcome: ReturnType<typeof evaluateRubric>;
   examples: number;
@@ -291,6 +346,7 @@ async function writeReport(ctx: StageContext<EvalRubric>, p: ReportParts): Promi
     metrics: p.metrics,
     student: view(p.student),
     teacher: p.teacher ? view(p.teacher) : undefined,
+    undistilled: p.undistilled ? view(p.undistilled) : undefined,
     datasetDigest: p.packed.dataset.artifact.ref.digest,
     exampleCount: p.examples,
   });

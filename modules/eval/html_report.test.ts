@@ -12,7 +12,11 @@ const METRICS = {
   "eval.tokens": 400,
   "student.bits_per_byte": 2.25,
   "student.bpb_gain_vs_baseline": 2.25,
+  "student.bpb_gain_vs_bigram": 0.5,
+  "bigram.bits_per_byte": 2.75,
+  "bigram.loss": 4.4,
   "student.loss": 3.9,
+  "student.loss_spike_ratio": 1.125,
   "agreement.top1": 0.5,
   "student.bpb_gap_to_teacher": 0.25,
   "teacher.bits_per_byte": 2,
@@ -63,7 +67,10 @@ describe("html report", () => {
     expect(html.startsWith("<!DOCTYPE html>")).toBe(true);
     expect(html).toContain("<title>Eval report: golden &lt;smoke&gt; &amp; &quot;co&quot; r3 — PASS</title>");
     expect(html).toMatch(
-      /<table class="metrics"><tr><th>metric<\/th><th>student<\/th><th>teacher<\/th><th>unigram baseline<\/th>/,
+      /<table class="metrics"><tr><th>metric<\/th><th>student<\/th><th>teacher<\/th><th>unigram baseline<\/th><th>bigram baseline<\/th><\/tr>/,
+    );
+    expect(html).toContain(
+      '<tr><th>Loss spike ratio (training)</th><td class="num">1.1250</td><td class="num">–</td><td class="num">–</td><td class="num">–</td></tr>',
     );
     expect(html).toMatch(/<table class="rubric">.*student\.bpb_gain_vs_baseline.*≥.*PASS.*student\.loss.*≤.*FAIL/s);
     expect(html).toContain(`<p class="summary">${summarySentence(METRICS)}</p>`); // no characters to escape
@@ -91,7 +98,15 @@ describe("html report", () => {
 
   it("says how far the student is from the baseline and the teacher", () => {
     expect(summarySentence(METRICS)).toBe(
-      "The student beats the unigram baseline by 2.2500 bits per byte (2.2500 vs 4.5000). It is 0.2500 bits per byte behind the teacher (2).",
+      "The student beats the unigram baseline by 2.2500 bits per byte (2.2500 vs 4.5000). It beats the bigram baseline (2.7500) by 0.5000. It is 0.2500 bits per byte behind the teacher (2).",
+    );
+    const distilled = { ...METRICS, "distillation.bpb_gain": 0.125, "undistilled.bits_per_byte": 2.375 };
+    expect(summarySentence(distilled)).toMatch(
+      /Distillation bought 0\.1250 bits per byte: the same model trained on as many raw tokens reaches 2\.3750\.$/,
+    );
+    expect(summarySentence({ ...distilled, "distillation.bpb_gain": -0.125 })).toMatch(/Distillation cost 0\.1250/);
+    expect(summarySentence({ ...METRICS, "student.bpb_gain_vs_bigram": -0.25 })).toContain(
+      "It does not beat the bigram baseline (2.7500): 0.2500 worse.",
     );
     const worse = { ...METRICS, "student.bpb_gain_vs_baseline": -0.5, "student.bpb_gap_to_teacher": -0.125 };
     expect(summarySentence(worse)).toMatch(

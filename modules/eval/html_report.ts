@@ -1,6 +1,6 @@
 // report.html: one self-contained offline page (inline CSS and SVG; no scripts, fonts, images or network) with
-// the verdict, the metrics of student, teacher and baseline, the rubric table, a one-sentence summary and the
-// loss curves. All text is escaped; no dates or paths enter the page, so equal inputs give equal bytes.
+// the verdict, the metrics of student, teacher, undistilled student and baselines, the rubric table, a summary and
+// the loss curves. All text is escaped; no dates or paths enter the page, so equal inputs give equal bytes.
 
 import { Comparator } from "@nexa/proto/nexa/v1/eval";
 import type { EvalRubric } from "@nexa/proto/nexa/v1/eval";
@@ -27,12 +27,14 @@ export interface ReportView {
   metrics: Record<string, number>;
   student: ReportCheckpoint;
   teacher?: ReportCheckpoint;
+  /** The student's model trained on raw text (what distillation is compared with). */
+  undistilled?: ReportCheckpoint;
   /** Digest of the PackedDatasetManifest evaluated. */
   datasetDigest: string;
   exampleCount: number;
 }
 
-const COLOURS = { student: "#1f6feb", teacher: "#d97706" };
+const COLOURS = { student: "#1f6feb", teacher: "#d97706", undistilled: "#8250df" };
 
 const CSS = [
   "body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2rem auto;max-width:60rem;color:#1b1f24;padding:0 1rem}",
@@ -54,7 +56,7 @@ export function formatNumber(v: number | undefined): string {
 const cell = (v: number | undefined) => `<td class="num">${escapeHtml(formatNumber(v))}</td>`;
 const verdict = (pass: boolean) => `<span class="verdict ${pass ? "pass" : "fail"}">${pass ? "PASS" : "FAIL"}</span>`;
 
-/** The summary sentence: the student against the baseline and the teacher, in bits per byte. */
+/** The summary: the student against the baselines, the teacher and the undistilled student, in bits per byte. */
 export function summarySentence(metrics: Record<string, number>): string {
   const student = formatNumber(metrics["student.bits_per_byte"]);
   const baseline = formatNumber(metrics["baseline.bits_per_byte"]);
@@ -65,6 +67,16 @@ export function summarySentence(metrics: Record<string, number>): string {
       : gain < 0
         ? `The student does not beat the unigram baseline: it is ${formatNumber(-gain)} bits per byte worse (${student} vs ${baseline}).`
         : `The student matches the unigram baseline (${student} bits per byte).`;
+  const overBigram = metrics["student.bpb_gain_vs_bigram"];
+  if (overBigram !== undefined) {
+    const bigram = formatNumber(metrics["bigram.bits_per_byte"]);
+    text +=
+      overBigram > 0
+        ? ` It beats the bigram baseline (${bigram}) by ${formatNumber(overBigram)}.`
+        : overBigram < 0
+          ? ` It does not beat the bigram baseline (${bigram}): ${formatNumber(-overBigram)} worse.`
+          : ` It matches the bigram baseline (${bigram}).`;
+  }
   const gap = metrics["student.bpb_gap_to_teacher"];
   if (gap === undefined) {
     text += " No teacher was evaluated, so there is no teacher comparison.";
@@ -77,17 +89,34 @@ export function summarySentence(metrics: Record<string, number>): string {
           ? ` It is ${formatNumber(-gap)} bits per byte ahead of the teacher (${teacher}).`
           : ` It matches the teacher (${teacher} bits per byte).`;
   }
+  const bought = metrics["distillation.bpb_gain"];
+  if (bought !== undefined) {
+    const raw = formatNumber(metrics["undistilled.bits_per_byte"]);
+    text +=
+      bought >= 0
+        ? ` Distillation bought ${formatNumber(bought)} bits per byte: the same model trained on as many raw tokens reaches ${raw}.`
+        : ` Distillation cost ${formatNumber(-bought)} bits per byte: the same model trained on as many raw tokens reaches ${raw}.`;
+  }
   return text;
 }
 
-function metricsTable(m: Record<string, number>, hasTeacher: boolean): string {
+function metricsTable(m: Record<string, number>, hasTeacher: boolean, hasUndistilled: boolean): string {
+  const columns = [
+    { head: "student", prefix: "student", shown: true },
+    { head: "teacher", prefix: "teacher", shown: hasTeacher },
+    { head: "undistilled student", prefix: "undistilled", shown: hasUndistilled },
+    { head: "unigram baseline", prefix: "baseline", shown: true },
+    { head: "bigram baseline", prefix: "bigram", shown: true },
+  ].filter((c) => c.shown);
   const rows = [
-    ["Loss (nats/token)", m["student.loss"], m["teacher.loss"], m["baseline.loss"]],
-    ["Bits per byte", m["student.bits_per_byte"], m["teacher.bits_per_byte"], m["baseline.bits_per_byte"]],
-  ] as const;
-  const head = `<tr><th>metric</th><th>student</th>${hasTeacher ? "<th>teacher</th>" : ""}<th>unigram baseline</th></tr>`;
+    ["Loss (nats/token)", "loss"],
+    ["Bits per byte", "bits_per_byte"],
+    ["Loss spike ratio (training)", "loss_spike_ratio"],
+  ];
+  const head = `<tr><th>metric</th>${columns.map((c) => `<th>${escapeHtml(c.head)}</th>`).join("")}</tr>`;
   const body = rows.map(
-    ([name, s, t, b]) => `<tr><th>${escapeHtml(name)}</th>${cell(s)}${hasTeacher ? cell(t) : ""}${cell(b)}</tr>`,
+    ([name, key]) =>
+      `<tr><th>${escapeHtml(name)}</th>${columns.map((c) => cell(m[`${c.prefix}.${key}`])).join("")}</tr>`,
   );
   return `<table class="metrics">${head}${body.join("")}</table>`;
 }
@@ -122,9 +151,17 @@ export function renderReportHtml(v: ReportView): string {
   ];
   if (v.teacher)
     series.push({ label: `teacher (${v.teacher.stage})`, colour: COLOURS.teacher, points: v.teacher.curve });
+  if (v.undistilled) {
+    series.push({
+      label: `undistilled (${v.undistilled.stage})`,
+      colour: COLOURS.undistilled,
+      points: v.undistilled.curve,
+    });
+  }
   const ids = [
     ["student checkpoint", `${v.student.stage} ${v.student.digest}`],
     ...(v.teacher ? [["teacher checkpoint", `${v.teacher.stage} ${v.teacher.digest}`]] : []),
+    ...(v.undistilled ? [["undistilled checkpoint", `${v.undistilled.stage} ${v.undistilled.digest}`]] : []),
     ["packed dataset", v.datasetDigest],
     ["validation bins scored", String(v.exampleCount)],
   ];
@@ -137,7 +174,7 @@ export function renderReportHtml(v: ReportView): string {
     `<p class="summary">${escapeHtml(summarySentence(v.metrics))}</p>`,
     `<table class="ids">${ids.map(([k, x]) => `<tr><th>${escapeHtml(k)}</th><td><code>${escapeHtml(x)}</code></td></tr>`).join("")}</table>`,
     "<h2>Metrics (validation split)</h2>",
-    metricsTable(v.metrics, v.teacher !== undefined),
+    metricsTable(v.metrics, v.teacher !== undefined, v.undistilled !== undefined),
     "<h2>Rubric</h2>",
     rubricTable(v.outcome),
     "<h2>Loss curves</h2>",

@@ -1,8 +1,22 @@
-// Information measures on hand-checked numbers: the add-one unigram, bits per byte, token byte lengths and counts.
+// Information measures on hand-checked numbers: the add-one unigram, the bigram, bits per byte, token byte lengths and
+// counts.
 import { IGNORE_TARGET, Tokenizer } from "@nexa/kernels/binding";
 
-import { computeMetrics } from "./metrics";
-import { bitsPerByte, countTargets, ln, tokenByteLengths, totalBytes, unigramNats } from "./measures";
+import { availableMetrics, computeMetrics } from "./metrics";
+import {
+  bigramNats,
+  bitsPerByte,
+  countPairs,
+  countTargets,
+  fitBigram,
+  ln,
+  lossSpikeRatio,
+  SPIKE_WINDOW,
+  tokenByteLengths,
+  totalBytes,
+  unigramNats,
+} from "./measures";
+import type { PairCounts } from "./measures";
 
 const counts = (xs: number[]) => BigUint64Array.from(xs.map(BigInt));
 const where = { file: "packed.json", stage: "eval" };
@@ -36,6 +50,59 @@ describe("measures", () => {
     expect(worst).toBeLessThanOrEqual(3e-16);
   });
 
+  it("counts pairs through the kernels and fits the discounted bigram (hand-checked)", () => {
+    // vocab 3; train rows [0 1 0 1 2] → pairs 0→1 ×2, 1→0, 1→2; train counts [2, 2, 1] (N = 5, N + V = 8)
+    const tokens = new Uint32Array([0, 1, 0, 1, 2]);
+    const targets = new Uint32Array([1, 0, 1, 2, IGNORE_TARGET]);
+    const pairs = countPairs(tokens, targets, 3, new Map());
+    expect([...pairs].sort((a, b) => a[0] - b[0])).toEqual([
+      [1, 2], // 0·3 + 1
+      [3, 1], // 1·3 + 0
+      [5, 1], // 1·3 + 2
+    ]);
+    const bigram = fitBigram(pairs, counts([2, 2, 1]));
+    const uni = [3 / 8, 3 / 8, 2 / 8];
+    // v = 0: c(0) = 2, n(0) = 1 → p(1|0) = (2 − 0.75)/2 + 0.75·1/2·uni(1); p(0|0) = 0.375·uni(0)
+    expect(bigram.probability(0, 1)).toBeCloseTo(1.25 / 2 + 0.375 * uni[1], 15);
+    expect(bigram.probability(0, 0)).toBeCloseTo(0.375 * uni[0], 15);
+    // v = 1: c(1) = 2, n(1) = 2 → p(0|1) = 0.25/2 + 0.75·uni(0)
+    expect(bigram.probability(1, 0)).toBeCloseTo(0.125 + 0.75 * uni[0], 15);
+    // v = 2 never precedes anything: the unigram
+    expect(bigram.probability(2, 1)).toBe(uni[1]);
+    for (const v of [0, 1, 2]) {
+      expect([0, 1, 2].reduce((sum, w) => sum + bigram.probability(v, w), 0)).toBeCloseTo(1, 15);
+    }
+    const evalPairs: PairCounts = new Map([
+      [1, 3],
+      [6, 1],
+    ]);
+    expect(bigramNats(bigram, evalPairs)).toBeCloseTo(-3 * Math.log(bigram.probability(0, 1)) - Math.log(uni[0]), 12);
+    // counting order does not change the bits
+    const reversed: PairCounts = new Map([...evalPairs].reverse());
+    expect(bigramNats(bigram, reversed)).toBe(bigramNats(bigram, evalPairs));
+  });
+
+  it("finds the largest loss over its running mean after warm-up", () => {
+    // lr rises for 3 steps (warm-up), then decays; a steady loss of 4 with one jump to 6 at step 15
+    const curve = Array.from({ length: 20 }, (_, i) => ({
+      step: i + 1,
+      loss: i === 14 ? 6 : 4,
+      lr: i < 3 ? (i + 1) / 3 : 1 - i / 40,
+    }));
+    expect(SPIKE_WINDOW).toBe(10);
+    expect(lossSpikeRatio(curve)).toBe(1.5);
+    // before the jump: a flat loss gives 1
+    expect(lossSpikeRatio(curve.slice(0, 14))).toBe(1);
+    // a jump during warm-up does not count, one right after it does
+    const early = curve.map((p, i) => ({ ...p, loss: i === 11 ? 8 : 4, lr: i < 12 ? i + 1 : 12 - i / 100 }));
+    expect(lossSpikeRatio(early)).toBeLessThan(1);
+    early[12].loss = 8;
+    expect(lossSpikeRatio(early)).toBeCloseTo(8 / 4.4, 12);
+    // no learning rate recorded: every step after the first window; too short a curve: 0
+    expect(lossSpikeRatio(curve.map(({ step, loss }) => ({ step, loss })))).toBe(1.5);
+    expect(lossSpikeRatio(curve.slice(0, SPIKE_WINDOW))).toBe(0);
+  });
+
   it("fits the add-one unigram on train counts and scores eval counts (hand-checked)", () => {
     // vocab 3, train counts [2, 0, 1]: N = 3, p = [(2+1)/6, (0+1)/6, (1+1)/6] = [1/2, 1/6, 1/3]
     // eval counts [1, 1, 0]: nats = −ln(1/2) − ln(1/6) = ln 12
@@ -55,10 +122,12 @@ describe("measures", () => {
 
   it("assembles the metrics: gain = baseline − student, gap = student − teacher, agreement = agreeing / tokens", () => {
     const m = computeMetrics({
-      student: { lossSum: 8 * Math.LN2, count: 4 },
-      teacher: { lossSum: 4 * Math.LN2, count: 4 },
+      student: { lossSum: 8 * Math.LN2, count: 4, spikeRatio: 1.25 },
+      teacher: { lossSum: 4 * Math.LN2, count: 4, spikeRatio: 1.5 },
+      undistilled: { lossSum: 10 * Math.LN2, count: 4, spikeRatio: 1 },
       agreements: 3,
       baselineNats: 12 * Math.LN2,
+      bigramNats: 10 * Math.LN2,
       tokens: 4,
       bytes: 4,
       examples: 2,
@@ -73,9 +142,26 @@ describe("measures", () => {
     expect(m["student.bpb_gap_to_teacher"]).toBeCloseTo(1, 12);
     expect(m["teacher.bpb_gain_vs_baseline"]).toBeCloseTo(2, 12);
     expect(m["agreement.top1"]).toBe(0.75);
+    expect(m["bigram.bits_per_byte"]).toBeCloseTo(2.5, 12);
+    expect(m["student.bpb_gain_vs_bigram"]).toBeCloseTo(0.5, 12);
+    expect(m["teacher.bpb_gain_vs_bigram"]).toBeCloseTo(1.5, 12);
+    expect(m["undistilled.bits_per_byte"]).toBeCloseTo(2.5, 12);
+    expect(m["distillation.bpb_gain"]).toBeCloseTo(0.5, 12);
+    expect([m["student.loss_spike_ratio"], m["teacher.loss_spike_ratio"], m["undistilled.loss_spike_ratio"]]).toEqual([
+      1.25, 1.5, 1,
+    ]);
     expect(Object.keys(m)).toEqual([...Object.keys(m)].sort());
+    expect(Object.keys(m)).toEqual(availableMetrics({ teacher: true, undistilled: true }));
     expect(() =>
-      computeMetrics({ student: { lossSum: 0, count: 0 }, baselineNats: 0, tokens: 0, bytes: 0, examples: 1, where }),
+      computeMetrics({
+        student: { lossSum: 0, count: 0, spikeRatio: 0 },
+        baselineNats: 0,
+        bigramNats: 0,
+        tokens: 0,
+        bytes: 0,
+        examples: 1,
+        where,
+      }),
     ).toThrow(/packed\.json: the validation bins hold 0 predicted tokens/);
   });
 

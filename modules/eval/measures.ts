@@ -1,13 +1,21 @@
-// Information measures over token counts: UTF-8 bytes per token id, bits per byte, and the add-one unigram
-// baseline. Everything reduces to per-id counts (from the kernels' vocab usage), so the loops here run over the
-// vocabulary, never over the tokens.
+// Information measures over token counts: UTF-8 bytes per token id, bits per byte, the add-one unigram baseline
+// and the smoothed bigram baseline. Everything reduces to per-id counts (the kernels' vocab usage) and per-pair
+// counts (the kernels' bigram counts), so the loops here run over the vocabulary and the distinct pairs, never
+// over the tokens.
 //
 //   bits per byte   = total nats / ln 2 / total UTF-8 bytes of the predicted tokens
 //   unigram p(id)   = (train_count[id] + 1) / (N_train + V)            (add-one smoothing over the vocab)
 //   unigram nats    = Σ_id eval_count[id] · −ln p(id)
+//   bigram p(w | v) = max(c(v,w) − D, 0) / c(v) + D · n(v) / c(v) · unigram p(w)     when c(v) > 0
+//                   = unigram p(w)                                                    when c(v) = 0
+//     interpolated absolute discounting (Ney, Essen & Kneser 1994) with D = 0.75: c(v,w) counts the train split's
+//     pairs (token, next token in the same document and row), c(v) = Σ_w c(v,w), n(v) = how many distinct w
+//     follow v. It sums to 1 over w for every v.
+//   bigram nats     = Σ_(v,w) eval_pairs(v,w) · −ln p(w | v)
 
-import { IGNORE_TARGET, mergeCounts, vocabUsage } from "@nexa/kernels/binding";
+import { bigramCounts, IGNORE_TARGET, mergeCounts, vocabUsage } from "@nexa/kernels/binding";
 import type { Tokenizer } from "@nexa/kernels/binding";
+import type { CurvePoint } from "@nexa/modules/checkpoint";
 import { NexaError } from "@nexa/modules/monitoring";
 
 // ln 2 split so that e·LN2_HI is exact for every binary exponent e (42-bit significand); LN2_HI + LN2_LO = ln 2.
@@ -115,7 +123,109 @@ export function unigramNats(trainCounts: BigUint64Array, evalCounts: BigUint64Ar
   return nats;
 }
 
+/** The discount D of the bigram baseline. */
+export const BIGRAM_DISCOUNT = 0.75;
+/** Largest vocabulary whose pair keys v · V + w are exact in a double (V² < 2^53). */
+const MAX_PAIR_VOCAB = 94_906_265;
+
+/** Distinct token pairs: key v · V + w → count. */
+export type PairCounts = Map<number, number>;
+
+/**
+ * Adds the pairs (tokens[i], targets[i]) of the positions with a target (≠ IGNORE_TARGET: the rows' next-token
+ * targets) into `into`.
+ */
+export function countPairs(tokens: Uint32Array, targets: Uint32Array, vocabSize: number, into: PairCounts): PairCounts {
+  if (vocabSize > MAX_PAIR_VOCAB) {
+    throw new NexaError(
+      "EVAL_VOCAB_TOO_LARGE",
+      `the bigram baseline keys pairs by v · V + w, exact only for V ≤ ${MAX_PAIR_VOCAB}`,
+      {
+        context: { vocabSize },
+        hint: "this is a limit of modules/eval's bigram baseline",
+      },
+    );
+  }
+  const { keys, counts } = bigramCounts(tokens, targets, vocabSize, IGNORE_TARGET);
+  for (let i = 0; i < keys.length; i++) {
+    const k = Number(keys[i]);
+    into.set(k, (into.get(k) ?? 0) + Number(counts[i]));
+  }
+  return into;
+}
+
+/** The bigram baseline fitted on the train split (see the header). */
+export interface Bigram {
+  /** p(w | v). */
+  probability(v: number, w: number): number;
+  readonly vocabSize: number;
+}
+
+/** Fits the bigram on `trainPairs`, backing off to the add-one unigram fitted on `trainCounts` (vocabulary V). */
+export function fitBigram(trainPairs: PairCounts, trainCounts: BigUint64Array): Bigram {
+  const V = trainCounts.length;
+  if (V === 0) {
+    throw new NexaError("EVAL_INTERNAL", "bigram over an empty vocabulary", { hint: "this is a bug in modules/eval" });
+  }
+  const context = new Float64Array(V); // c(v)
+  const followers = new Float64Array(V); // n(v)
+  for (const [key, c] of trainPairs) {
+    const v = Math.floor(key / V);
+    context[v] += c;
+    followers[v] += 1;
+  }
+  const unigramDenominator = totalCount(trainCounts) + V;
+  return {
+    vocabSize: V,
+    probability(v: number, w: number): number {
+      const unigram = (Number(trainCounts[w]) + 1) / unigramDenominator;
+      const cv = context[v];
+      if (cv === 0) return unigram;
+      const c = trainPairs.get(v * V + w) ?? 0;
+      return Math.max(c - BIGRAM_DISCOUNT, 0) / cv + ((BIGRAM_DISCOUNT * followers[v]) / cv) * unigram;
+    },
+  };
+}
+
+/** Total nats of `evalPairs` under `bigram`, summed in increasing key order (the same bits whatever order the pairs were counted in). */
+export function bigramNats(bigram: Bigram, evalPairs: PairCounts): number {
+  const V = bigram.vocabSize;
+  let nats = 0;
+  for (const key of [...evalPairs.keys()].sort((a, b) => a - b)) {
+    const v = Math.floor(key / V);
+    nats -= evalPairs.get(key)! * ln(bigram.probability(v, key - v * V));
+  }
+  return nats;
+}
+
 /** Bits per byte of `nats` spent on `bytes` bytes. */
 export function bitsPerByte(nats: number, bytes: number): number {
   return nats / Math.LN2 / bytes;
+}
+
+/** Steps in the running mean a step's training loss is compared with (lossSpikeRatio). */
+export const SPIKE_WINDOW = 10;
+
+/**
+ * The largest ratio of a step's training loss to the mean loss of the SPIKE_WINDOW steps before it, over the steps
+ * after warm-up: after the first step with the curve's highest learning rate (the whole curve when it records no
+ * learning rate). 1.5 means a loss 50 % above its running mean. 0 when no step has SPIKE_WINDOW steps before it.
+ */
+export function lossSpikeRatio(curve: readonly CurvePoint[]): number {
+  const points = curve.filter((p) => p.loss !== undefined);
+  let peak = -1;
+  let peakLr = -Infinity;
+  points.forEach((p, i) => {
+    if (p.lr !== undefined && p.lr > peakLr) {
+      peakLr = p.lr;
+      peak = i;
+    }
+  });
+  let worst = 0;
+  for (let i = Math.max(peak + 1, SPIKE_WINDOW); i < points.length; i++) {
+    let sum = 0;
+    for (let j = i - SPIKE_WINDOW; j < i; j++) sum += points[j].loss!;
+    worst = Math.max(worst, points[i].loss! / (sum / SPIKE_WINDOW));
+  }
+  return worst;
 }

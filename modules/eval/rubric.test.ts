@@ -72,7 +72,7 @@ describe("rubric", () => {
     ]);
     let err: unknown;
     try {
-      checkRubric(r, availableMetrics(false), "golden_rubric.json");
+      checkRubric(r, availableMetrics({ teacher: false, undistilled: false }), "golden_rubric.json");
     } catch (e) {
       err = e;
     }
@@ -82,30 +82,50 @@ describe("rubric", () => {
     expect(e.message).toMatch(
       /^golden_rubric\.json: \$\.criteria\[1\]\.metric: criterion 1 names metric "teacher\.loss"/,
     );
-    expect(e.message).toContain("available: baseline.bits_per_byte, baseline.loss, eval.bytes");
+    expect(e.message).toContain(
+      "available: baseline.bits_per_byte, baseline.loss, bigram.bits_per_byte, bigram.loss, eval.bytes",
+    );
     expect(e.hint).toMatch(/teacher/);
-    expect(() => checkRubric(r, availableMetrics(true), "golden_rubric.json")).not.toThrow();
+    expect(() =>
+      checkRubric(r, availableMetrics({ teacher: true, undistilled: false }), "golden_rubric.json"),
+    ).not.toThrow();
   });
 
   it("lists the stable metric names for each wiring", () => {
-    expect(availableMetrics(false)).toEqual([
+    expect(availableMetrics({ teacher: false, undistilled: false })).toEqual([
       "baseline.bits_per_byte",
       "baseline.loss",
+      "bigram.bits_per_byte",
+      "bigram.loss",
       "eval.bytes",
       "eval.examples",
       "eval.tokens",
       "student.bits_per_byte",
       "student.bpb_gain_vs_baseline",
+      "student.bpb_gain_vs_bigram",
       "student.loss",
+      "student.loss_spike_ratio",
     ]);
-    expect(availableMetrics(true)).toEqual(
+    expect(availableMetrics({ teacher: true, undistilled: false })).toEqual(
       expect.arrayContaining([
         "agreement.top1",
         "student.bpb_gap_to_teacher",
         "teacher.bits_per_byte",
         "teacher.bpb_gain_vs_baseline",
+        "teacher.bpb_gain_vs_bigram",
         "teacher.loss",
+        "teacher.loss_spike_ratio",
       ]),
     );
+    const all = availableMetrics({ teacher: true, undistilled: true });
+    expect(all).toEqual(
+      expect.arrayContaining([
+        "distillation.bpb_gain",
+        "undistilled.bits_per_byte",
+        "undistilled.loss",
+        "undistilled.loss_spike_ratio",
+      ]),
+    );
+    expect(availableMetrics({ teacher: false, undistilled: true })).not.toContain("teacher.loss");
   });
 });

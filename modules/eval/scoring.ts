@@ -1,5 +1,6 @@
-// Model passes over validation bins through the kernels' Model API: summed cross-entropy of the student (and
-// the teacher), top-1 agreement of their argmax predictions, and counts of the predicted tokens.
+// Model passes over validation bins through the kernels' Model API: summed cross-entropy of the student (and of
+// the teacher and the undistilled student), top-1 agreement of the student's and the teacher's argmax
+// predictions, and counts of the predicted tokens and of the (token, predicted token) pairs.
 //
 // Shapes: a bin is one row of t = seq_len tokens; a batch is [b, t] rows (flat, row-major); logits are
 // [b, t, V] with V the model's vocab size. Targets are the next token inside the same document, IGNORE_TARGET at
@@ -10,7 +11,8 @@ import { IGNORE_TARGET, nextTokenTargets } from "@nexa/kernels/binding";
 import type { Model } from "@nexa/kernels/binding";
 import { NexaError } from "@nexa/modules/monitoring";
 
-import { countTargets, totalCount } from "./measures";
+import { countPairs, countTargets, totalCount } from "./measures";
+import type { PairCounts } from "./measures";
 
 /** Rows per evalLoss/forward call (bounds the logits buffer: rows · seq_len · vocab floats). */
 export const EVAL_BATCH_ROWS = 8;
@@ -53,20 +55,25 @@ export function topOneAgreements(
 export class ValidationScorer {
   readonly student: LossSums = { lossSum: 0, count: 0 };
   readonly teacher?: LossSums;
+  readonly undistilled?: LossSums;
   /** Predicted positions where student and teacher argmax agree (teacher only). */
   agreements = 0;
   /** Bins scored. */
   bins = 0;
   /** Occurrences per id of the predicted tokens (length: tokenizer vocab size). */
   readonly targetCounts: BigUint64Array;
+  /** Occurrences of each (token, predicted token) pair: what the bigram baseline scores. */
+  readonly targetPairs: PairCounts = new Map();
 
   constructor(
     private readonly studentModel: Model,
     private readonly teacherModel: Model | undefined,
     vocabSize: number,
+    private readonly undistilledModel?: Model,
   ) {
     this.targetCounts = new BigUint64Array(vocabSize);
     if (teacherModel) this.teacher = { lossSum: 0, count: 0 };
+    if (undistilledModel) this.undistilled = { lossSum: 0, count: 0 };
   }
 
   /** Scores `bins` rows of `t` tokens (tokens/docIds hold at least bins · t values). */
@@ -75,6 +82,7 @@ export class ValidationScorer {
     const allDocs = docIds.slice(0, bins * t);
     const allTargets = nextTokenTargets(allTokens, allDocs, t);
     countTargets(allTargets, this.targetCounts.length, this.targetCounts);
+    countPairs(allTokens, allTargets, this.targetCounts.length, this.targetPairs);
     for (let row = 0; row < bins; row += EVAL_BATCH_ROWS) {
       const b = Math.min(EVAL_BATCH_ROWS, bins - row);
       const span = [row * t, (row + b) * t] as const;
@@ -86,6 +94,7 @@ export class ValidationScorer {
         t,
       };
       addLoss(this.student, this.studentModel.evalLoss(batch));
+      if (this.undistilledModel && this.undistilled) addLoss(this.undistilled, this.undistilledModel.evalLoss(batch));
       if (this.teacherModel && this.teacher) {
         addLoss(this.teacher, this.teacherModel.evalLoss(batch));
         const vs = this.studentModel.info().config.vocabSize;
@@ -108,6 +117,7 @@ export class ValidationScorer {
     for (const [who, sums] of [
       ["student", this.student],
       ["teacher", this.teacher],
+      ["undistilled", this.undistilled],
     ] as const) {
       if (sums && sums.count !== n) {
         throw new NexaError("EVAL_INTERNAL", `${who} scored ${sums.count} positions, but ${n} targets were counted`, {

@@ -5,7 +5,8 @@
 #   2. `kill -9` of the running train action, then a rerun: completes, every stage manifest equals the lock;
 #   3. `kill -9` of the publisher mid-publish, then a rerun: completes with the same run_id, and every visible
 #      blob in the registry hashes to its name (no partial artifact);
-#   4. changing only the eval rubric reruns only eval; changing a train knob reruns only train and eval.
+#   4. changing only the eval rubric reruns only eval; changing a knob of the student's train config reruns only the
+#      two stages that read it (train and train_undistilled) and eval.
 # Whether a stage ran is read from Bazel itself (the actions it executed, --explain), never from the registry.
 # Each scenario counts on its own: one "[faults] PASS: <scenario>" or "[faults] FAIL: <scenario>" line each, then
 # "faults: N passed, N failed"; the exit status is non-zero when any scenario failed.
@@ -64,7 +65,7 @@ echo "$out2"
 [[ -n "$(run_id "$out1")" && "$(run_id "$out1")" == "$(run_id "$out2")" ]] || fail "run_id changed between two runs"
 ran=$(executed)
 [[ -z "$ran" ]] || fail "Bazel executed stage actions again on the second run: $ran"
-grep -qE '^(data|teacher_pack|teacher|distill|pack|train|eval) +ran' <<<"$out2" && fail "the registry reports a stage as ran on the second run"
+grep -qE '^(data|teacher_pack|teacher|distill|pack|train|train_undistilled|eval) +ran' <<<"$out2" && fail "the registry reports a stage as ran on the second run"
 before=$(find "$NEXA_HOME/cas" "$NEXA_HOME/roots" -type f | sort | xargs sha256sum)
 bz run //pipelines:golden >/dev/null 2>&1
 after=$(find "$NEXA_HOME/cas" "$NEXA_HOME/roots" -type f | sort | xargs sha256sum)
@@ -98,7 +99,7 @@ echo "publisher killed; rerun completed with the same run_id; no partial blob"
 
 # ---- 4. what reruns after a change ---------------------------------------------------------------------------------
 rubric_change_reruns_eval() {
-sed -i 's/"revision": 1/"revision": 2/' pipelines/golden/rubric.json
+node -e 'const fs=require("fs"),f=process.argv[1];fs.writeFileSync(f,fs.readFileSync(f,"utf8").replace(/"revision": (\d+)/,(m,n)=>`"revision": ${+n+1}`))' pipelines/golden/rubric.json
 bz build //pipelines:golden --explain="$scratch/explain.txt" --verbose_explanations >/dev/null 2>&1
 ran=$(executed)
 [[ "$ran" == "eval " ]] || fail "rubric change reran: '$ran' (expected only eval)"
@@ -108,7 +109,8 @@ train_knob_reruns_train_and_eval() {
 node -e 'const fs=require("fs"),f=process.argv[1];fs.writeFileSync(f,fs.readFileSync(f,"utf8").replace(/"steps": (\d+)/,(m,n)=>`"steps": ${+n+1}`))' pipelines/golden/student_train.json
 bz build //pipelines:golden --explain="$scratch/explain.txt" --verbose_explanations >/dev/null 2>&1
 ran=$(executed)
-[[ "$ran" == "eval train " ]] || fail "train knob change reran: '$ran' (expected train and eval)"
+[[ "$ran" == "eval train train_undistilled " ]] ||
+  fail "train knob change reran: '$ran' (expected train, train_undistilled and eval)"
 echo "reran: $ran"
 }
 
@@ -116,5 +118,5 @@ scenario "cold build with kill -9 of the train action, rerun equals the lock" ki
 scenario "publish twice: nothing re-executed, same run_id, registry unchanged" publish_twice
 scenario "kill -9 of the publisher mid-publish, rerun completes with no partial blob" kill_publisher
 scenario "changing only the rubric reruns only eval" rubric_change_reruns_eval
-scenario "changing a train knob reruns only train and eval" train_knob_reruns_train_and_eval
+scenario "changing a student train knob reruns only train, train_undistilled and eval" train_knob_reruns_train_and_eval
 scenarios_end
