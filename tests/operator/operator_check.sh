@@ -214,7 +214,7 @@ PY
         else console.log(`eval: rerun, input ${s.reasons.map((x) => x.slot).join(", ")} from train`);
       } else if (s.result !== "same") bad.push(`${s.stage}: ${s.result} ${r}`);
     }
-    if (d.stages.length !== 7) bad.push(`${d.stages.length} stages`);
+    if (d.stages.length !== 8) bad.push(`${d.stages.length} stages`);
     if (bad.length) { console.error(bad.join("\n")); process.exit(1); }' "$scratch/mixed-diff.json" ||
     fail "nexa diff names more or less than train.steps"
 
