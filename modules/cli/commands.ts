@@ -14,6 +14,8 @@ import type { CommandContext, CommandIo, Register } from "./context";
 import { register as compare } from "./compare";
 import { register as diff } from "./diff";
 import { register as exportHf } from "./export_hf";
+import { register as fsck } from "./fsck";
+import { register as gc } from "./gc";
 import { register as lineage } from "./lineage";
 import { register as listRuns } from "./list_runs";
 import { registerNewPipeline } from "./new_pipeline";
@@ -45,6 +47,8 @@ const COMMANDS: Register[] = [
   lineage,
   verify,
   rebuildIndex,
+  fsck,
+  gc,
   exportHf,
   serve,
   sync,
