@@ -17,6 +17,7 @@ import { register as exportHf } from "./export_hf";
 import { register as fsck } from "./fsck";
 import { register as gc } from "./gc";
 import { register as lineage } from "./lineage";
+import { register as lint } from "./lint";
 import { register as listRuns } from "./list_runs";
 import { registerNewPipeline } from "./new_pipeline";
 import { register as publish } from "./publish_command";
@@ -49,6 +50,7 @@ const COMMANDS: Register[] = [
   rebuildIndex,
   fsck,
   gc,
+  lint,
   exportHf,
   serve,
   sync,
