@@ -13,6 +13,7 @@ import { EXIT, resolveUserPath, UsageError } from "./context";
 import type { CommandContext, CommandIo, Register } from "./context";
 import { register as compare } from "./compare";
 import { register as diff } from "./diff";
+import { register as doctor } from "./doctor";
 import { register as exportHf } from "./export_hf";
 import { register as fsck } from "./fsck";
 import { register as gc } from "./gc";
@@ -50,6 +51,7 @@ const COMMANDS: Register[] = [
   rebuildIndex,
   fsck,
   gc,
+  doctor,
   lint,
   exportHf,
   serve,
