@@ -17,9 +17,12 @@ import { register as doctor } from "./doctor";
 import { register as exportHf } from "./export_hf";
 import { register as fsck } from "./fsck";
 import { register as gc } from "./gc";
+import { register as graph } from "./graph";
 import { register as lineage } from "./lineage";
 import { register as lint } from "./lint";
 import { register as listRuns } from "./list_runs";
+import { register as newExperiment } from "./new_experiment";
+import { register as newModule } from "./new_module";
 import { registerNewPipeline } from "./new_pipeline";
 import { register as publish } from "./publish_command";
 import { register as rebuildIndex } from "./rebuild_index";
@@ -27,6 +30,7 @@ import { registerRun } from "./run_pipeline";
 import { register as serve } from "./serve";
 import { register as show } from "./show";
 import { register as sync } from "./sync";
+import { register as testCommand } from "./test_command";
 import { register as verify } from "./verify";
 import { versionString } from "./version";
 
@@ -41,6 +45,8 @@ const newPipeline: Register = (program, ctx) => registerNewPipeline(program, { .
 const COMMANDS: Register[] = [
   run,
   newPipeline,
+  newExperiment,
+  newModule,
   publish,
   listRuns,
   show,
@@ -52,7 +58,9 @@ const COMMANDS: Register[] = [
   fsck,
   gc,
   doctor,
+  graph,
   lint,
+  testCommand,
   exportHf,
   serve,
   sync,
