@@ -17,7 +17,9 @@ const REAL_PINS = readFileSync(repo("tools/toolchains/pins.bzl"), "utf8");
 const GOOD: Record<string, string> = {
   node: "v20.20.2",
   npm: "11.6.2",
-  bazel: "bazel 4.2.3- (@non-git)",
+  // Debian's bazel-bootstrap has no version of its own: the package says it
+  bazel: "bazel no_version",
+  "dpkg-query": "4.2.3+ds-9",
   rustc: "rustc 1.95.0 (59807616e 2026-04-14)",
   cargo: "cargo 1.95.0 (f2d3ce0bd 2026-03-21)",
   protoc: "libprotoc 3.21.12",
@@ -57,7 +59,7 @@ describe("nexa doctor", () => {
     const by = Object.fromEntries(j.checks.map((c: { check: string }) => [c.check, c]));
     expect(by.rustc).toMatchObject({ status: "ok", found: "1.95.0", expected: "1.95.x" });
     expect(by.node).toMatchObject({ status: "ok", found: "20.20.2", expected: "20.x" });
-    expect(by.bazel).toMatchObject({ status: "ok", found: "4.2.3", expected: "4.x" });
+    expect(by.bazel).toMatchObject({ status: "ok", found: "4.2.3 (Debian bazel-bootstrap)", expected: "4.x" });
     expect(by.protoc).toMatchObject({ status: "ok", found: "3.21.12", expected: "3.21.x" });
     expect(by.npm).toMatchObject({ status: "ok", found: "11.6.2" });
     expect(by.gpu).toMatchObject({ status: "info", found: expect.stringMatching(/^none .*skipped, which is fine/) });
@@ -75,6 +77,17 @@ describe("nexa doctor", () => {
     expect(fix).toMatch(/rustup toolchain install 1\.95/);
     expect(r.out).toContain(`fail rustc: fix: ${fix}`);
     expect(r.err).toBe("nexa: [ENV_DOCTOR] rustc broken (fixes above)\n");
+  });
+
+  it("exits 4 for a Bazel release other than .bazelversion's", async () => {
+    const { ws, env } = machine({ ...GOOD, bazel: "bazel 5.4.1" });
+    const r = await nexa(["doctor", "--workspace", ws, "--json"], env);
+    expect(r.code).toBe(4);
+    expect(JSON.parse(r.out).checks.find((c: { check: string }) => c.check === "bazel")).toMatchObject({
+      status: "fail",
+      found: "5.4.1",
+      expected: "4.x",
+    });
   });
 
   it("exits 4 when a toolchain is missing or fails to run", async () => {

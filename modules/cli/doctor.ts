@@ -144,6 +144,28 @@ function toolCheck(
   return { check: name, status: "ok", found: version, expected, fix: "" };
 }
 
+/**
+ * Bazel's version: `bazel --version`, except that Debian's bazel-bootstrap (a build from source) says "bazel
+ * no_version"; then the version of that package (`dpkg-query`).
+ */
+function bazelCheck(s: Setup, pin: ToolPin | undefined): DoctorCheck {
+  const fix = "install Bazel 4.2.3 (`bash tools/setup/setup.sh`)";
+  const own = toolCheck(s, "bazel", "bazel", ["--version"], /bazel (\d+\.\d+\.\d+)/, pin, fix);
+  const r = s.probes.exec("bazel", ["--version"]);
+  if (own.status === "ok" || r.code !== 0 || !/bazel no_version/.test(r.stdout)) return own;
+  const pkg = toolCheck(
+    s,
+    "bazel",
+    "dpkg-query",
+    ["-W", "-f=${Version}", "bazel-bootstrap"],
+    /^(\d+\.\d+\.\d+)/,
+    pin,
+    fix,
+  );
+  if (pkg.status === "ok" || /^\d/.test(pkg.found)) return { ...pkg, found: `${pkg.found} (Debian bazel-bootstrap)` };
+  return { ...own, found: "a build without a version (`bazel --version`: no_version), not Debian's bazel-bootstrap" };
+}
+
 /** The output base Bazel uses for `workspace` (default output user root). */
 function outputBase(workspace: string, env: Record<string, string | undefined>): string {
   const user = env.USER ?? env.LOGNAME ?? "root";
@@ -351,7 +373,7 @@ export function runChecks(s: Setup): DoctorCheck[] {
   ) => checks.push(toolCheck(s, name, cmd, args, pattern, pin, fix));
   run("node", "node", /v(\d+\.\d+\.\d+)/, pins.node, "install Node.js 20");
   run("npm", "npm", /^(\d+\.\d+\.\d+)/m, undefined, "install npm (it comes with Node.js)");
-  run("bazel", "bazel", /bazel (\d+\.\d+\.\d+)/, bazelPin, "install Bazel 4.2.3 (`bash tools/setup/setup.sh`)");
+  checks.push(bazelCheck(s, bazelPin));
   run("rustc", "rustc", /rustc (\d+\.\d+\.\d+)/, pins.rustc, "install Rust (rustup)");
   // cargo ships with rustc: the same release
   run("cargo", "cargo", /cargo (\d+\.\d+\.\d+)/, pins.rustc, "install Rust (rustup)");
