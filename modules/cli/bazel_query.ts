@@ -33,7 +33,10 @@ export function bazelOutput(o: BazelOptions, args: string[]): string {
     });
   }
   if (r.status !== 0) {
-    const tail = r.stderr.trim().split("\n").slice(-15).join("\n");
+    // the errors (every one, e.g. each visibility refusal under --keep_going), else the last lines
+    const lines = r.stderr.trim().split("\n");
+    const errors = lines.filter((l) => l.startsWith("ERROR: "));
+    const tail = (errors.length > 0 ? errors : lines).slice(-30).join("\n");
     throw new NexaError("BAZEL_FAILED", `\`bazel ${args.join(" ")}\` exited ${r.status}:\n${tail}`, {
       context: { workspace: o.workspace },
       hint: "fix what Bazel reports above (a BUILD file error names its file and line), then run the command again",

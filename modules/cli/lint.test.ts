@@ -123,9 +123,37 @@ describe("nexa lint", () => {
     expect(readFileSync(path.join(ws, "calls.txt"), "utf8").split("\n")).toEqual([
       "build --noshow_progress //tests/governance:layering",
       "info bazel-bin",
-      "build --noshow_progress //modules/data:governance //modules/train:governance //modules/manifest:governance //modules/cli:governance //kernels/stats:governance",
+      "build --noshow_progress --keep_going //modules/data:governance //modules/train:governance //modules/manifest:governance //modules/cli:governance //kernels/stats:governance",
       "",
     ]);
+  });
+
+  it("reports the edges Bazel's visibility refuses as layering violations (exit 1), not as a broken build", async () => {
+    const { ws, env } = workspace();
+    const refusal =
+      "ERROR: " +
+      ws +
+      "/modules/registry/BUILD.bazel:7:11: in ts_project rule //modules/registry:registry: target " +
+      "'//modules/data:data' is not visible from target '//modules/registry:registry'. Check the visibility declaration of the former target if you think the dependency is legitimate";
+    writeFileSync(
+      env.NEXA_BAZEL,
+      `#!/bin/sh\nif [ "$1" = info ]; then echo "${ws}/bazel-out-bin"; exit 0; fi\n` +
+        `case "$*" in *//modules/*) echo "${refusal}" >&2; echo "ERROR: Analysis of target '//modules/registry:governance' failed" >&2; exit 1;; esac\nexit 0\n`,
+    );
+    const r = await nexa(["lint"], env);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("FAIL  layering and cycles");
+    expect(r.out).toContain(
+      `//modules/registry:registry depends on //modules/data:data (${ws}/modules/registry/BUILD.bazel:7:11), which its layer may not use`,
+    );
+    // any other build failure is Bazel's error, exit 4
+    writeFileSync(
+      env.NEXA_BAZEL,
+      `#!/bin/sh\nif [ "$1" = info ]; then echo "${ws}/bazel-out-bin"; exit 0; fi\ncase "$*" in *//modules/*) echo "ERROR: disk full" >&2; exit 1;; esac\nexit 0\n`,
+    );
+    const broken = await nexa(["lint"], env);
+    expect(broken.code).toBe(4);
+    expect(broken.err).toMatch(/\[BAZEL_FAILED\] .*exited 1:\nERROR: disk full/);
   });
 
   const cases: [string, string, Broken, RegExp][] = [
