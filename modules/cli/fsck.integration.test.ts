@@ -4,9 +4,11 @@
 // gc lists and deletes what no run needs (leftovers of an interrupted publish), keeping young blobs.
 import {
   chmodSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   realpathSync,
+  renameSync,
   rmSync,
   statSync,
   truncateSync,
@@ -169,6 +171,25 @@ describe("nexa fsck", () => {
     );
     expect(r.err).toMatch(/hint: rebuild and republish the runs named above/);
     expect((await new LocalStore(home).check(digest)).state).toBe("corrupted"); // nothing wrong was stored
+  });
+
+  it("looks in <workspace>/bazel-bin/<pipeline package>/<stage>/ when the recorded outputs are gone", async () => {
+    const { dir, home } = await published();
+    const { digest, blob } = blobOf(dir, home, "eval", "report.html");
+    corrupt(blob);
+    // the outputs moved (e.g. another checkout's bazel-bin): the journal's paths are absent now
+    const ws = tmp("ws-");
+    mkdirSync(path.join(ws, "bazel-bin"));
+    renameSync(dir, path.join(ws, "bazel-bin", "pipelines"));
+    const r = await nexa(["fsck", "--repair", "--workspace", ws, "--json"], { NEXA_HOME: home });
+    expect(r.code).toBe(0);
+    const [p] = JSON.parse(r.out).problems;
+    expect(p.digest).toBe(digest);
+    expect(p.repair.tried).toEqual([
+      { path: path.join(realpathSync(path.dirname(dir)), path.basename(dir), "eval", "report.html"), result: "absent" },
+      { path: path.join(ws, "bazel-bin", "pipelines", "eval", "report.html"), result: "restored" },
+    ]);
+    expect((await new LocalStore(home).check(digest)).state).toBe("ok");
   });
 
   it("reports a corrupted blob no run needs, pointing at gc", async () => {
