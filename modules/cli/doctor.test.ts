@@ -2,6 +2,7 @@
 // workspace carrying the real pins (tools/toolchains/pins.bzl) and .bazelversion. All pinned versions → exit 0 with
 // the missing GPU reported, not failed; one wrong toolchain → exit 4 naming it with the pin's fix; a full disk and
 // an unreadable registry index fail with their fixes.
+import { createHash } from "crypto";
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
@@ -39,6 +40,13 @@ function machine(versions: Record<string, string | null>): { ws: string; env: Re
     writeFileSync(file, `#!/bin/sh\necho '${said}'\n`);
     chmodSync(file, 0o755);
   }
+  // node_modules as tools/setup/setup.sh leaves it: stamped with package-lock.json's sha256
+  writeFileSync(path.join(ws, "package-lock.json"), '{"lockfileVersion": 3}\n');
+  mkdirSync(path.join(ws, "node_modules"));
+  writeFileSync(
+    path.join(ws, "node_modules", ".nexa-lock.sha256"),
+    createHash("sha256").update('{"lockfileVersion": 3}\n').digest("hex") + "\n",
+  );
   const home = tmp("doctor-home-");
   return {
     ws,
@@ -77,6 +85,15 @@ describe("nexa doctor", () => {
     expect(fix).toMatch(/rustup toolchain install 1\.95/);
     expect(r.out).toContain(`fail rustc: fix: ${fix}`);
     expect(r.err).toBe("nexa: [ENV_DOCTOR] rustc broken (fixes above)\n");
+  });
+
+  it("exits 4 when node_modules is older than package-lock.json", async () => {
+    const { ws, env } = machine(GOOD);
+    writeFileSync(path.join(ws, "package-lock.json"), '{"lockfileVersion": 3, "packages": {}}\n');
+    const r = await nexa(["doctor", "--workspace", ws], env);
+    expect(r.code).toBe(4);
+    expect(r.out).toMatch(/^node_modules\s+fail\s+older than package-lock\.json/m);
+    expect(r.out).toContain("fail node_modules: fix: run `npm ci` (or `npm run setup`) in the workspace");
   });
 
   it("exits 4 for a Bazel release other than .bazelversion's", async () => {

@@ -166,6 +166,27 @@ function bazelCheck(s: Setup, pin: ToolPin | undefined): DoctorCheck {
   return { ...own, found: "a build without a version (`bazel --version`: no_version), not Debian's bazel-bootstrap" };
 }
 
+/** node_modules as `npm ci` (tools/setup/setup.sh) left it: its stamp must be the sha256 of package-lock.json. */
+function nodeModules(s: Setup): DoctorCheck {
+  const base = { check: "node_modules", expected: "installed from package-lock.json" };
+  const fix = "run `npm ci` (or `npm run setup`) in the workspace";
+  if (s.workspace === null) return { ...base, status: "info", found: "no workspace", fix: "" };
+  const lock = path.join(s.workspace, "package-lock.json");
+  const stamp = path.join(s.workspace, "node_modules", ".nexa-lock.sha256");
+  if (!existsSync(path.join(s.workspace, "node_modules"))) return { ...base, status: "fail", found: "absent", fix };
+  if (!existsSync(lock))
+    return { ...base, status: "fail", found: `${lock} is missing`, fix: "restore package-lock.json from git" };
+  const want = createHash("sha256").update(readFileSync(lock)).digest("hex");
+  const have = existsSync(stamp) ? readFileSync(stamp, "utf8").trim() : "";
+  if (have === want) return { ...base, status: "ok", found: "matches package-lock.json", fix: "" };
+  return {
+    ...base,
+    status: "fail",
+    found: have === "" ? "installed without tools/setup/setup.sh's stamp" : "older than package-lock.json",
+    fix,
+  };
+}
+
 /** The output base Bazel uses for `workspace` (default output user root). */
 function outputBase(workspace: string, env: Record<string, string | undefined>): string {
   const user = env.USER ?? env.LOGNAME ?? "root";
@@ -378,7 +399,7 @@ export function runChecks(s: Setup): DoctorCheck[] {
   // cargo ships with rustc: the same release
   run("cargo", "cargo", /cargo (\d+\.\d+\.\d+)/, pins.rustc, "install Rust (rustup)");
   run("protoc", "protoc", /libprotoc (\d+\.\d+(?:\.\d+)?)/, pins.protoc, "run `bash tools/setup/setup.sh`");
-  checks.push(bazelServer(s), diskCache(s), registry(s));
+  checks.push(nodeModules(s), bazelServer(s), diskCache(s), registry(s));
   checks.push(freeDisk(s, "registry", s.home));
   const cache = diskCacheOf(s);
   if (cache !== null) checks.push(freeDisk(s, "disk cache", cache));
