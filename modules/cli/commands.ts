@@ -24,6 +24,7 @@ import { register as listRuns } from "./list_runs";
 import { register as newExperiment } from "./new_experiment";
 import { register as newModule } from "./new_module";
 import { registerNewPipeline } from "./new_pipeline";
+import { register as prune } from "./prune";
 import { register as publish } from "./publish_command";
 import { register as rebuildIndex } from "./rebuild_index";
 import { registerRun } from "./run_pipeline";
@@ -57,6 +58,7 @@ const COMMANDS: Register[] = [
   rebuildIndex,
   fsck,
   gc,
+  prune,
   doctor,
   graph,
   lint,
