@@ -18,6 +18,7 @@ import { register as exportHf } from "./export_hf";
 import { register as fsck } from "./fsck";
 import { register as gc } from "./gc";
 import { register as graph } from "./graph";
+import { register as health } from "./health";
 import { register as lineage } from "./lineage";
 import { register as lint } from "./lint";
 import { register as listRuns } from "./list_runs";
@@ -63,6 +64,7 @@ const COMMANDS: Register[] = [
   graph,
   lint,
   testCommand,
+  health,
   exportHf,
   serve,
   sync,

@@ -2,112 +2,19 @@
 // and layering_json() write): clean → exit 0; each rule broken on its own (a wrong-way edge, a README without its
 // responsibility sentence, a module without integration tests, an undeclared modules/ directory, an experiment that
 // expired or names no owner) → exit 1 with that check failing and its fix.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
-import { tmpdir } from "os";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import * as path from "path";
 
-import type { PackageRecord } from "./policy/policy";
 import { nexa } from "./testing/nexa";
-
-const tmp = (p: string) => mkdtempSync(path.join(process.env.TEST_TMPDIR ?? tmpdir(), p));
-
-const LAYERING = {
-  core: ["data", "train"],
-  crossCutting: ["manifest"],
-  cli: ["cli"],
-  kernelPackages: ["kernels/stats"],
-  graphExempt: {},
-  mayUse: {
-    core: ["cross_cutting", "kernels", "contracts"],
-    cross_cutting: ["cross_cutting", "kernels", "contracts"],
-    cli: ["core", "cross_cutting", "kernels", "contracts"],
-    kernels: ["kernels"],
-    contracts: ["contracts"],
-  },
-};
-
-const rule = (name: string, kind: string, extra: Partial<PackageRecord["rules"][0]> = {}) => ({
-  name,
-  kind,
-  tags: [],
-  generator: "",
-  crate: "",
-  rustc_flags: [],
-  ...extra,
-});
-
-/** A module's record: its library, its two test targets, and `edges` from the library. */
-function moduleRecord(m: string, uses: string[], tests = ["test", "integration_test"]): PackageRecord {
-  const rules = [rule(m, "ts_project"), ...tests.map((t) => rule(`${m}_${t}`, "jest_test"))];
-  return {
-    package: `modules/${m}`,
-    rules,
-    roots: rules.map((r) => `//modules/${m}:${r.name}`),
-    edges: uses.map((u) => [`//modules/${m}:${m}`, u] as [string, string]),
-  };
-}
-
-const KERNEL: PackageRecord = {
-  package: "kernels/stats",
-  rules: [
-    rule("stats", "rust_library"),
-    rule("stats_test", "rust_test", {
-      crate: ":stats",
-      rustc_flags: ["-C", "debug-assertions=on", "-C", "overflow-checks=on"],
-    }),
-  ],
-  roots: ["//kernels/stats:stats", "//kernels/stats:stats_test"],
-  edges: [],
-};
-
-const README = (what: string) =>
-  `Turns ${what} into the next product of the pipeline, deterministically.\n\n- Inputs: a manifest.\n- Outputs: a manifest.\n`;
-
-type Broken = (ws: string, records: Record<string, PackageRecord>) => void;
-
-/** A workspace with READMEs, directories and records as `broken` leaves them, and its stand-in bazel. */
-function workspace(broken: Broken = () => undefined): { ws: string; env: Record<string, string> } {
-  const ws = tmp("lint-ws-");
-  writeFileSync(path.join(ws, "WORKSPACE"), 'workspace(name = "nexacompute")\n');
-  const records: Record<string, PackageRecord> = {
-    "modules/data": moduleRecord("data", ["//modules/manifest:manifest"]),
-    "modules/train": moduleRecord("train", ["//modules/manifest:manifest", "//kernels/stats:stats"]),
-    "modules/manifest": moduleRecord("manifest", []),
-    "modules/cli": moduleRecord("cli", ["//modules/data:data", "//modules/train:train"]),
-    "kernels/stats": KERNEL,
-  };
-  for (const pkg of Object.keys(records)) {
-    mkdirSync(path.join(ws, pkg), { recursive: true });
-    writeFileSync(path.join(ws, pkg, "README.md"), README(pkg));
-  }
-  mkdirSync(path.join(ws, "experiments", "probe"), { recursive: true });
-  writeFileSync(
-    path.join(ws, "experiments", "probe", "EXPERIMENT.md"),
-    "owner: ml-team\nexpires: 2026-12-31\nquestion: does a longer context help the eval?\n\nNotes.\n",
-  );
-  broken(ws, records);
-  const bin = path.join(ws, "bazel-out-bin");
-  mkdirSync(path.join(bin, "tests", "governance"), { recursive: true });
-  writeFileSync(path.join(bin, "tests", "governance", "layering.json"), JSON.stringify(LAYERING));
-  for (const [pkg, r] of Object.entries(records)) {
-    mkdirSync(path.join(bin, pkg), { recursive: true });
-    writeFileSync(path.join(bin, pkg, "governance.json"), JSON.stringify(r));
-  }
-  const bazel = path.join(ws, "fake-bazel");
-  writeFileSync(
-    bazel,
-    `#!/bin/sh\necho "$@" >> "${ws}/calls.txt"\nif [ "$1" = info ]; then echo "${bin}"; fi\nexit 0\n`,
-  );
-  chmodSync(bazel, 0o755);
-  return { ws, env: { NEXA_BAZEL: bazel, BUILD_WORKSPACE_DIRECTORY: ws, NEXA_TODAY: "2026-12-03" } };
-}
+import { moduleRecord, policyWorkspace } from "./testing/policy_workspace";
+import type { Broken } from "./testing/policy_workspace";
 
 const failing = (out: string) =>
   (JSON.parse(out).checks as { check: string; ok: boolean }[]).filter((c) => !c.ok).map((c) => c.check);
 
 describe("nexa lint", () => {
   it("passes a workspace that follows the policy, after building the governance records", async () => {
-    const { ws, env } = workspace();
+    const { ws, env } = policyWorkspace();
     const r = await nexa(["lint"], env);
     expect(r).toMatchObject({ code: 0, err: "" });
     expect(r.out.split("\n").filter((l) => l !== "")).toEqual([
@@ -129,7 +36,7 @@ describe("nexa lint", () => {
   });
 
   it("reports the edges Bazel's visibility refuses as layering violations (exit 1), not as a broken build", async () => {
-    const { ws, env } = workspace();
+    const { ws, env } = policyWorkspace();
     const refusal =
       "ERROR: " +
       ws +
@@ -205,7 +112,7 @@ describe("nexa lint", () => {
     ],
   ];
   it.each(cases)("fails on %s (exit 1), naming it and the fix", async (_what, check, broken, message) => {
-    const { env } = workspace(broken);
+    const { env } = policyWorkspace(broken);
     const j = await nexa(["lint", "--json"], env);
     expect(j.code).toBe(1);
     expect(failing(j.out)).toEqual([check]);
