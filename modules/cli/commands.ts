@@ -13,16 +13,26 @@ import { EXIT, resolveUserPath, UsageError } from "./context";
 import type { CommandContext, CommandIo, Register } from "./context";
 import { register as compare } from "./compare";
 import { register as diff } from "./diff";
+import { register as doctor } from "./doctor";
 import { register as exportHf } from "./export_hf";
+import { register as fsck } from "./fsck";
+import { register as gc } from "./gc";
+import { register as graph } from "./graph";
+import { register as health } from "./health";
 import { register as lineage } from "./lineage";
+import { register as lint } from "./lint";
 import { register as listRuns } from "./list_runs";
+import { register as newExperiment } from "./new_experiment";
+import { register as newModule } from "./new_module";
 import { registerNewPipeline } from "./new_pipeline";
+import { register as prune } from "./prune";
 import { register as publish } from "./publish_command";
 import { register as rebuildIndex } from "./rebuild_index";
 import { registerRun } from "./run_pipeline";
 import { register as serve } from "./serve";
 import { register as show } from "./show";
 import { register as sync } from "./sync";
+import { register as testCommand } from "./test_command";
 import { register as verify } from "./verify";
 import { versionString } from "./version";
 
@@ -37,6 +47,8 @@ const newPipeline: Register = (program, ctx) => registerNewPipeline(program, { .
 const COMMANDS: Register[] = [
   run,
   newPipeline,
+  newExperiment,
+  newModule,
   publish,
   listRuns,
   show,
@@ -45,6 +57,14 @@ const COMMANDS: Register[] = [
   lineage,
   verify,
   rebuildIndex,
+  fsck,
+  gc,
+  prune,
+  doctor,
+  graph,
+  lint,
+  testCommand,
+  health,
   exportHf,
   serve,
   sync,

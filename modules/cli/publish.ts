@@ -4,7 +4,7 @@
 // rerun of the same outputs gives the same run_id and adds no artifact.
 
 import { execFileSync } from "child_process";
-import { readFileSync } from "fs";
+import { readFileSync, realpathSync } from "fs";
 import * as path from "path";
 
 import {
@@ -277,6 +277,11 @@ export async function publishPipeline(plan: PipelinePlan, options: PublishOption
       stages.push({ plan: s, manifest, manifestPath, dataDir, status, product, config });
     }
     const runId = deriveRunId(stages.map((s) => s.manifest.stageId));
+    // where the outputs were read, for the journal (`nexa fsck --repair` restores from there)
+    const readFrom = stages.map((s) => ({
+      dataDir: realpathSync(s.dataDir),
+      manifestPath: realpathSync(s.manifestPath),
+    }));
     const log = options.log?.child({ run_id: runId, invocation_id: invocationId });
     log?.info("publish_start", { pipeline: plan.pipeline, stages: stages.length });
 
@@ -285,7 +290,14 @@ export async function publishPipeline(plan: PipelinePlan, options: PublishOption
     const runStages: RunStage[] = [];
     for (const { plan: s, manifest, manifestPath, dataDir, status, product, config } of stages) {
       for (const o of manifest.outputs) {
-        await store.putFile(path.join(dataDir, o.path), o.digest);
+        const put = await store.putFile(path.join(dataDir, o.path), o.digest);
+        if (put.replaced) {
+          log?.warn(
+            "blob_replaced",
+            { stage_name: s.stage, file: o.path, digest: o.digest },
+            "a damaged copy was replaced",
+          );
+        }
         await faultInjectionPause();
       }
       const storedConfig = config
@@ -359,7 +371,12 @@ export async function publishPipeline(plan: PipelinePlan, options: PublishOption
       runId,
       startedAt,
       status: rubric === "fail" ? "rubric_failed" : "succeeded",
-      stages: summaries.map((x) => ({ stage: x.stage, status: x.status, durationMs: x.durationMs })),
+      stages: summaries.map((x, i) => ({
+        stage: x.stage,
+        status: x.status,
+        durationMs: x.durationMs,
+        ...readFrom[i],
+      })),
       finishedAt: new Date().toISOString(),
     });
     log?.info("run_published", { run_manifest: runManifestDigest, rubric });

@@ -6,8 +6,10 @@ export interface PutResult {
   digest: string;
   /** Bytes stored. */
   sizeBytes: number;
-  /** True when the store already held the blob (nothing was written). */
+  /** True when the store already held the blob, intact (nothing was written). */
   existed: boolean;
+  /** True when the store held a corrupted or truncated copy, which these bytes replaced. */
+  replaced?: boolean;
 }
 
 /** A content-addressed blob store. Every read is verified against the digest it was asked for. */

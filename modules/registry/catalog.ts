@@ -75,6 +75,24 @@ export interface InvocationStage {
   stage: string;
   status: "ran" | "cached";
   durationMs: number | null;
+  /**
+   * Where the publisher read the stage's outputs (absolute, symlinks resolved: Bazel's output tree), so `fsck
+   * --repair` can restore a damaged blob from them while Bazel still has them. Absent in older records.
+   */
+  dataDir?: string;
+  /** Where the publisher read the stage's manifest.json (as dataDir). */
+  manifestPath?: string;
+}
+
+/** Why a run needs a blob: what the blob is to it (what `nexa publish` stored for the run, and `push` sends). */
+export interface BlobReference {
+  runId: string;
+  pipeline: string;
+  role: "run_manifest" | "stage_manifest" | "config" | "output";
+  /** The stage the blob belongs to; null for the run manifest. */
+  stage: string | null;
+  /** The stage manifest listing an output (its digest); null for other roles. */
+  stageManifest: string | null;
 }
 
 /** One indexed stage. */
@@ -375,6 +393,76 @@ export class Catalog {
         FROM runs r ORDER BY published_at DESC, r.run_id`,
       )
       .all() as RunRow[];
+  }
+
+  /**
+   * Every blob a published run needs, with each run that needs it (from the index, so damaged blobs are still
+   * accounted for): the run manifest, each stage manifest, each stage's stored config and output files. Sorted by
+   * digest; a blob shared by runs or stages lists every reference.
+   */
+  runReferences(): Map<string, BlobReference[]> {
+    const out = new Map<string, BlobReference[]>();
+    const add = (digest: string, ref: BlobReference) => {
+      const list = out.get(digest) ?? [];
+      if (!list.some((r) => JSON.stringify(r) === JSON.stringify(ref))) list.push(ref);
+      out.set(digest, list);
+    };
+    const stageRows = this.db.prepare(
+      `SELECT s.stage_name, s.manifest_digest, s.config_digest FROM run_stages rs JOIN stages s ON s.stage_id = rs.stage_id
+        WHERE rs.run_id = ? ORDER BY rs.position`,
+    );
+    const outputs = this.db.prepare("SELECT child FROM edges WHERE parent = ? AND kind = 'contains' ORDER BY child");
+    const runs = this.db.prepare("SELECT run_id, pipeline, manifest_digest FROM runs ORDER BY run_id").all() as {
+      run_id: string;
+      pipeline: string;
+      manifest_digest: string;
+    }[];
+    for (const run of runs) {
+      const base = { runId: run.run_id, pipeline: run.pipeline };
+      add(run.manifest_digest, { ...base, role: "run_manifest", stage: null, stageManifest: null });
+      const rows = stageRows.all(run.run_id) as {
+        stage_name: string;
+        manifest_digest: string;
+        config_digest: string;
+      }[];
+      for (const s of rows) {
+        add(s.manifest_digest, { ...base, role: "stage_manifest", stage: s.stage_name, stageManifest: null });
+        if (this.rootSchema(s.config_digest) !== undefined) {
+          add(s.config_digest, { ...base, role: "config", stage: s.stage_name, stageManifest: null });
+        }
+        for (const { child } of outputs.all(s.manifest_digest) as { child: string }[]) {
+          add(child, { ...base, role: "output", stage: s.stage_name, stageManifest: s.manifest_digest });
+        }
+      }
+    }
+    return new Map([...out.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
+
+  /** The digests of every root (each published manifest and stored config), sorted. */
+  roots(): string[] {
+    try {
+      return readdirSync(this.rootsDir)
+        .filter((n) => /^[0-9a-f]{64}$/.test(n))
+        .sort()
+        .map((hex) => DIGEST_PREFIX + hex);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw err;
+    }
+  }
+
+  /** Removes the root of a deleted manifest or config (gc), so `rebuild()` no longer looks for it. */
+  removeRoot(digest: string): boolean {
+    try {
+      unlinkSync(join(this.rootsDir, digestHex(digest)));
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw new RegistryError("REGISTRY_IO", `cannot remove the root of ${digest}`, {
+        context: { path: join(this.rootsDir, digestHex(digest)) },
+        cause: err,
+      });
+    }
   }
 
   /** The runs whose id starts with `prefix` (lowercase hex), newest first. */

@@ -94,6 +94,37 @@ describe("LocalStore", () => {
     expect(existsSync(join(store.home, "out"))).toBe(false);
   });
 
+  it("check() re-hashes without throwing; a put replaces a corrupted or truncated blob, remove() deletes one", async () => {
+    const home = tempHome();
+    const bytes = blobBytes(2, 4096);
+    const { digest } = await new LocalStore(home).put(bytes);
+    const path = new LocalStore(home).blobPath(digest);
+    expect(await new LocalStore(home).check(digest)).toEqual({
+      digest,
+      path,
+      state: "ok",
+      actual: digest,
+      sizeBytes: 4096,
+    });
+    // same size, different bytes: only the hash tells, and a store of this process has not hashed it since
+    chmodSync(path, 0o644);
+    const flipped = Buffer.from(bytes);
+    flipped[7] ^= 1;
+    writeFileSync(path, flipped);
+    const store = new LocalStore(home);
+    expect(await store.check(digest)).toMatchObject({ state: "corrupted", actual: digestBytes(flipped) });
+    expect(await store.put(bytes)).toEqual({ digest, sizeBytes: 4096, existed: false, replaced: true });
+    expect((await store.get(digest)).equals(bytes)).toBe(true);
+    // a truncated blob is caught by its size, even after a verified use
+    chmodSync(path, 0o644);
+    truncateSync(path, 10);
+    expect(await store.put(bytes)).toMatchObject({ existed: false, replaced: true });
+    expect(await store.put(bytes)).toEqual({ digest, sizeBytes: 4096, existed: true });
+    expect(await store.remove(digest)).toBe(true);
+    expect(await store.remove(digest)).toBe(false);
+    expect(await store.check(digest)).toEqual({ digest, path, state: "missing", actual: null, sizeBytes: null });
+  });
+
   it("reports a missing blob as REGISTRY_NOT_FOUND", async () => {
     const err = await new LocalStore(tempHome()).get(digestBytes("nope")).catch((e) => e);
     expect(err).toBeInstanceOf(RegistryError);

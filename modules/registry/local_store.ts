@@ -7,13 +7,17 @@
 //   2. fsync the temp file, make it read-only;
 //   3. rename it onto its final path (atomic: readers see nothing or the whole blob; two writers of the
 //      same blob both rename identical bytes), then fsync the directory.
+// A blob that already exists is checked before it is trusted: its size always, its full hash the first time this
+// store object meets it (a publish opens one store, so once per blob and publish). A bad one (corrupted or truncated in place) is replaced by the new copy, atomically
+// (rename over it), so republishing a run repairs it. A good one gets its mtime refreshed: `gc` keeps blobs touched
+// within its grace period, so a publish in progress never loses a blob it is about to reference.
 // A crash before the rename leaves only a *.partial file in cas/tmp, never a visible blob; `cleanTemp()`
 // removes stale ones. Reads hash the bytes and refuse a blob whose digest does not match its name; getToFile
 // copies and hashes concurrently the same way and only renames the copy into place once the digest matched.
 
 import { createHash, randomBytes } from "crypto";
 import { constants } from "fs";
-import { chmod, copyFile, mkdir, open, readdir, rename, stat, unlink } from "fs/promises";
+import { chmod, copyFile, mkdir, open, readdir, rename, stat, unlink, utimes } from "fs/promises";
 import type { FileHandle } from "fs/promises";
 import { homedir } from "os";
 import { dirname, join } from "path";
@@ -40,6 +44,17 @@ export interface LocalStoreOptions {
 
 // ----------------------------------------------------------------------------------------------------------
 // helpers
+
+/** What `check` found for one stored blob. */
+export interface BlobCheck {
+  digest: string;
+  path: string;
+  /** "ok", "corrupted" (hashes differently) or "missing" (no file). */
+  state: "ok" | "corrupted" | "missing";
+  /** The digest of the bytes on disk (null when missing). */
+  actual: string | null;
+  sizeBytes: number | null;
+}
 
 /** fsync of a file or directory (opened read-only, which Linux allows for both). */
 async function fsyncPath(path: string): Promise<void> {
@@ -88,6 +103,8 @@ export class LocalStore implements BlobStore {
   readonly blobRoot: string;
   /** cas/tmp directory (same filesystem as blobRoot, so rename is atomic). */
   readonly tempRoot: string;
+  /** Blob paths this store has hashed (an existing blob is re-hashed on its first use only). */
+  private readonly verified = new Set<string>();
 
   constructor(
     readonly home: string = nexaHome(),
@@ -197,16 +214,79 @@ export class LocalStore implements BlobStore {
       );
     }
     const finalPath = this.blobPath(digest);
-    if (await exists(finalPath)) {
+    const existing = await this.existingBlob(finalPath, digest, size);
+    if (existing === "good") {
       await unlink(tempPath);
+      const now = new Date();
+      await utimes(finalPath, now, now); // recently used: `gc` keeps it through its grace period
       return { digest, sizeBytes: size, existed: true };
     }
     await chmod(tempPath, 0o444); // blobs are immutable
     await this.options.beforeRename?.(tempPath);
     await mkdir(dirname(finalPath), { recursive: true });
-    await rename(tempPath, finalPath);
+    await rename(tempPath, finalPath); // atomic, over a bad blob too
     await fsyncDir(dirname(finalPath));
-    return { digest, sizeBytes: size, existed: false };
+    this.verified.add(finalPath); // the bytes just hashed
+    return existing === "bad"
+      ? { digest, sizeBytes: size, existed: false, replaced: true }
+      : { digest, sizeBytes: size, existed: false };
+  }
+
+  /** Whether a blob is already stored at `finalPath`, and if so whether its size (and, once, its hash) hold. */
+  private async existingBlob(finalPath: string, digest: string, size: number): Promise<"absent" | "good" | "bad"> {
+    const info = await stat(finalPath).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return undefined;
+      throw err;
+    });
+    if (info === undefined) return "absent";
+    if (info.size !== size) {
+      this.verified.delete(finalPath);
+      return "bad";
+    }
+    if (this.verified.has(finalPath)) return "good";
+    return (await this.check(digest)).state === "ok" ? "good" : "bad";
+  }
+
+  /**
+   * Re-hashes one stored blob against its digest without throwing on a mismatch (fsck reports every bad blob).
+   * Updates this store's record of verified blobs either way.
+   */
+  async check(digest: string): Promise<BlobCheck> {
+    const path = this.blobPath(digest);
+    const canonical = DIGEST_PREFIX + digestHex(digest);
+    let hashed: FileDigest;
+    try {
+      hashed = await digestFile(path);
+    } catch (err) {
+      this.verified.delete(path);
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+        return { digest: canonical, path, state: "missing", actual: null, sizeBytes: null };
+      }
+      throw new RegistryError("REGISTRY_IO", `cannot read blob ${path}`, { context: { path }, cause: err });
+    }
+    const ok = hashed.digest === canonical;
+    if (ok) this.verified.add(path);
+    else this.verified.delete(path);
+    return {
+      digest: canonical,
+      path,
+      state: ok ? "ok" : "corrupted",
+      actual: hashed.digest,
+      sizeBytes: hashed.sizeBytes,
+    };
+  }
+
+  /** Deletes a stored blob (gc); false when it was not there. */
+  async remove(digest: string): Promise<boolean> {
+    const path = this.blobPath(digest);
+    this.verified.delete(path);
+    try {
+      await unlink(path);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw new RegistryError("REGISTRY_IO", `cannot delete blob ${path}`, { context: { path }, cause: err });
+    }
   }
 
   /** Opens a stored blob, or throws REGISTRY_NOT_FOUND. */

@@ -9,11 +9,12 @@ import {
   checkModuleTests,
   checkPackageNames,
   checkReadme,
+  checkWorkspace,
   graphOf,
   Layering,
   packageOf,
-} from "./policy";
-import type { PackageRecord } from "./policy";
+} from "@nexa/modules/cli/policy/policy";
+import type { PackageRecord } from "@nexa/modules/cli/policy/policy";
 
 const ws = path.join(
   process.env.RUNFILES_DIR ?? process.env.TEST_SRCDIR ?? "",
@@ -81,4 +82,24 @@ describe("module READMEs", () => {
       expect(messages(checkReadme(`${pkg}/README.md`, readOrNull(`${pkg}/README.md`)))).toEqual([]);
     },
   );
+});
+
+describe("what `nexa lint` runs", () => {
+  it("finds nothing: checkWorkspace over the same records (the checks Bazel's sandbox cannot see are lint's alone)", () => {
+    const results = checkWorkspace({
+      layering,
+      moduleRecords,
+      kernelRecords,
+      readme: (p) => readOrNull(`${p}/README.md`),
+    });
+    expect(results.map((r) => r.check)).toEqual([
+      "layering and cycles",
+      "package names",
+      "graph coverage",
+      "module tests",
+      "kernel tests",
+      "readme responsibility",
+    ]);
+    expect(results.flatMap((r) => messages(r.violations))).toEqual([]);
+  });
 });

@@ -4,7 +4,7 @@ Everything else is made from LAYERS and says no more than where to look:
   - the package groups of the root BUILD.bazel: `consumers_of(layer)` is every package of every layer that may use
     `layer`, so visibility turns a wrong-way edge into an analysis error;
   - the governance tests' data (`layering_json()` in layering.bzl): the same policy checked over the real build
-    graph, with messages naming the packages and the fix (tests/governance/policy.ts).
+    graph, with messages naming the packages and the fix (modules/cli/policy/policy.ts, which `nexa lint` runs too).
 The module graph is a DAG (ARCHITECTURE.md "Modules and the DAG", POLICY.md §11). A core module never uses another
 core module's code, only its contract types (generated from proto/nexa/v1), so the core flow's order says where
 products go, not who may import whom.

@@ -4,17 +4,20 @@ import * as fs from "fs";
 import * as path from "path";
 import {
   checkCoverage,
+  checkExperiment,
   checkKernelTests,
   checkLayering,
+  checkModuleDirs,
   checkModuleTests,
   checkPackageNames,
   checkReadme,
+  checkWorkspace,
   findCycles,
   Graph,
   Layering,
   packageOf,
-} from "./policy";
-import type { PackageRecord } from "./policy";
+} from "@nexa/modules/cli/policy/policy";
+import type { PackageRecord } from "@nexa/modules/cli/policy/policy";
 
 const ws = path.join(
   process.env.RUNFILES_DIR ?? process.env.TEST_SRCDIR ?? "",
@@ -185,5 +188,60 @@ describe("tests check", () => {
     both.rules = [...both.rules, { ...both.rules.find((x) => x.name === "data_test")!, name: "data_integration_test" }];
     expect(checkModuleTests(both, "data")).toEqual([]);
     expect(checkModuleTests({ ...both, rules: [] }, "data")).toEqual([]); // no code yet: nothing to test
+  });
+});
+
+describe("experiment and module-directory checks (run by `nexa lint` over the workspace)", () => {
+  const good = "owner: ml-team\nexpires: 2027-01-31\nquestion: does a longer context help?\n";
+  it("accept an experiment with owner, purpose and a future expiry", () => {
+    expect(checkExperiment("experiments/x", good, "2026-12-03")).toEqual([]);
+    expect(checkExperiment("experiments/x", good.replace("question", "purpose"), "2027-01-31")).toEqual([]);
+  });
+  it.each([
+    ["no EXPERIMENT.md", null, /experiments\/x\/EXPERIMENT\.md is missing/],
+    ["no owner", good.replace("owner: ml-team\n", ""), /names no owner/],
+    ["no purpose", good.replace(/question:.*\n/, ""), /states no purpose/],
+    ["no expiry", good.replace(/expires:.*\n/, ""), /has no expiry/],
+    [
+      "a malformed expiry",
+      good.replace("2027-01-31", "2027-02-30"),
+      /expires "2027-02-30" is not a date written YYYY-MM-DD/,
+    ],
+    [
+      "an expiry in the past",
+      good.replace("2027-01-31", "2026-11-30"),
+      /experiments\/x expired on 2026-11-30: graduate it/,
+    ],
+  ])("reject %s", (_what, text, message) => {
+    const vs = checkExperiment("experiments/x", text, "2026-12-03");
+    expect(vs.map((v) => v.rule)).toEqual(["experiment"]);
+    expect(vs[0].message).toMatch(message);
+  });
+  it("reject a directory under modules/ that no layer declares", () => {
+    expect(checkModuleDirs(["data", "cli"], layering)).toEqual([]);
+    expect(checkModuleDirs(["data", "utils"], layering).map((v) => v.message)).toEqual([
+      expect.stringMatching(
+        /^modules\/utils is not a declared module: add it to a layer in tests\/governance\/layers\.bzl/,
+      ),
+    ]);
+  });
+  it("checkWorkspace runs them only when it is given what they read", () => {
+    const none = { ...layering, kernelPackages: [], graphExempt: {} };
+    const empty = {
+      layering: { ...none, core: [], crossCutting: [], cli: [] },
+      moduleRecords: [],
+      kernelRecords: [],
+      readme: () => null,
+    };
+    expect(checkWorkspace(empty).map((r) => r.check)).not.toContain("experiments");
+    const withThem = checkWorkspace({
+      ...empty,
+      experiments: [{ dir: "experiments/x", text: null }],
+      moduleDirs: ["utils"],
+    });
+    expect(withThem.filter((r) => r.violations.length > 0).map((r) => r.check)).toEqual([
+      "module directories",
+      "experiments",
+    ]);
   });
 });

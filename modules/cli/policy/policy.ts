@@ -1,4 +1,6 @@
-// The governance policy as code: checks over the real build graph and the module packages.
+// The governance policy as code: checks over the real build graph and the module packages. One implementation:
+// `nexa lint` (modules/cli/lint.ts) runs them over the workspace, and //tests/governance:governance_test over the
+// same records (and proves each check fails on a deliberately broken fixture).
 //
 // Every check returns violations (never throws on bad input) so a test can show all of them at once, and each
 // message names the packages involved and the fix.
@@ -21,7 +23,7 @@ export interface Layering {
 }
 
 export interface Violation {
-  rule: "layering" | "cycle" | "package-name" | "readme" | "coverage" | "unknown-module" | "tests";
+  rule: "layering" | "cycle" | "package-name" | "readme" | "coverage" | "unknown-module" | "tests" | "experiment";
   message: string;
 }
 
@@ -315,6 +317,125 @@ export function checkModuleTests(record: PackageRecord, module: string): Violati
         message: `//${record.package} has no ${kind} tests: add a test target named ${name} (${kind === "unit" ? "*.test.ts, the module's own functions" : "*.integration.test.ts, the module with real files, processes or other modules"})`,
       });
     }
+  }
+  return out;
+}
+
+// ---- experiments -------------------------------------------------------------------------------------------------
+
+/** EXPERIMENT.md's header fields (experiments/README.md): `owner:`, `expires: YYYY-MM-DD`, `question:` (or `purpose:`). */
+export interface ExperimentHeader {
+  owner: string;
+  expires: string;
+  purpose: string;
+}
+
+/** The `key: value` lines at the top of an EXPERIMENT.md (until the first line that is not one). */
+export function experimentHeader(text: string): Partial<ExperimentHeader> {
+  const out: Partial<ExperimentHeader> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^(owner|expires|question|purpose):\s*(.*?)\s*$/.exec(line);
+    if (m === null) break;
+    const key = m[1] === "question" ? "purpose" : (m[1] as keyof ExperimentHeader);
+    out[key] = m[2];
+  }
+  return out;
+}
+
+/** A real calendar date written YYYY-MM-DD. */
+function isDate(s: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
+  const d = new Date(`${s}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+}
+
+/**
+ * An experiment (experiments/<name>/) is time-boxed (POLICY.md §6): its EXPERIMENT.md names an owner, a purpose
+ * (the question it answers) and an expiry date that has not passed (`today` is YYYY-MM-DD).
+ */
+export function checkExperiment(dir: string, text: string | null, today: string): Violation[] {
+  const v = (message: string): Violation => ({ rule: "experiment", message });
+  const file = `${dir}/EXPERIMENT.md`;
+  if (text === null) {
+    return [
+      v(
+        `${file} is missing: every experiment names its owner, expiry and purpose there (experiments/README.md); add "owner: <who>", "expires: YYYY-MM-DD" and "question: <the one question it answers>" lines`,
+      ),
+    ];
+  }
+  const h = experimentHeader(text);
+  const out: Violation[] = [];
+  if (!h.owner) out.push(v(`${file} names no owner: start it with an "owner: <name or team>" line`));
+  if (!h.purpose) out.push(v(`${file} states no purpose: add a "question: <the one question it answers>" line`));
+  if (!h.expires) out.push(v(`${file} has no expiry: add an "expires: YYYY-MM-DD" line (at most a few months out)`));
+  else if (!isDate(h.expires)) out.push(v(`${file}: expires "${h.expires}" is not a date written YYYY-MM-DD`));
+  else if (h.expires < today) {
+    out.push(
+      v(
+        `${dir} expired on ${h.expires}: graduate it into a module (\`nexa new module\`) or delete it (POLICY.md §6, monthly pruning); extend "expires:" only with its owner's reason`,
+      ),
+    );
+  }
+  return out;
+}
+
+/** Every directory under modules/ is a declared module (a layer of tests/governance/layers.bzl lists it). */
+export function checkModuleDirs(dirs: string[], layering: Layering): Violation[] {
+  const declared = new Set([...layering.core, ...layering.crossCutting, ...layering.cli]);
+  return dirs
+    .filter((d) => !declared.has(d))
+    .sort()
+    .map((d) => ({
+      rule: "unknown-module" as const,
+      message: `modules/${d} is not a declared module: add it to a layer in tests/governance/layers.bzl (with a README.md whose first line is its one responsibility), move it under experiments/, or delete it`,
+    }));
+}
+
+// ---- the whole workspace -----------------------------------------------------------------------------------------
+
+/** What the checks read: the layering, every module's and kernel package's record, and their READMEs. */
+export interface WorkspaceInput {
+  layering: Layering & { kernelPackages: string[]; graphExempt: Record<string, string> };
+  /** One record per module, in the order of layering.core, crossCutting, cli. */
+  moduleRecords: PackageRecord[];
+  /** One record per kernel package, in the order of layering.kernelPackages. */
+  kernelRecords: PackageRecord[];
+  /** The README.md of a package path, or null when it has none. */
+  readme(pkg: string): string | null;
+  /** experiments/<name> directories with their EXPERIMENT.md text (null: none); omitted where not visible. */
+  experiments?: { dir: string; text: string | null }[];
+  /** Directory names under modules/; omitted where not visible. */
+  moduleDirs?: string[];
+  /** YYYY-MM-DD, for experiment expiry. */
+  today?: string;
+}
+
+/** Every check of the policy over a workspace, by name (what `nexa lint` prints and the governance test asserts). */
+export function checkWorkspace(w: WorkspaceInput): { check: string; violations: Violation[] }[] {
+  const modules = [...w.layering.core, ...w.layering.crossCutting, ...w.layering.cli];
+  const records = [...w.moduleRecords, ...w.kernelRecords];
+  const graph = graphOf(records);
+  const packages = [
+    ...graph.edges.flat().map(packageOf),
+    ...graph.roots.map(packageOf),
+    ...modules.map((m) => `modules/${m}`),
+    ...w.layering.kernelPackages,
+  ];
+  const readmes = [...modules.map((m) => `modules/${m}`), ...w.layering.kernelPackages];
+  const out = [
+    { check: "layering and cycles", violations: checkLayering(graph, w.layering) },
+    { check: "package names", violations: checkPackageNames(packages) },
+    { check: "graph coverage", violations: records.flatMap((r) => checkCoverage(r, w.layering.graphExempt)) },
+    { check: "module tests", violations: w.moduleRecords.flatMap((r, i) => checkModuleTests(r, modules[i])) },
+    { check: "kernel tests", violations: w.kernelRecords.flatMap(checkKernelTests) },
+    { check: "readme responsibility", violations: readmes.flatMap((p) => checkReadme(`${p}/README.md`, w.readme(p))) },
+  ];
+  if (w.moduleDirs !== undefined) {
+    out.push({ check: "module directories", violations: checkModuleDirs(w.moduleDirs, w.layering) });
+  }
+  if (w.experiments !== undefined) {
+    const today = w.today ?? new Date().toISOString().slice(0, 10);
+    out.push({ check: "experiments", violations: w.experiments.flatMap((e) => checkExperiment(e.dir, e.text, today)) });
   }
   return out;
 }
