@@ -54,14 +54,13 @@ export interface PythonEnvSpec {
 }
 
 /** The bytes that key an environment: the file, then each `-r` include's bytes the same way. */
-function requirementsBytes(file: string, seen: Set<string> = new Set()): Uint8Array[] {
-  if (seen.has(file)) throw new Error(`${file}: -r includes form a cycle`);
-  seen.add(file);
+function requirementsBytes(file: string, including: readonly string[] = []): Uint8Array[] {
+  if (including.includes(file)) throw new Error(`${file}: -r includes form a cycle (${including.join(" -> ")})`);
   const text = readFileSync(file);
   const parts: Uint8Array[] = [text];
   for (const line of text.toString("utf8").split("\n")) {
     const m = /^\s*(?:-r|--requirement)\s+(\S+)/.exec(line);
-    if (m) parts.push(...requirementsBytes(path.resolve(path.dirname(file), m[1]), seen));
+    if (m) parts.push(...requirementsBytes(path.resolve(path.dirname(file), m[1]), [...including, file]));
   }
   return parts;
 }
