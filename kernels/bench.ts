@@ -18,7 +18,9 @@
 import fs from "fs";
 import path from "path";
 import { Tiktoken } from "tiktoken/lite";
-import { Gate, PackPlan, Tokenizer, fisherYates, shuffleFill, toBytes } from "@nexa/kernels/binding";
+import { Tokenizer, toBytes } from "@nexa/kernels/binding";
+
+import { DEDUP_ONLY, best, gpt2Ranks, timeGate, timePack, timeShuffle, timeTokenize } from "./throughput";
 
 const MIB = 1 << 20;
 const CORPUS_BYTES = 10 * MIB;
@@ -66,33 +68,6 @@ function loadCorpus(root: string): { docs: string[]; files: number; bytes: numbe
   return { docs, files: docs.length, bytes };
 }
 
-function gpt2Ranks(): { compact: string; specials: Record<string, number>; pattern: string; file: string } {
-  const json = JSON.parse(fs.readFileSync(require.resolve("tiktoken/encoders/gpt2.json"), "utf8"));
-  const lines: string[] = [];
-  for (const line of (json.bpe_ranks as string).split("\n")) {
-    if (!line) continue;
-    const [, offset, ...tokens] = line.split(" ");
-    tokens.forEach((t, i) => lines.push(`${t} ${Number(offset) + i}`));
-  }
-  return {
-    compact: json.bpe_ranks,
-    specials: json.special_tokens,
-    pattern: json.pat_str,
-    file: lines.join("\n") + "\n",
-  };
-}
-
-/** Best wall time in seconds of `runs` calls of `f`. */
-function best(runs: number, f: () => void): number {
-  let min = Infinity;
-  for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint();
-    f();
-    min = Math.min(min, Number(process.hrtime.bigint() - t0) / 1e9);
-  }
-  return min;
-}
-
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -112,18 +87,7 @@ function main(): void {
   const ranksFile = toBytes(ranks.file);
 
   // Tokenize: ours (a fresh tokenizer per run, load excluded from timing) vs npm tiktoken, per document.
-  let ours: Uint32Array[] = [];
-  let encodeSeconds = Infinity;
-  for (let r = 0; r < 3; r++) {
-    const tok = Tokenizer.load(ranksFile, "tiktoken", ranks.specials);
-    encodeSeconds = Math.min(
-      encodeSeconds,
-      best(1, () => {
-        ours = bytes.map((b) => tok.encode(b));
-      }),
-    );
-    tok.free();
-  }
+  const { seconds: encodeSeconds, ids: ours } = timeTokenize(bytes, ranks, 3);
   const reference = new Tiktoken(ranks.compact, ranks.specials, ranks.pattern);
   let theirs: Uint32Array[] = [];
   const tiktokenSeconds = best(3, () => {
@@ -147,39 +111,15 @@ function main(): void {
     for (let c = 0; c < copies; c++) lens[c * paragraphs.length + i] = len;
   }
   const seqLen = 2048;
-  let overPct = 0;
-  const packSeconds = best(7, () => {
-    const plan = PackPlan.create(lens, seqLen);
-    const s = plan.stats();
-    overPct = (s.bins / s.lower_bound_bins - 1) * 100;
-    plan.free();
-  });
+  const { seconds: packSeconds, overPct } = timePack(lens, seqLen, 7);
 
   // Shuffle: the Feistel permutation streamed in 64 Ki-index windows (O(1) memory, as a reader consumes it) vs
   // Fisher-Yates materializing the whole permutation, same n.
   const n = 10_000_000;
-  const window = new BigUint64Array(1 << 16).fill(0n);
-  const fy = new Uint32Array(n).fill(0);
-  const shuffleSeconds = best(3, () => {
-    for (let start = 0; start < n; start += window.length) {
-      const count = Math.min(window.length, n - start);
-      shuffleFill(n, 42, start, count, window);
-    }
-  });
-  const fySeconds = best(3, () => fisherYates(n, 42, fy));
+  const { seconds: shuffleSeconds, fisherYatesSeconds: fySeconds } = timeShuffle(n, 3);
 
   // Dedup: exact + near dedup over the files, quality filters disabled.
-  const dedupSeconds = best(3, () => {
-    const gate = new Gate({
-      minBytes: 0,
-      maxDuplicateLineFraction: 1,
-      maxNgramRepeatFraction: 1,
-      maxSymbolFraction: 1,
-      maxDigitFraction: 1,
-    });
-    gate.run(bytes);
-    gate.free();
-  });
+  const { seconds: dedupSeconds } = timeGate(bytes, DEDUP_ONLY, 3);
 
   const result = {
     corpus: { source: "node_modules *.md then *.d.ts, sorted paths", files: corpus.files, bytes: corpus.bytes },
