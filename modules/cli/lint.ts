@@ -63,8 +63,22 @@ export function visibilityViolations(message: string): Violation[] {
   return out;
 }
 
-/** Builds the records and runs every check over the workspace. */
-export function lintWorkspace(o: BazelOptions, today: string): { check: string; violations: Violation[] }[] {
+/** The governance records the checks read, for callers that measure them too (`nexa health`). */
+export interface GovernanceRecords {
+  layering: FullLayering;
+  moduleRecords: PackageRecord[];
+  kernelRecords: PackageRecord[];
+}
+
+/**
+ * Builds the records and runs every check over the workspace; `onRecords` receives the records when the build
+ * succeeded (not when Bazel refused a dependency).
+ */
+export function lintWorkspace(
+  o: BazelOptions,
+  today: string,
+  onRecords?: (r: GovernanceRecords) => void,
+): { check: string; violations: Violation[] }[] {
   bazelOutput(o, ["build", "--noshow_progress", "//tests/governance:layering"]);
   const bin = bazelOutput(o, ["info", "bazel-bin"]).trim();
   const layering = readJson<FullLayering>(path.join(bin, "tests", "governance", "layering.json"), "the layering");
@@ -81,10 +95,13 @@ export function lintWorkspace(o: BazelOptions, today: string): { check: string; 
     const f = path.join(o.workspace, rel);
     return existsSync(f) ? readFileSync(f, "utf8") : null;
   };
+  const moduleRecords = modules.map((m) => record(`modules/${m}`));
+  const kernelRecords = layering.kernelPackages.map(record);
+  onRecords?.({ layering, moduleRecords, kernelRecords });
   return checkWorkspace({
     layering,
-    moduleRecords: modules.map((m) => record(`modules/${m}`)),
-    kernelRecords: layering.kernelPackages.map(record),
+    moduleRecords,
+    kernelRecords,
     readme: (pkg) => readFile(`${pkg}/README.md`),
     moduleDirs: dirsIn(path.join(o.workspace, "modules")),
     experiments: dirsIn(path.join(o.workspace, "experiments")).map((d) => ({
