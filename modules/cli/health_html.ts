@@ -74,9 +74,7 @@ export function moduleBars(modules: ModuleHealth[]): string {
   const left = 120;
   const H = rows.length * (bar + 4) + 8;
   const max = Math.max(1, ...rows.map((r) => r.lines));
-  const parts = [
-    `<svg class="modules" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`,
-  ];
+  const parts = [`<svg class="modules" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`];
   rows.forEach((r, i) => {
     const yy = 4 + i * (bar + 4);
     const w = ((W - left - 70) * r.lines) / max;

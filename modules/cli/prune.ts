@@ -2,7 +2,9 @@
 // Lists (and with --apply removes) the experiments whose EXPERIMENT.md expiry has passed, with the WORKSPACE data
 // repository `nexa new pipeline --experiment` declared for each, and the registry's temp files that interrupted
 // writes left (older than an hour, never visible as blobs). Experiments without a valid header are listed for their
-// owner to fix, never removed; the registry's unreferenced blobs are `nexa gc`'s.
+// owner to fix, never removed; the registry's unreferenced blobs are `nexa gc`'s. From the build graph
+// (prune_unused.ts, unless --no-graph): configs no target reads, scripts nothing runs or names, and targets nothing
+// depends on (listed only).
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
 import * as path from "path";
 
@@ -10,9 +12,12 @@ import type { Command } from "commander";
 
 import { LocalStore } from "@nexa/modules/registry";
 
+import { bazelOf } from "./bazel_query";
 import { printJson, withJson } from "./context";
 import type { CommandContext } from "./context";
 import { checkExperiment, experimentHeader } from "./policy/policy";
+import { findUnused, queryGraphFacts } from "./prune_unused";
+import type { UnusedItem } from "./prune_unused";
 import { findWorkspace } from "./run_pipeline";
 
 /** Temp files younger than this may belong to a write in progress. */
@@ -102,18 +107,35 @@ export function register(program: Command, ctx: CommandContext): void {
   withJson(
     program
       .command("prune")
-      .description("list (or, with --apply, remove) expired experiments and the registry's stale temp files")
-      .option("--apply", "remove them (default: a dry run)"),
-  ).action((opts: { apply?: boolean; json?: boolean }) => {
+      .description(
+        "list (or, with --apply, remove) expired experiments, the registry's stale temp files, configs and scripts nothing uses, and targets nothing depends on",
+      )
+      .option("--apply", "remove them (default: a dry run; targets are only listed)")
+      .option("--no-graph", "skip the build-graph checks (configs, scripts, targets: three bazel queries)"),
+  ).action((opts: { apply?: boolean; json?: boolean; graph?: boolean }) => {
     const today = ctx.env.NEXA_TODAY ?? new Date().toISOString().slice(0, 10);
-    const items = prune(findWorkspace(ctx.env), ctx.home(), today, opts.apply === true);
+    const workspace = findWorkspace(ctx.env);
+    const items: (PruneItem | UnusedItem)[] = prune(workspace, ctx.home(), today, opts.apply === true);
+    if (opts.graph !== false) {
+      const facts = queryGraphFacts({ workspace, bazel: bazelOf(ctx.env), env: ctx.env });
+      items.push(...findUnused(workspace, facts, opts.apply === true));
+    }
     if (opts.json) {
       printJson(ctx, { schemaVersion: 1, applied: opts.apply === true, items });
       return;
     }
-    const verb = (i: PruneItem) => (i.removed ? "removed" : i.kind === "experiment_needs_owner" ? "fix" : "stale");
+    const verb = (i: PruneItem | UnusedItem) =>
+      i.removed
+        ? "removed"
+        : i.kind === "experiment_needs_owner"
+          ? "fix"
+          : i.kind === "unreferenced_target"
+            ? "review"
+            : "stale";
     const lines = items.map((i) => `${verb(i).padEnd(7)}  ${i.path}: ${i.detail}`);
-    const stale = items.filter((i) => i.kind !== "experiment_needs_owner" && !i.removed).length;
+    const stale = items.filter(
+      (i) => i.kind !== "experiment_needs_owner" && i.kind !== "unreferenced_target" && !i.removed,
+    ).length;
     lines.push(
       items.length === 0
         ? "nothing to prune"
