@@ -7,6 +7,7 @@ import { spawnSync } from "child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "fs";
 import * as path from "path";
 
+import { findCycles } from "./policy/policy";
 import type { PackageRecord } from "./policy/policy";
 
 /** Source files counted as code (documentation and data are not). */
@@ -71,22 +72,28 @@ function moduleOfLabel(label: string): string | undefined {
   return m[2] ?? (m[1] === "kernels" ? "kernels" : "contracts");
 }
 
+/** Module → the other modules (or `kernels`, `contracts`) its targets depend on, from the records' edges. */
+function moduleUses(records: PackageRecord[]): Map<string, Set<string>> {
+  const uses = new Map<string, Set<string>>();
+  for (const r of records) {
+    const m = moduleOfLabel(`//${r.package}`)!;
+    const set = uses.get(m) ?? new Set<string>();
+    for (const [, to] of r.edges) {
+      const t = moduleOfLabel(to);
+      if (t !== undefined && t !== m) set.add(t);
+    }
+    uses.set(m, set);
+  }
+  return uses;
+}
+
 /** Per module: size, fan-in, fan-out and test targets; `layerOf` names each module's layer. */
 export function moduleHealth(
   workspace: string,
   records: PackageRecord[],
   layerOf: (module: string) => string,
 ): ModuleHealth[] {
-  const out = new Map<string, Set<string>>();
-  for (const r of records) {
-    const m = moduleOfLabel(`//${r.package}`)!;
-    const uses = out.get(m) ?? new Set<string>();
-    for (const [, to] of r.edges) {
-      const t = moduleOfLabel(to);
-      if (t !== undefined && t !== m) uses.add(t);
-    }
-    out.set(m, uses);
-  }
+  const uses = moduleUses(records);
   return records.map((r) => {
     const module = moduleOfLabel(`//${r.package}`)!;
     const tests = r.rules.filter((x) => /_test$/.test(x.kind));
@@ -95,61 +102,19 @@ export function moduleHealth(
       module,
       layer: layerOf(module),
       ...codeSize(path.join(workspace, r.package)),
-      fanOut: out.get(module)?.size ?? 0,
-      fanIn: [...out.entries()].filter(([m, uses]) => m !== module && uses.has(module)).length,
+      fanOut: uses.get(module)?.size ?? 0,
+      fanIn: [...uses.entries()].filter(([m, u]) => m !== module && u.has(module)).length,
       unitTests: tests.length - integration,
       integrationTests: integration,
     };
   });
 }
 
-/** Module-level cycles (strongly connected components of more than one module), each sorted, as "a -> b -> a". */
+/** Module-level cycles (policy.ts's findCycles over the module graph), each as "a -> b -> a", sorted. */
 export function moduleCycles(records: PackageRecord[]): string[] {
-  const graph = new Map<string, Set<string>>();
-  for (const r of records) {
-    const m = moduleOfLabel(`//${r.package}`)!;
-    const uses = graph.get(m) ?? new Set<string>();
-    for (const [, to] of r.edges) {
-      const t = moduleOfLabel(to);
-      if (t !== undefined && t !== m) uses.add(t);
-    }
-    graph.set(m, uses);
-  }
-  // Tarjan's algorithm over the module graph
-  let next = 0;
-  const index = new Map<string, number>();
-  const low = new Map<string, number>();
-  const stack: string[] = [];
-  const onStack = new Set<string>();
-  const cycles: string[] = [];
-  const visit = (v: string) => {
-    index.set(v, next);
-    low.set(v, next);
-    next += 1;
-    stack.push(v);
-    onStack.add(v);
-    for (const w of [...(graph.get(v) ?? [])].sort()) {
-      if (!index.has(w)) {
-        visit(w);
-        low.set(v, Math.min(low.get(v)!, low.get(w)!));
-      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
-    }
-    if (low.get(v) === index.get(v)) {
-      const component: string[] = [];
-      let w: string;
-      do {
-        w = stack.pop()!;
-        onStack.delete(w);
-        component.push(w);
-      } while (w !== v);
-      if (component.length > 1) {
-        component.sort();
-        cycles.push([...component, component[0]].join(" -> "));
-      }
-    }
-  };
-  for (const v of [...graph.keys()].sort()) if (!index.has(v)) visit(v);
-  return cycles.sort();
+  return findCycles(moduleUses(records))
+    .map((c) => c.join(" -> "))
+    .sort();
 }
 
 /** Whether a contract is a document that must carry its own version (manifests, configs, reports, rubrics, plans). */

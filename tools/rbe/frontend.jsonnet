@@ -1,15 +1,15 @@
 // bb_storage as the frontend Bazel talks to (--remote_executor / --remote_cache): CAS and AC requests go to the
-// storage node, Execute requests for instance names under common.instanceName go to the scheduler.
-local common = import 'common.libsonnet';
+// storage node, Execute requests for instance names under cluster.instanceName go to the scheduler.
+local cluster = import 'cluster.libsonnet';
 
 {
-  grpcServers: [common.grpcServer(common.ports.frontend)],
+  grpcServers: [cluster.grpcServer(cluster.ports.frontend)],
   schedulers: {
     // The map key is stripped from the instance name before forwarding; add it back so that the scheduler and
     // the worker see the same instance name as Bazel.
-    [common.instanceName]: {
-      addInstanceNamePrefix: common.instanceName,
-      endpoint: common.grpcClient(common.ports.schedulerClients) {
+    [cluster.instanceName]: {
+      addInstanceNamePrefix: cluster.instanceName,
+      endpoint: cluster.grpcClient(cluster.ports.schedulerClients) {
         // Bazel's RequestMetadata (tool invocation id, action mnemonic) reaches the scheduler, which groups
         // the operations of one invocation and shows them on its admin page.
         addMetadataJmespathExpression: |||
@@ -20,15 +20,15 @@ local common = import 'common.libsonnet';
       },
     },
   },
-  maximumMessageSizeBytes: common.maximumMessageSizeBytes,
+  maximumMessageSizeBytes: cluster.maximumMessageSizeBytes,
   contentAddressableStorage: {
-    backend: common.blobstore.contentAddressableStorage,
+    backend: cluster.blobstore.contentAddressableStorage,
     getAuthorizer: { allow: {} },
     putAuthorizer: { allow: {} },
     findMissingAuthorizer: { allow: {} },
   },
   actionCache: {
-    backend: common.blobstore.actionCache,
+    backend: cluster.blobstore.actionCache,
     getAuthorizer: { allow: {} },
     putAuthorizer: { allow: {} },
   },

@@ -1,15 +1,15 @@
 // bb_scheduler: one queue per (instance name, platform); clients on 8982, workers on 8983, admin pages on 7982.
-local common = import 'common.libsonnet';
+local cluster = import 'cluster.libsonnet';
 
 {
   adminHttpServers: [{
-    listenAddresses: ['127.0.0.1:%d' % common.ports.schedulerAdminHttp],
+    listenAddresses: ['127.0.0.1:%d' % cluster.ports.schedulerAdminHttp],
     authenticationPolicy: { allow: {} },
   }],
-  clientGrpcServers: [common.grpcServer(common.ports.schedulerClients)],
-  workerGrpcServers: [common.grpcServer(common.ports.schedulerWorkers)],
-  contentAddressableStorage: common.blobstore.contentAddressableStorage,
-  maximumMessageSizeBytes: common.maximumMessageSizeBytes,
+  clientGrpcServers: [cluster.grpcServer(cluster.ports.schedulerClients)],
+  workerGrpcServers: [cluster.grpcServer(cluster.ports.schedulerWorkers)],
+  contentAddressableStorage: cluster.blobstore.contentAddressableStorage,
+  maximumMessageSizeBytes: cluster.maximumMessageSizeBytes,
   executeAuthorizer: { allow: {} },
   modifyDrainsAuthorizer: { allow: {} },
   killOperationsAuthorizer: { allow: {} },
@@ -29,8 +29,8 @@ local common = import 'common.libsonnet';
   },
   // The CPU pool's queue exists from the start, so `cluster.sh status` can show it before the first build.
   predeclaredPlatformQueues: [{
-    instanceNamePrefix: common.instanceName,
-    platform: common.cpuPlatform,
+    instanceNamePrefix: cluster.instanceName,
+    platform: cluster.cpuPlatform,
     // One size class (0): the worker does not announce a size.
     sizeClasses: [0],
   }],

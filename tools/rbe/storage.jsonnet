@@ -1,11 +1,11 @@
 // bb_storage as the storage node: CAS and AC on sparse block files under $NEXA_RBE_STATE/storage, persistent
 // across restarts. A single blob must fit in one block: CAS blocks are 4 GiB / (4 + 8 + 2 + 2) = 256 MiB.
-local common = import 'common.libsonnet';
+local cluster = import 'cluster.libsonnet';
 
 local localStore(dir, blocksBytes, mapBytes, old, current, new, spare) = {
   'local': {
     keyLocationMapOnBlockDevice: {
-      file: { path: common.state + '/storage/' + dir + '/key_location_map', sizeBytes: mapBytes },
+      file: { path: cluster.state + '/storage/' + dir + '/key_location_map', sizeBytes: mapBytes },
     },
     keyLocationMapMaximumGetAttempts: 32,
     keyLocationMapMaximumPutAttempts: 64,
@@ -13,19 +13,19 @@ local localStore(dir, blocksBytes, mapBytes, old, current, new, spare) = {
     currentBlocks: current,
     newBlocks: new,
     blocksOnBlockDevice: {
-      source: { file: { path: common.state + '/storage/' + dir + '/blocks', sizeBytes: blocksBytes } },
+      source: { file: { path: cluster.state + '/storage/' + dir + '/blocks', sizeBytes: blocksBytes } },
       spareBlocks: spare,
     },
     persistent: {
-      stateDirectoryPath: common.state + '/storage/' + dir + '/persistent_state',
+      stateDirectoryPath: cluster.state + '/storage/' + dir + '/persistent_state',
       minimumEpochInterval: '60s',
     },
   },
 };
 
 {
-  grpcServers: [common.grpcServer(common.ports.storage)],
-  maximumMessageSizeBytes: common.maximumMessageSizeBytes,
+  grpcServers: [cluster.grpcServer(cluster.ports.storage)],
+  maximumMessageSizeBytes: cluster.maximumMessageSizeBytes,
   contentAddressableStorage: {
     backend: localStore('cas', 4 * 1024 * 1024 * 1024, 64 * 1024 * 1024, 4, 8, 2, 2),
     getAuthorizer: { allow: {} },
