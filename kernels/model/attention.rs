@@ -8,6 +8,7 @@
 //! Shapes: qkv [B,T,3C] (q | k | v, head h at channels h·hs..(h+1)·hs of each third),
 //! doc [B,T], out [B,T,C], att [B,H,T,T] (softmax probabilities, kept for backward).
 
+use crate::dot::dot;
 use crate::elementary::exp_f32;
 use crate::scratch::{scratch_give, scratch_take};
 use crate::threads::{threads_run, Ctx};
@@ -24,53 +25,6 @@ impl AttnShape {
     fn hs(&self) -> usize {
         self.c / self.h
     }
-}
-
-/// Dot product with 8 fixed partial sums (vectorizable, fixed summation order).
-#[inline]
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let b = &b[..a.len()];
-    let mut acc = [0f32; 8];
-    // chunks_exact: no bounds check in the loop, so it vectorises; the order of operations is fixed either way
-    for (ca, cb) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
-        for l in 0..8 {
-            acc[l] += ca[l] * cb[l];
-        }
-    }
-    dot_finish(&acc, a, b)
-}
-
-/// The lane reduction and the tail of `dot` (shared by `dot4`, so both give the same bits).
-#[inline(always)]
-fn dot_finish(acc: &[f32; 8], a: &[f32], b: &[f32]) -> f32 {
-    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    let tail = a.len() / 8 * 8;
-    for i in tail..a.len() {
-        s += a[i] * b[i];
-    }
-    s
-}
-
-/// `[dot(x, w0), dot(x, w1), dot(x, w2), dot(x, w3)]`, bit for bit, with each chunk of `x` loaded once for four rows.
-#[inline]
-pub fn dot4(x: &[f32], w: [&[f32]; 4]) -> [f32; 4] {
-    let n = x.len();
-    let w = [&w[0][..n], &w[1][..n], &w[2][..n], &w[3][..n]];
-    let mut acc = [[0f32; 8]; 4];
-    for (i, cx) in x.chunks_exact(8).enumerate() {
-        for (r, acc_r) in acc.iter_mut().enumerate() {
-            let cw = &w[r][i * 8..i * 8 + 8];
-            for l in 0..8 {
-                acc_r[l] += cx[l] * cw[l];
-            }
-        }
-    }
-    [
-        dot_finish(&acc[0], x, w[0]),
-        dot_finish(&acc[1], x, w[1]),
-        dot_finish(&acc[2], x, w[2]),
-        dot_finish(&acc[3], x, w[3]),
-    ]
 }
 
 #[inline]
@@ -199,19 +153,6 @@ mod tests {
     use crate::gradcheck::{grad_check, Projection};
     use crate::rng::Rng;
     use crate::threads::Variant;
-
-    #[test]
-    fn dot4_gives_the_bits_of_four_dots() {
-        let mut rng = Rng::new(3);
-        for n in [0, 1, 7, 8, 9, 31, 128, 131] {
-            let x = rng.normal_vec(n, 1.0);
-            let w: Vec<Vec<f32>> = (0..4).map(|_| rng.normal_vec(n + 5, 1.0)).collect();
-            let got = dot4(&x, [&w[0], &w[1], &w[2], &w[3]]);
-            for r in 0..4 {
-                assert_eq!(got[r].to_bits(), dot(&x, &w[r]).to_bits(), "n {n} row {r}");
-            }
-        }
-    }
 
     fn run(qkv: &[f32], doc: &[u32], s: AttnShape, threads: usize) -> (Vec<f32>, Vec<f32>) {
         let mut out = vec![0f32; s.b * s.t * s.c];

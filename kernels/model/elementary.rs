@@ -433,6 +433,7 @@ mod tests {
             ("batch.rs", include_str!("batch.rs")),
             ("checkpoint.rs", include_str!("checkpoint.rs")),
             ("config.rs", include_str!("config.rs")),
+            ("dot.rs", include_str!("dot.rs")),
             ("elementary.rs", include_str!("elementary.rs")),
             ("gelu.rs", include_str!("gelu.rs")),
             ("generate.rs", include_str!("generate.rs")),

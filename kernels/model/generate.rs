@@ -1,7 +1,7 @@
 //! Autoregressive generation with a KV cache: one token per step, per-layer keys and
 //! values cached for a single sequence (one document, positions 0, 1, 2, …).
 
-use crate::attention::{dot, dot4};
+use crate::dot::{dot, matvec};
 use crate::elementary::{exp_f32, exp_f64, ln_f64};
 use crate::error::{err, ErrorKind, Result};
 use crate::gelu::gelu_forward;
@@ -36,28 +36,11 @@ pub struct Generation {
 }
 
 /// Keys and values of every layer for positions 0..len: [n_layer][seq_len·C].
+#[derive(Clone)]
 pub struct KvCache {
     k: Vec<Vec<f32>>,
     v: Vec<Vec<f32>>,
     pub len: usize,
-}
-
-/// y[o] = b[o] + x·w[o]   (w: [O,C]); one row of x, so a dot per output, four outputs at a time (`dot4`: the
-/// same bits as `dot`, with x read once per four rows).
-fn matvec(y: &mut [f32], x: &[f32], w: &[f32], b: Option<&[f32]>) {
-    let c = x.len();
-    let row = |o: usize| &w[o * c..(o + 1) * c];
-    let bias = |o: usize| b.map_or(0.0, |b| b[o]);
-    let quads = y.len() / 4 * 4;
-    for o in (0..quads).step_by(4) {
-        let d = dot4(x, [row(o), row(o + 1), row(o + 2), row(o + 3)]);
-        for r in 0..4 {
-            y[o + r] = d[r] + bias(o + r);
-        }
-    }
-    for o in quads..y.len() {
-        y[o] = dot(x, row(o)) + bias(o);
-    }
 }
 
 impl Model {
@@ -68,60 +51,96 @@ impl Model {
 
     /// Feeds one token at position `cache.len`; returns the next-token logits [V].
     pub fn decode_step(&self, cache: &mut KvCache, token: u32) -> Result<Vec<f32>> {
+        self.decode_rows(cache, &[token])
+    }
+
+    /// Feeds `tokens` (non-empty) at positions `cache.len`, `cache.len + 1`, …; returns the next-token logits [V]
+    /// after the last one. Layer by layer over all the rows (each weight matrix is read once for all of them, from
+    /// cache), with exactly `decode_step`'s operations per row: a row's attention reads the keys and values of
+    /// positions up to its own, so feeding tokens one call at a time or all in one call gives the same bits. Only
+    /// the last row goes through the output head.
+    pub fn decode_rows(&self, cache: &mut KvCache, tokens: &[u32]) -> Result<Vec<f32>> {
         let (c, nh, p) = (self.config.d_model, self.config.n_head, &self.params);
-        let (l, pos) = (&self.layout, cache.len);
-        if token as usize >= self.config.vocab_size {
+        let (l, pos0, n) = (&self.layout, cache.len, tokens.len());
+        if let Some(&token) = tokens.iter().find(|&&t| t as usize >= self.config.vocab_size) {
             return err(
                 ErrorKind::InvalidBatch,
                 format!("token {token} is outside vocab_size {}", self.config.vocab_size),
             );
         }
-        if pos >= self.config.seq_len {
-            return err(ErrorKind::InvalidBatch, format!("KV cache is full (seq_len {})", self.config.seq_len));
+        if n == 0 {
+            return err(ErrorKind::InvalidBatch, "decode: no tokens to feed");
         }
-        let hs = c / nh;
+        if pos0 + n > self.config.seq_len {
+            return err(
+                ErrorKind::InvalidBatch,
+                format!(
+                    "KV cache is full: {n} tokens at position {pos0} do not fit in seq_len {}",
+                    self.config.seq_len
+                ),
+            );
+        }
+        let (hs, variant) = (c / nh, self.ctx.variant);
         let t = |off: usize, len: usize| &p[off..off + len];
-        let mut x: Vec<f32> = (0..c).map(|j| p[l.wte + token as usize * c + j] + p[l.wpe + pos * c + j]).collect();
-        let (mut ln, mut m, mut s) = (vec![0f32; c], [0f32], [0f32]);
-        let (mut qkv, mut y, mut tmp) = (vec![0f32; 3 * c], vec![0f32; c], vec![0f32; c]);
-        let (mut h, mut hg) = (vec![0f32; 4 * c], vec![0f32; 4 * c]);
-        let mut scores = vec![0f32; pos + 1];
+        let mut x = vec![0f32; n * c];
+        for (i, &token) in tokens.iter().enumerate() {
+            let (te, pe) = (t(l.wte + token as usize * c, c), t(l.wpe + (pos0 + i) * c, c));
+            x[i * c..(i + 1) * c].iter_mut().zip(te.iter().zip(pe)).for_each(|(xj, (a, b))| *xj = a + b);
+        }
+        let (mut ln, mut m, mut s) = (vec![0f32; n * c], vec![0f32; n], vec![0f32; n]);
+        let (mut qkv, mut y, mut tmp) = (vec![0f32; n * 3 * c], vec![0f32; n * c], vec![0f32; n * c]);
+        let (mut h, mut hg) = (vec![0f32; n * 4 * c], vec![0f32; n * 4 * c]);
+        let mut scores = vec![0f32; pos0 + n];
+        let rows = |y: &mut [f32], x: &[f32], w: &[f32], b: &[f32]| {
+            let (cin, cout) = (x.len() / n, y.len() / n);
+            for (yr, xr) in y.chunks_exact_mut(cout).zip(x.chunks_exact(cin)) {
+                matvec(variant, yr, xr, w, Some(b));
+            }
+        };
         for (li, bo) in l.blocks.iter().enumerate() {
             layernorm_forward(&mut ln, &mut m, &mut s, &x, t(bo.ln1_w, c), t(bo.ln1_b, c), c);
-            matvec(&mut qkv, &ln, t(bo.qkv_w, 3 * c * c), Some(t(bo.qkv_b, 3 * c)));
-            cache.k[li][pos * c..(pos + 1) * c].copy_from_slice(&qkv[c..2 * c]);
-            cache.v[li][pos * c..(pos + 1) * c].copy_from_slice(&qkv[2 * c..]);
-            for hh in 0..nh {
-                let q = &qkv[hh * hs..(hh + 1) * hs];
-                let mut maxv = f32::NEG_INFINITY;
-                for j in 0..=pos {
-                    scores[j] = dot(q, &cache.k[li][j * c + hh * hs..][..hs]) / (hs as f32).sqrt();
-                    maxv = maxv.max(scores[j]);
-                }
-                let mut sum = 0f32;
-                scores.iter_mut().for_each(|e| {
-                    *e = exp_f32(*e - maxv);
-                    sum += *e;
-                });
-                let yh = &mut y[hh * hs..(hh + 1) * hs];
-                yh.fill(0.0);
-                for j in 0..=pos {
-                    let vj = &cache.v[li][j * c + hh * hs..][..hs];
-                    yh.iter_mut().zip(vj).for_each(|(a, b)| *a += scores[j] / sum * b);
+            rows(&mut qkv, &ln, t(bo.qkv_w, 3 * c * c), t(bo.qkv_b, 3 * c));
+            for i in 0..n {
+                let (row, at) = (&qkv[i * 3 * c..(i + 1) * 3 * c], (pos0 + i) * c);
+                cache.k[li][at..at + c].copy_from_slice(&row[c..2 * c]);
+                cache.v[li][at..at + c].copy_from_slice(&row[2 * c..]);
+            }
+            for i in 0..n {
+                let pos = pos0 + i;
+                let scores = &mut scores[..=pos];
+                for hh in 0..nh {
+                    let q = &qkv[i * 3 * c + hh * hs..][..hs];
+                    let mut maxv = f32::NEG_INFINITY;
+                    for (j, e) in scores.iter_mut().enumerate() {
+                        *e = dot(q, &cache.k[li][j * c + hh * hs..][..hs]) / (hs as f32).sqrt();
+                        maxv = maxv.max(*e);
+                    }
+                    let mut sum = 0f32;
+                    scores.iter_mut().for_each(|e| {
+                        *e = exp_f32(*e - maxv);
+                        sum += *e;
+                    });
+                    let yh = &mut y[i * c + hh * hs..][..hs];
+                    yh.fill(0.0);
+                    for (j, &e) in scores.iter().enumerate() {
+                        let (vj, pj) = (&cache.v[li][j * c + hh * hs..][..hs], e / sum);
+                        yh.iter_mut().zip(vj).for_each(|(a, b)| *a += pj * b);
+                    }
                 }
             }
-            matvec(&mut tmp, &y, t(bo.proj_w, c * c), Some(t(bo.proj_b, c)));
+            rows(&mut tmp, &y, t(bo.proj_w, c * c), t(bo.proj_b, c));
             x.iter_mut().zip(&tmp).for_each(|(a, b)| *a += b);
             layernorm_forward(&mut ln, &mut m, &mut s, &x, t(bo.ln2_w, c), t(bo.ln2_b, c), c);
-            matvec(&mut h, &ln, t(bo.fc_w, 4 * c * c), Some(t(bo.fc_b, 4 * c)));
+            rows(&mut h, &ln, t(bo.fc_w, 4 * c * c), t(bo.fc_b, 4 * c));
             gelu_forward(&mut hg, &h);
-            matvec(&mut tmp, &hg, t(bo.fcproj_w, 4 * c * c), Some(t(bo.fcproj_b, c)));
+            rows(&mut tmp, &hg, t(bo.fcproj_w, 4 * c * c), t(bo.fcproj_b, c));
             x.iter_mut().zip(&tmp).for_each(|(a, b)| *a += b);
         }
-        layernorm_forward(&mut ln, &mut m, &mut s, &x, t(l.lnf_w, c), t(l.lnf_b, c), c);
+        let last = &x[(n - 1) * c..];
+        layernorm_forward(&mut ln[..c], &mut m[..1], &mut s[..1], last, t(l.lnf_w, c), t(l.lnf_b, c), c);
         let mut logits = vec![0f32; self.config.vocab_size];
-        matvec(&mut logits, &ln, t(l.wte, self.config.vocab_size * c), None);
-        cache.len += 1;
+        matvec(variant, &mut logits, &ln[..c], t(l.wte, self.config.vocab_size * c), None);
+        cache.len += n;
         Ok(logits)
     }
 
@@ -159,6 +178,10 @@ pub enum Step {
     Token(SampledToken),
     Stop(StopReason),
 }
+
+/// Prompt tokens per `decode_rows` call in `Decoder::feed`: the weights are read once per chunk, and `cancelled` is
+/// asked between chunks (a chunk of this model size takes about a millisecond). The bits do not depend on it.
+pub(crate) const FEED_CHUNK: usize = 16;
 
 /// A generation in progress, one token at a time: its own KV cache and sampler state over a model it does not own
 /// (every call takes the model, so one model serves any number of decoders, from any threads). The tokens it
@@ -202,8 +225,8 @@ impl Decoder {
         self.generated
     }
 
-    /// Feeds prompt tokens at the next positions; `cancelled` is asked before each one. Returns how many were fed
-    /// (fewer than `tokens.len()` only when cancelled). Only before the first `next`.
+    /// Feeds prompt tokens at the next positions, `FEED_CHUNK` at a time; `cancelled` is asked before each chunk.
+    /// Returns how many were fed (fewer than `tokens.len()` only when cancelled). Only before the first `next`.
     pub fn feed(&mut self, model: &Model, tokens: &[u32], cancelled: &dyn Fn() -> bool) -> Result<usize> {
         if self.generated > 0 || self.pending.is_some() || self.done.is_some() {
             return err(ErrorKind::InvalidBatch, "feed: the decoder has started generating; feed only the prompt");
@@ -227,11 +250,11 @@ impl Decoder {
             );
         }
         let cache = self.cache.as_mut().expect("decoder cache");
-        for (i, &tok) in tokens.iter().enumerate() {
+        for (i, chunk) in tokens.chunks(FEED_CHUNK).enumerate() {
             if cancelled() {
-                return Ok(i);
+                return Ok(i * FEED_CHUNK);
             }
-            self.logits = model.decode_step(cache, tok)?;
+            self.logits = model.decode_rows(cache, chunk)?;
         }
         Ok(tokens.len())
     }

@@ -2,7 +2,8 @@
 //! honours stop tokens and limits; eval helpers.
 
 use crate::batch::Batch;
-use crate::generate::{GenerateOptions, StopReason};
+use crate::config::GptConfig;
+use crate::generate::{GenerateOptions, StopReason, FEED_CHUNK};
 use crate::loss::IGNORE;
 use crate::model::{bits_per_byte, Model};
 use crate::model_test::{tiny_batch, tiny_config};
@@ -107,18 +108,56 @@ fn decoder_gives_generate_tokens_logprobs_and_cancels() {
         s => panic!("expected a token, got {s:?}"),
     }
 
-    // cancellation: feed stops before the token it is asked about, next stops with Cancelled
+    // cancellation: feed is asked before each chunk of FEED_CHUNK tokens and stops before the chunk it is told
+    // about; next stops with Cancelled
+    let long = Model::new(GptConfig { seq_len: 3 * FEED_CHUNK, ..tiny_config() }, 6).unwrap();
     let calls = std::cell::Cell::new(0);
     let after_two = || {
         calls.set(calls.get() + 1);
         calls.get() > 2
     };
+    let mut c = Decoder::new(&long, &opts);
+    assert_eq!(c.feed(&long, &vec![3; 3 * FEED_CHUNK], &after_two).unwrap(), 2 * FEED_CHUNK);
+    assert_eq!(c.next(&long, 0, &|| true).unwrap(), Step::Stop(StopReason::Cancelled));
+    assert!(c.feed(&long, &[5], &|| false).is_err(), "no feeding after the end");
     let mut c = Decoder::new(&model, &opts);
-    assert_eq!(c.feed(&model, &[3, 1, 4, 1], &after_two).unwrap(), 2);
-    assert_eq!(c.next(&model, 0, &|| true).unwrap(), Step::Stop(StopReason::Cancelled));
-    assert!(c.feed(&model, &[5], &|| false).is_err(), "no feeding after the end");
+    assert_eq!(c.feed(&model, &[3, 1, 4, 1], &|| true).unwrap(), 0, "cancelled before the first chunk");
     let mut e = Decoder::new(&model, &opts);
     assert!(e.next(&model, 0, &|| false).is_err(), "next before any feed");
     assert!(e.feed(&model, &[0; 9], &|| false).is_err(), "more than seq_len");
     assert!(e.feed(&model, &[13], &|| false).is_err(), "outside the vocabulary");
+}
+
+#[test]
+fn feeding_many_tokens_in_one_call_gives_the_bits_of_one_at_a_time() {
+    let cfg = GptConfig { seq_len: 40, ..tiny_config() };
+    let model = Model::new(cfg, 8).unwrap();
+    let tokens: Vec<u32> = (0..37).map(|i| (i * 5 % cfg.vocab_size) as u32).collect();
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+    let mut one = model.kv_cache_new();
+    let mut stepwise = Vec::new();
+    for &t in &tokens {
+        stepwise = model.decode_step(&mut one, t).unwrap();
+    }
+    // all at once, and in uneven pieces (a row's attention sees exactly the positions before it either way)
+    for pieces in [vec![37], vec![1, 15, 16, 5], vec![20, 17]] {
+        let mut cache = model.kv_cache_new();
+        let mut at = 0;
+        let mut logits = Vec::new();
+        for n in pieces {
+            logits = model.decode_rows(&mut cache, &tokens[at..at + n]).unwrap();
+            at += n;
+        }
+        assert_eq!(bits(&logits), bits(&stepwise));
+        assert_eq!(cache.len, one.len);
+        // the caches hold the same keys and values: the next step gives the same logits
+        assert_eq!(
+            bits(&model.decode_step(&mut cache, 2).unwrap()),
+            bits(&model.decode_step(&mut one.clone(), 2).unwrap())
+        );
+    }
+    let mut full = model.kv_cache_new();
+    assert!(model.decode_rows(&mut full, &[]).is_err(), "no tokens");
+    assert!(model.decode_rows(&mut full, &vec![1; 41]).is_err(), "more than seq_len");
+    assert_eq!(full.len, 0, "a refused call changes nothing");
 }

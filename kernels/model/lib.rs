@@ -10,6 +10,7 @@ mod attention;
 mod batch;
 mod checkpoint;
 mod config;
+mod dot;
 mod elementary;
 mod error;
 mod gelu;

@@ -39,8 +39,10 @@ pub fn sample_next(logits: &[f32], opts: &SampleOptions, rng: &mut Rng) -> u32 {
     let maxv = logits.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
     let mut cand: Vec<(f64, u32)> =
         logits.iter().enumerate().map(|(i, &z)| (exp_f64(((z - maxv) / opts.temperature) as f64), i as u32)).collect();
-    // most likely first; equal probabilities by token id
-    cand.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal).then(a.1.cmp(&b.1)));
+    // most likely first; equal probabilities by token id. The weights are exp(≤ 0) in [0, 1] (never -0), whose IEEE
+    // bits order like their values, so an integer key gives that order, and token ids make it total (any sort
+    // gives the same permutation).
+    cand.sort_unstable_by_key(|&(w, id)| (std::cmp::Reverse(w.to_bits()), id));
     if opts.top_k > 0 {
         cand.truncate(opts.top_k);
     }
