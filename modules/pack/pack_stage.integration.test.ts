@@ -1,16 +1,16 @@
 // The pack stage end to end through the stage runtime, on a small dataset written by the fake upstream data stage:
 // products and manifests, determinism, exactly-once packing, tokenizer reuse, tokenizer.json shape, bad inputs.
-import { readFileSync } from "fs";
+import { readFileSync, writeFileSync } from "fs";
 import * as path from "path";
 
 import { Tokenizer } from "@nexa/kernels/binding";
 import { CONTRACTS, decodeManifest, digestBytes } from "@nexa/modules/manifest";
 import { PACKED_PAD_DOC_ID, readPackedShard } from "@nexa/modules/packed_shards";
-import { listDataFiles } from "@nexa/modules/stage";
+import { listDataFiles, runStage } from "@nexa/modules/stage";
 import type { StageOutcome } from "@nexa/modules/stage";
 import { itReportsDamagedUpstream } from "@nexa/modules/stage/testing/damage";
 import { corpus, fakeDataStage, fixtureRecords } from "@nexa/modules/stage/testing/upstream";
-import { runIn, stageFile, stageWorkspace } from "@nexa/modules/stage/testing/workspace";
+import { inputArg, runIn, stageFile, stageWorkspace, writeJson } from "@nexa/modules/stage/testing/workspace";
 import type { StageInputs, StageWorkspace } from "@nexa/modules/stage/testing/workspace";
 
 import { END_OF_TEXT, packStage } from "./index";
@@ -52,6 +52,34 @@ const pack = (
   config: object = CONFIG,
   inputs: StageInputs = { dataset: "data" },
 ): Promise<StageOutcome> => runIn(w, packStage, name, { module: "modules/pack", config, inputs });
+
+/**
+ * Stage `name` of `w` as `n` shard actions (into `<name>.shard-<i>`) and a merge (into `<name>`), the way the stage
+ * rule lays out a sharded stage; `order` lists the shard directories the merge is given (default: in order).
+ */
+async function packSharded(
+  w: StageWorkspace,
+  name: string,
+  n: number,
+  opts: { config?: object; inputs?: StageInputs; order?: number[]; afterShards?: (dirs: string[]) => void } = {},
+): Promise<StageOutcome> {
+  const config = writeJson(w.dir, `${name}.config.json`, opts.config ?? CONFIG);
+  const inputs = Object.entries(opts.inputs ?? { dataset: "data" }).map(([slot, stage]) => inputArg(w, slot, stage));
+  const common = [`--stage=${name}`, "--module=modules/pack", `--config=${config}`, ...inputs];
+  const dirs = Array.from({ length: n }, (_, i) => path.join(w.dir, `${name}.shard-${i}`));
+  for (const [i, dir] of dirs.entries()) {
+    const log = `--log=${dir}.log.jsonl`;
+    await runStage(packStage, ["run", ...common, `--shard=${i}`, `--num-shards=${n}`, `--out=${dir}`, log], w.bundle);
+  }
+  opts.afterShards?.(dirs);
+  const given = (opts.order ?? dirs.map((_, i) => i)).map((i) => `--shard-dir=${dirs[i]}`);
+  const out = [`--out=${path.join(w.dir, name)}`, `--log=${path.join(w.dir, name + ".log.jsonl")}`];
+  return runStage(
+    packStage,
+    ["merge", ...common, ...given, ...out, `--manifest=${path.join(w.dir, name + ".manifest.json")}`],
+    w.bundle,
+  );
+}
 
 const readPacked = (w: StageWorkspace, stage: string) =>
   decodeManifest(CONTRACTS.PackedDatasetManifest, stageFile(w, stage, "packed.json"), "packed.json");
@@ -224,6 +252,54 @@ describe("pack stage", () => {
     await expect(
       pack(w, "badeos", { ...CONFIG, tokenizer: { vocabSize: 300, specialTokens: ["<eos>"] } }),
     ).rejects.toMatchObject({ code: "PACK_EOS_TOKEN", context: { jsonPath: "$.tokenizer.specialTokens[0]" } });
+  });
+
+  it("sharded into 2, 5 or 40 actions + a merge, writes the unsharded run's bytes (files and stage manifest)", async () => {
+    const files = await listDataFiles(path.join(w.dir, "pack"));
+    for (const n of [2, 5, 40]) {
+      const other = await workspace();
+      const merged = await packSharded(other, "pack", n);
+      expect(await listDataFiles(path.join(other.dir, "pack"))).toEqual(files);
+      for (const f of files)
+        expect([n, f, stageFile(other, "pack", f).equals(stageFile(w, "pack", f))]).toEqual([n, f, true]);
+      expect(readFileSync(path.join(other.dir, "pack.manifest.json"), "utf8")).toBe(
+        readFileSync(path.join(w.dir, "pack.manifest.json"), "utf8"),
+      );
+      expect(merged.result.metrics).toMatchObject({ vocab_size: 320 });
+    }
+  });
+
+  it("sharded with tokenizer_from, writes the unsharded reuse's bytes", async () => {
+    const { tokenizer: _unused, ...withoutTokenizer } = CONFIG;
+    const inputs = { dataset: "data", tokenizer_from: "pack" };
+    await pack(w, "reuse1", withoutTokenizer, inputs);
+    const other = await workspace();
+    await pack(other, "pack");
+    await packSharded(other, "reuse1", 3, { config: withoutTokenizer, inputs });
+    const files = await listDataFiles(path.join(w.dir, "reuse1"));
+    expect(await listDataFiles(path.join(other.dir, "reuse1"))).toEqual(files);
+    for (const f of files)
+      expect([f, stageFile(other, "reuse1", f).equals(stageFile(w, "reuse1", f))]).toEqual([f, true]);
+  });
+
+  it("refuses to merge shards out of order, an incomplete set, or a damaged shard, naming the directory", async () => {
+    await expect(packSharded(w, "swapped", 2, { order: [1, 0] })).rejects.toMatchObject({
+      code: "PACK_SHARD_MISMATCH",
+      message: expect.stringContaining("holds shard 1 of 2, expected 0 of 2"),
+    });
+    await expect(packSharded(w, "partial", 3, { order: [0, 1] })).rejects.toMatchObject({
+      code: "PACK_SHARD_MISMATCH",
+    });
+    const damage = (dirs: string[]) => writeFileSync(path.join(dirs[1], "train.tokens.bin"), "not tokens");
+    await expect(packSharded(w, "damaged", 2, { afterShards: damage })).rejects.toMatchObject({
+      code: "PACK_SHARD_CORRUPT",
+      context: { file: expect.stringContaining(path.join("damaged.shard-1", "train.tokens.bin")) },
+    });
+    const noTokenizer = (dirs: string[]) => writeFileSync(path.join(dirs[0], "tokenizer.json"), "{}");
+    await expect(packSharded(w, "retrained", 2, { afterShards: noTokenizer })).rejects.toMatchObject({
+      code: "PACK_SHARD_MISMATCH",
+      message: expect.stringContaining("tokenizer.json differs from shard 0's"),
+    });
   });
 
   itReportsDamagedUpstream(workspace, [

@@ -2,9 +2,14 @@
 // Every per-token step runs in the kernels (encode, shuffle, plan, materialize); TypeScript loops over
 // documents, segments and bins only.
 //
-//   texts ──shuffle(seed)──▶ encode_batch ──(+EOS per doc)──▶ tokens + offsets [docs + 1]
+//   texts ──shuffle(seed)──▶ encode_batch ──(+EOS per doc)──▶ tokens + offsets [docs + 1]      (encodeSplit)
 //         ──pack_plan(seq_len)──▶ bins of segments (doc, offset, len) ──materialize──▶ rows [bins × seq_len]
-//         ──doc ids per bin, bin order shuffle(seed')──▶ shards of ≤ MAX_SHARD_PAYLOAD_BYTES
+//         ──doc ids per bin, bin order shuffle(seed')──▶ shards of ≤ MAX_SHARD_PAYLOAD_BYTES   (packEncoded)
+//
+// A sharded stage splits the first line: shard i of n encodes the documents at positions p ≡ i (mod n) of the
+// shuffled order (encodeSplit with a shard), and the merge interleaves the shards' token streams back into that
+// order (interleaveShards) before planning. A document's tokens do not depend on the others', so the merged
+// stream, and every file after it, is byte-identical to the unsharded run's whatever the shard count.
 //
 // Document ids in the files are the index of the document within its bin (docs/formats.md); the kernel's
 // materialize writes plan-wide document indices, so they are rewritten here, one fill per segment.
@@ -24,17 +29,20 @@ export const MAX_SHARD_PAYLOAD_BYTES = 64 << 20;
 /** XORed into shuffle_seed for the sequence (bin) order, so it is independent of the document order. */
 const BIN_SEED_SALT = 0x9e3779b97f4a7c15n;
 
-export interface PackSplitOptions {
+export interface PackEncodedOptions {
   outDir: string;
   split: string;
+  seqLen: number;
+  padId: number;
+  shuffleSeed: number;
+}
+
+export interface PackSplitOptions extends PackEncodedOptions {
   texts: readonly string[];
   tokenizer: Tokenizer;
   /** Appended after every document when appendEos. */
   eosId: number;
   appendEos: boolean;
-  seqLen: number;
-  padId: number;
-  shuffleSeed: number;
 }
 
 /** One written shard file. */
@@ -59,13 +67,17 @@ function permutation(n: number, seed: bigint): BigUint64Array {
   return n === 0 ? new BigUint64Array(0) : shuffleFill(n, seed, 0, n);
 }
 
-/** Encodes the documents (in the given order) and appends EOS to each when asked; CSR tokens + offsets. */
-function tokenize(
-  texts: readonly string[],
-  tok: Tokenizer,
-  eosId: number,
-  appendEos: boolean,
-): { tokens: Uint32Array; offsets: BigUint64Array; lens: Uint32Array } {
+/** Documents' tokens as CSR: document d (in the order encoded) is tokens[offsets[d], offsets[d + 1]). */
+export interface EncodedDocs {
+  tokens: Uint32Array;
+  /** [docs + 1] */
+  offsets: BigUint64Array;
+  /** [docs] tokens per document (EOS included when appended) */
+  lens: Uint32Array;
+}
+
+/** Encodes the documents (in the given order) and appends EOS to each when asked. */
+function tokenize(texts: readonly string[], tok: Tokenizer, eosId: number, appendEos: boolean): EncodedDocs {
   const { ids, offsets } = tok.encodeBatch(texts);
   const n = texts.length;
   const lens = new Uint32Array(n);
@@ -85,6 +97,50 @@ function tokenize(
     lens[d] = doc.length + 1;
   }
   return { tokens, offsets: out, lens };
+}
+
+export interface EncodeSplitOptions {
+  texts: readonly string[];
+  tokenizer: Tokenizer;
+  eosId: number;
+  appendEos: boolean;
+  shuffleSeed: number;
+  /** Encode only the documents at positions p ≡ index (mod count) of the shuffled order (default: all). */
+  shard?: { index: number; count: number };
+}
+
+/** The split's documents in their shuffled order (or one shard's share of it), encoded. */
+export function encodeSplit(opts: EncodeSplitOptions): EncodedDocs {
+  const seed = BigInt.asUintN(64, BigInt(opts.shuffleSeed));
+  const { index, count } = opts.shard ?? { index: 0, count: 1 };
+  const docOrder = permutation(opts.texts.length, seed);
+  const mine: string[] = [];
+  for (let p = index; p < docOrder.length; p += count) mine.push(opts.texts[Number(docOrder[p])]);
+  return tokenize(mine, opts.tokenizer, opts.eosId, opts.appendEos);
+}
+
+/**
+ * The whole split's encoded stream from its shards' (`parts[i]` is shard i of parts.length, as encodeSplit wrote
+ * it): position p of the shuffled order is document ⌊p / n⌋ of shard p mod n.
+ */
+export function interleaveShards(parts: readonly EncodedDocs[]): EncodedDocs {
+  const n = parts.length;
+  const docs = parts.reduce((sum, q) => sum + q.lens.length, 0);
+  const tokens = new Uint32Array(parts.reduce((sum, q) => sum + q.tokens.length, 0));
+  const offsets = new BigUint64Array(docs + 1);
+  const lens = new Uint32Array(docs);
+  let at = 0;
+  for (let p = 0; p < docs; p++) {
+    const part = parts[p % n];
+    const d = Math.floor(p / n);
+    const start = Number(part.offsets[d]);
+    const len = Number(part.offsets[d + 1]) - start;
+    tokens.set(part.tokens.subarray(start, start + len), at);
+    at += len;
+    offsets[p + 1] = BigInt(at);
+    lens[p] = part.lens[d];
+  }
+  return { tokens, offsets, lens };
 }
 
 /** Rewrites doc ids to per-bin indices (padding keeps PAD_DOC_ID); returns non-padding tokens per bin. */
@@ -108,13 +164,10 @@ function binLocalDocIds(plan: PackPlan, docIds: Uint32Array): Uint32Array {
 // ----------------------------------------------------------------------------------------------------------
 // entry point
 
-/** Packs one split into `<split>-NNNNN.nxpk` files in opts.outDir. */
-export async function packSplit(opts: PackSplitOptions): Promise<PackedSplit> {
+/** Packs one split's encoded documents (in their shuffled order) into `<split>-NNNNN.nxpk` files in opts.outDir. */
+export async function packEncoded(opts: PackEncodedOptions, encoded: EncodedDocs): Promise<PackedSplit> {
   const seed = BigInt.asUintN(64, BigInt(opts.shuffleSeed));
-  const docOrder = permutation(opts.texts.length, seed);
-  const shuffled = Array.from(docOrder, (i) => opts.texts[Number(i)]);
-  const { tokens, offsets, lens } = tokenize(shuffled, opts.tokenizer, opts.eosId, opts.appendEos);
-
+  const { tokens, offsets, lens } = encoded;
   const plan = PackPlan.create(lens, opts.seqLen);
   try {
     const stats = plan.stats();
@@ -160,4 +213,9 @@ export async function packSplit(opts: PackSplitOptions): Promise<PackedSplit> {
   } finally {
     plan.free();
   }
+}
+
+/** Packs one split (encodeSplit, then packEncoded). */
+export async function packSplit(opts: PackSplitOptions): Promise<PackedSplit> {
+  return packEncoded(opts, encodeSplit(opts));
 }

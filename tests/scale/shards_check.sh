@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Shard fan-out of the data stage, run by CI after `npm test` (bash tests/scale/shards_check.sh):
 #
-#   1. the shard count is a knob (--//tools/stage:shards=data=N) and the product does not depend on it: 1, 2, 3 and
-#      8 shards give the same stage manifest, byte for byte;
+#   1. the shard count is a knob (--//tools/stage:shards=data=N,teacher_pack=N) and the product does not depend on
+#      it: 1, 2, 3 and 8 shards of the data and pack stages give the same stage manifests, byte for byte;
 #   2. Bazel's action cache makes a shard the unit of resume: `kill -9` of a shard action in the middle of the stage
 #      (8 shards, one action at a time, after two have finished), then a rerun executes exactly the shards that had
 #      not finished, and the merge.
@@ -14,16 +14,18 @@ source "$(dirname "${BASH_SOURCE[0]}")/../scenarios/scenarios.sh"
 scenarios_init shards
 
 bz() { bazel --output_base="$scratch/ob" "$@"; }
-manifest() { sha256sum "$(bz info bazel-bin 2>/dev/null)/pipelines/data.manifest.json" | cut -d' ' -f1; }
+manifest() { sha256sum "$(bz info bazel-bin 2>/dev/null)/pipelines/$1.manifest.json" | cut -d' ' -f1; }
 
 any_count() {
-  local n want
+  local n want_data want_pack
   for n in 1 2 3 8; do
-    bz build --disk_cache= "--//tools/stage:shards=data=$n" //pipelines:data >"$scratch/build-$n.log" 2>&1 ||
-      { tail -20 "$scratch/build-$n.log"; fail "the data stage failed with $n shards"; }
-    echo "$n shards: data.manifest.json $(manifest)"
-    want=${want:-$(manifest)}
-    [[ "$(manifest)" == "$want" ]] || fail "$n shards give another manifest than 1 shard"
+    bz build --disk_cache= "--//tools/stage:shards=data=$n,teacher_pack=$n" //pipelines:teacher_pack \
+      >"$scratch/build-$n.log" 2>&1 || { tail -20 "$scratch/build-$n.log"; fail "the data or pack stage failed with $n shards"; }
+    echo "$n shards: data.manifest.json $(manifest data), teacher_pack.manifest.json $(manifest teacher_pack)"
+    want_data=${want_data:-$(manifest data)}
+    want_pack=${want_pack:-$(manifest teacher_pack)}
+    [[ "$(manifest data)" == "$want_data" ]] || fail "$n data shards give another manifest than 1 shard"
+    [[ "$(manifest teacher_pack)" == "$want_pack" ]] || fail "$n pack shards give another manifest than 1 shard"
   done
 }
 
@@ -62,6 +64,6 @@ resume_unfinished() {
   [[ "$executed" == "$expected" ]] || fail "the rerun executed [$executed], expected the unfinished shards and the merge [$expected]"
 }
 
-scenario "the data stage's product is the same for 1, 2, 3 and 8 shards" any_count
+scenario "the data and pack stages' products are the same for 1, 2, 3 and 8 shards" any_count
 scenario "after kill -9 of a shard mid-stage, a rerun executes only the unfinished shards and the merge" resume_unfinished
 scenarios_end
