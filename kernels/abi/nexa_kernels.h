@@ -29,7 +29,7 @@
 extern "C" {
 #endif
 
-#define NEXA_ABI_VERSION 7u
+#define NEXA_ABI_VERSION 8u
 
 /* ---------------------------------------------------------------- status */
 
@@ -139,6 +139,11 @@ nexa_status nexa_gate_new(const nexa_gate_config *config, nexa_gate **out);
  * stream (dedup memory and document index carry across calls). */
 nexa_status nexa_gate_run(nexa_gate *gate, const uint8_t *data, size_t data_len, const uint64_t *doc_offsets,
                           size_t n_docs, uint8_t *out_reasons);
+
+/* Threads nexa_gate_run prepares documents on (0 is taken as 1; default 1). The decisions
+ * are the same for every count: filters, digests and MinHash signatures run in parallel,
+ * the dedup state is updated in stream order on the calling thread. */
+nexa_status nexa_gate_set_threads(nexa_gate *gate, uint32_t threads);
 
 /* Documents per reason so far; out has NEXA_GATE_REASON_COUNT entries. */
 nexa_status nexa_gate_counts(const nexa_gate *gate, uint64_t *out, size_t len);

@@ -52,6 +52,23 @@ describe("gate", () => {
     gate.free();
   });
 
+  test("setThreads: the same reasons and counts on 1, 2 and 3 threads", () => {
+    const base = Array.from({ length: 300 }, (_, i) => words(i % 120, 60).join(" "));
+    const docs = base.map((d, i) => (i % 7 === 3 ? d + " plus a tail" : i % 11 === 5 ? "tiny" : d));
+    const decide = (threads: number) => {
+      const gate = new Gate({ minBytes: 10 }).setThreads(threads);
+      const reasons = [...gate.run(docs.slice(0, 100)), ...gate.run(docs.slice(100))];
+      const counts = gate.counts();
+      gate.free();
+      return { reasons, counts };
+    };
+    const one = decide(1);
+    expect(one.counts.exact_duplicate).toBeGreaterThan(0);
+    expect(one.counts.near_duplicate).toBeGreaterThan(0);
+    expect(decide(2)).toEqual(one);
+    expect(decide(3)).toEqual(one);
+  });
+
   test("reason names come from the library", () => {
     GATE_REASONS.forEach((name, code) => expect(gateReasonName(code)).toBe(name));
     expect(gateReasonName(99)).toBeUndefined();

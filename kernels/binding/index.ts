@@ -302,6 +302,15 @@ export class Gate {
     return this.handle;
   }
 
+  /**
+   * Threads `run` prepares documents on (filters, digests, MinHash signatures; default 1). The decisions are the
+   * same for every count: the dedup state is updated in stream order.
+   */
+  setThreads(threads: number): this {
+    check(kernels().nexa_gate_set_threads(this.live(), Math.max(1, Math.floor(threads))), "nexa_gate_set_threads");
+    return this;
+  }
+
   /** Reason code per document (continuing the stream). */
   run(docs: readonly (string | Uint8Array)[]): Uint8Array {
     const { data, offsets } = concatDocs(docs);

@@ -65,7 +65,7 @@ export class KernelError extends Error {
 // ---------------------------------------------------------------------------------------------------------------------
 
 /** The ABI version this binding was written against (NEXA_ABI_VERSION). */
-export const ABI_VERSION = 7;
+export const ABI_VERSION = 8;
 
 const LIB_NAME = "libnexa_kernels.so";
 const RUNFILES_REL = path.join("kernels", "abi", LIB_NAME);
@@ -249,6 +249,7 @@ export const PROTOTYPES = {
   nexa_gate_new: "int32_t nexa_gate_new(const nexa_gate_config *config, _Out_ nexa_gate **out)",
   nexa_gate_run:
     "int32_t nexa_gate_run(nexa_gate *gate, const uint8_t *data, size_t data_len, const uint64_t *doc_offsets, size_t n_docs, uint8_t *out_reasons)",
+  nexa_gate_set_threads: "int32_t nexa_gate_set_threads(nexa_gate *gate, uint32_t threads)",
   nexa_gate_counts: "int32_t nexa_gate_counts(const nexa_gate *gate, uint64_t *out, size_t len)",
   nexa_gate_reason_name: "const char *nexa_gate_reason_name(uint32_t code)",
   nexa_gate_free: "void nexa_gate_free(nexa_gate *gate)",

@@ -94,11 +94,19 @@ pub struct Gate {
     seen_bands: HashSet<u64>,
     counts: [u64; REASON_COUNT],
     next_index: u64,
-    // Scratch buffers reused across documents.
-    shingles: Vec<u64>,
-    sig: Vec<u32>,
-    keys: Vec<u64>,
+    /// Threads `gate_run` prepares documents on (the decisions never depend on it).
+    threads: usize,
 }
+
+/// What deciding one document needs that does not depend on the documents before it: the filters' verdict, or
+/// its content digest and LSH band keys (empty when it has no shingle or near dedup is off).
+enum Prepared {
+    Drop(DropReason),
+    Candidate { digest: u128, keys: Vec<u64> },
+}
+
+/// Documents prepared per round of `gate_run` (bounds the band keys held at once).
+const PREPARE_CHUNK: usize = 4096;
 
 impl Gate {
     pub fn gate_new(cfg: GateConfig) -> Result<Gate, String> {
@@ -113,40 +121,104 @@ impl Gate {
             seen_bands: HashSet::new(),
             counts: [0; REASON_COUNT],
             next_index: 0,
-            shingles: Vec::new(),
-            sig: Vec::new(),
-            keys: Vec::new(),
+            threads: 1,
         })
+    }
+
+    /// Threads for `gate_run` (at least 1). The stream's decisions are the same for every count: only the
+    /// per-document work (filters, digest, shingles, MinHash signature) runs in parallel; the dedup state is
+    /// updated by one thread in stream order.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
     }
 
     /// Decides the next document of the stream (global index = documents seen so far).
     pub fn gate_document(&mut self, doc: &[u8]) -> DropReason {
         let index = self.next_index;
         self.next_index += 1;
-        let reason =
-            if index % self.cfg.num_shards != self.cfg.shard { DropReason::OtherShard } else { self.decide(doc) };
+        let reason = if index % self.cfg.num_shards != self.cfg.shard {
+            DropReason::OtherShard
+        } else {
+            let prepared = self.prepare(doc);
+            self.commit(prepared)
+        };
         self.counts[reason as usize] += 1;
         reason
     }
 
-    fn decide(&mut self, doc: &[u8]) -> DropReason {
-        if let Some(r) = filter_document(doc, &self.cfg.filters) {
-            return r;
+    /// Decides the next `docs.len()` documents of the stream into `out`: exactly `gate_document` one at a time,
+    /// with the per-document work spread over `set_threads` threads.
+    pub fn gate_run(&mut self, docs: &[&[u8]], out: &mut [DropReason]) {
+        assert_eq!(docs.len(), out.len(), "gate_run: one reason per document");
+        if self.threads <= 1 {
+            for (o, doc) in out.iter_mut().zip(docs) {
+                *o = self.gate_document(doc);
+            }
+            return;
         }
-        if self.cfg.exact_dedup && !self.seen_digests.insert(content_digest(doc)) {
-            return DropReason::ExactDuplicate;
-        }
-        if self.cfg.near_dedup {
-            self.hasher.shingles(doc, &mut self.shingles);
-            if !self.shingles.is_empty() {
-                self.hasher.signature(&self.shingles, &mut self.sig);
-                self.hasher.band_keys(&self.sig, &mut self.keys);
-                if self.keys.iter().any(|k| self.seen_bands.contains(k)) {
-                    return DropReason::NearDuplicate;
+        for (docs, out) in docs.chunks(PREPARE_CHUNK).zip(out.chunks_mut(PREPARE_CHUNK)) {
+            let first = self.next_index;
+            let (shard, num_shards) = (self.cfg.shard, self.cfg.num_shards);
+            let mine = |i: usize| (first + i as u64) % num_shards == shard;
+            let mut prepared: Vec<Option<Prepared>> = (0..docs.len()).map(|_| None).collect();
+            let per = docs.len().div_ceil(self.threads);
+            let this = &*self;
+            std::thread::scope(|scope| {
+                for (t, part) in prepared.chunks_mut(per).enumerate() {
+                    scope.spawn(move || {
+                        for (j, slot) in part.iter_mut().enumerate() {
+                            let i = t * per + j;
+                            if mine(i) {
+                                *slot = Some(this.prepare(docs[i]));
+                            }
+                        }
+                    });
                 }
-                self.seen_bands.extend(self.keys.iter().copied());
+            });
+            for (o, p) in out.iter_mut().zip(prepared) {
+                self.next_index += 1;
+                let reason = match p {
+                    None => DropReason::OtherShard,
+                    Some(p) => self.commit(p),
+                };
+                self.counts[reason as usize] += 1;
+                *o = reason;
             }
         }
+    }
+
+    /// The per-document part of a decision (no state read but the config).
+    fn prepare(&self, doc: &[u8]) -> Prepared {
+        if let Some(r) = filter_document(doc, &self.cfg.filters) {
+            return Prepared::Drop(r);
+        }
+        let digest = if self.cfg.exact_dedup { content_digest(doc) } else { 0 };
+        let mut keys = Vec::new();
+        if self.cfg.near_dedup {
+            let (mut shingles, mut sig) = (Vec::new(), Vec::new());
+            self.hasher.shingles(doc, &mut shingles);
+            if !shingles.is_empty() {
+                self.hasher.signature(&shingles, &mut sig);
+                self.hasher.band_keys(&sig, &mut keys);
+            }
+        }
+        Prepared::Candidate { digest, keys }
+    }
+
+    /// The stream-ordered part: exact dedup, then LSH (a document whose bands meet a kept one's is a near
+    /// duplicate; a kept document's bands join the index).
+    fn commit(&mut self, prepared: Prepared) -> DropReason {
+        let (digest, keys) = match prepared {
+            Prepared::Drop(r) => return r,
+            Prepared::Candidate { digest, keys } => (digest, keys),
+        };
+        if self.cfg.exact_dedup && !self.seen_digests.insert(digest) {
+            return DropReason::ExactDuplicate;
+        }
+        if keys.iter().any(|k| self.seen_bands.contains(k)) {
+            return DropReason::NearDuplicate;
+        }
+        self.seen_bands.extend(keys);
         DropReason::Keep
     }
 

@@ -100,3 +100,72 @@ fn minhash_estimates_track_exact_jaccard_property() {
     // 256 hashes: standard deviation <= 0.031; 4 sigma tolerance.
     assert!(worst < 0.125, "worst MinHash error {worst}");
 }
+
+#[test]
+fn gate_run_on_threads_decides_exactly_like_one_document_at_a_time() {
+    // originals, exact copies, near copies (one word changed), filter drops, empty documents, in a mixed order,
+    // longer than one prepare chunk so the chunk boundary is crossed
+    let mut docs: Vec<Vec<u8>> = Vec::new();
+    let mut s = 5u64;
+    for i in 0..(PREPARE_CHUNK as u64 + 900) {
+        let kind = splitmix(&mut s) % 6;
+        let base = prose(i / 3, 80);
+        let doc = match kind {
+            0 => base,
+            1 => prose(i / 3, 80), // an exact copy of a neighbour's text
+            2 => base.replacen("a", "q", 1),
+            3 => "x".repeat(3),
+            4 => String::new(),
+            _ => prose(i + 1_000_000, 60),
+        };
+        docs.push(doc.into_bytes());
+    }
+    let refs: Vec<&[u8]> = docs.iter().map(|d| d.as_slice()).collect();
+    for (shard, num_shards) in [(0u64, 1u64), (1, 3)] {
+        let cfg = GateConfig {
+            filters: FilterConfig { min_bytes: 10, ..FilterConfig::default() },
+            shard,
+            num_shards,
+            ..GateConfig::default()
+        };
+        let mut one = Gate::gate_new(cfg.clone()).unwrap();
+        let want: Vec<DropReason> = refs.iter().map(|d| one.gate_document(d)).collect();
+        let kinds = [DropReason::ExactDuplicate, DropReason::NearDuplicate, DropReason::Keep, DropReason::TooShort];
+        for kind in kinds.into_iter().take(if num_shards == 1 { 4 } else { 0 }) {
+            assert!(want.contains(&kind), "the corpus exercises {kind:?}");
+        }
+        if num_shards > 1 {
+            assert!(want.contains(&DropReason::OtherShard) && want.contains(&DropReason::Keep));
+        }
+        for threads in [1, 2, 3, 8] {
+            let mut g = Gate::gate_new(cfg.clone()).unwrap();
+            g.set_threads(threads);
+            // two calls: the stream (and the shard of each index) continues across them
+            let mut got = vec![DropReason::Keep; refs.len()];
+            let (a, b) = got.split_at_mut(1000);
+            g.gate_run(&refs[..1000], a);
+            g.gate_run(&refs[1000..], b);
+            assert_eq!(got, want, "threads {threads}, shard {shard} of {num_shards}");
+            assert_eq!(g.counts(), one.counts());
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx2_signature_gives_the_baseline_minima() {
+    if !std::arch::is_x86_feature_detected!("avx2") {
+        return; // no AVX2 path on this CPU: `signature` never takes it here
+    }
+    let mut s = 17u64;
+    for n_hashes in [1usize, 7, 8, 128, 131] {
+        let xor: Vec<u32> = (0..n_hashes).map(|_| splitmix(&mut s) as u32).collect();
+        let mul: Vec<u32> = (0..n_hashes).map(|_| splitmix(&mut s) as u32 | 1).collect();
+        let shingles: Vec<u64> = (0..300).map(|_| splitmix(&mut s)).collect();
+        let (mut a, mut b) = (vec![u32::MAX; n_hashes], vec![u32::MAX; n_hashes]);
+        crate::minhash::signature_min(&shingles, &xor, &mul, &mut a);
+        // SAFETY: AVX2 was detected above.
+        unsafe { crate::minhash::signature_avx2(&shingles, &xor, &mul, &mut b) };
+        assert_eq!(a, b, "{n_hashes} hashes");
+    }
+}

@@ -70,6 +70,7 @@ async function filterShard(ctx: Ctx, kernel: KernelGateConfig): Promise<Filtered
   const reasons = filterPass(
     kernel,
     mine.map((d) => d.bytes),
+    ctx.threads,
   );
   const drops = countDrops(reasons);
   const read = files.map(() => 0);
@@ -115,6 +116,7 @@ async function finish(ctx: Ctx, kernel: KernelGateConfig, parts: readonly Filter
   const reasons = dedupPass(
     kernel,
     docs.map((d) => Buffer.from(d.text, "utf8")),
+    ctx.threads,
   );
   addDrops(drops, countDrops(reasons));
   const kept = docs.filter((_, k) => reasons[k] === "keep");

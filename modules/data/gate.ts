@@ -67,9 +67,9 @@ export function addDrops(into: DropCounts, more: DropCounts): DropCounts {
   return into;
 }
 
-/** Pass 1: the quality filters' decision per document (dedup off). */
-export function filterPass(kernel: KernelGateConfig, docs: readonly Uint8Array[]): GateReason[] {
-  const gate = new Gate({ ...kernel, exactDedup: false, nearDedup: false, shard: 0, numShards: 1 });
+/** Pass 1: the quality filters' decision per document (dedup off), on `threads` (the decisions do not depend on it). */
+export function filterPass(kernel: KernelGateConfig, docs: readonly Uint8Array[], threads = 1): GateReason[] {
+  const gate = new Gate({ ...kernel, exactDedup: false, nearDedup: false, shard: 0, numShards: 1 }).setThreads(threads);
   try {
     return runGate(gate, docs);
   } finally {
@@ -77,8 +77,11 @@ export function filterPass(kernel: KernelGateConfig, docs: readonly Uint8Array[]
   }
 }
 
-/** Pass 2: exact and near dedup over filter survivors in reading order (every filter off). */
-export function dedupPass(kernel: KernelGateConfig, docs: readonly Uint8Array[]): GateReason[] {
+/**
+ * Pass 2: exact and near dedup over filter survivors in reading order (every filter off); digests and MinHash
+ * signatures on `threads`, the dedup decisions in stream order (the same for every count).
+ */
+export function dedupPass(kernel: KernelGateConfig, docs: readonly Uint8Array[], threads = 1): GateReason[] {
   if (!kernel.exactDedup && !kernel.nearDedup) return docs.map(() => "keep");
   const gate = new Gate({
     ...kernel,
@@ -90,7 +93,7 @@ export function dedupPass(kernel: KernelGateConfig, docs: readonly Uint8Array[])
     maxDigitFraction: 1,
     shard: 0,
     numShards: 1,
-  });
+  }).setThreads(threads);
   try {
     return runGate(gate, docs);
   } finally {
