@@ -176,6 +176,29 @@ mod tests {
     }
 
     #[test]
+    fn batches_give_the_bits_of_permute_for_any_size() {
+        // permute_batch takes the AVX2 lanes where the CPU has them; permute is always the scalar path.
+        let mut rng = 2024u64;
+        let mut sizes: Vec<u64> = vec![2, 3, 5, 1 << 20, 10_000_000, u32::MAX as u64 + 1];
+        sizes.extend([(u32::MAX as u64) << 32, ((u32::MAX as u64) << 32) + 1, u64::MAX - 1, u64::MAX]);
+        for _ in 0..200 {
+            let n = splitmix64_next(&mut rng) >> (splitmix64_next(&mut rng) % 62);
+            sizes.push(n.max(2));
+        }
+        for n in sizes {
+            let p = Permutation::permutation_new(n, splitmix64_next(&mut rng));
+            for len in [64usize, 63, 7, 4, 1] {
+                let base = splitmix64_next(&mut rng) % (n - len.min(n as usize) as u64 + 1);
+                let mut out = vec![0u64; len.min(n as usize)];
+                p.permute_batch(base, &mut out);
+                for (j, &y) in out.iter().enumerate() {
+                    assert_eq!(y, p.permute(base + j as u64), "n={n} base={base} j={j}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn fisher_yates_is_a_permutation() {
         let v = fisher_yates(1000, 3);
         assert!(is_bijection(1000, |i| v[i as usize] as u64));
