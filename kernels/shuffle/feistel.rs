@@ -175,10 +175,8 @@ impl Permutation {
         let mul_keyed = |half: __m256i, key: u64, m: u64| {
             let t = _mm256_xor_si256(half, splat(key));
             let lo = _mm256_mul_epu32(t, splat(m & 0xffff_ffff));
-            let cross = _mm256_add_epi64(
-                _mm256_mul_epu32(t, splat(m >> 32)),
-                splat((key >> 32).wrapping_mul(m & 0xffff_ffff)),
-            );
+            let cross =
+                _mm256_add_epi64(_mm256_mul_epu32(t, splat(m >> 32)), splat((key >> 32).wrapping_mul(m & 0xffff_ffff)));
             _mm256_add_epi64(lo, _mm256_slli_epi64::<32>(cross))
         };
         let bv = splat(self.b);

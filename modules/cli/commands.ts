@@ -93,6 +93,8 @@ export function exitCodeOf(err: unknown): number {
  */
 export async function runNexa(argv: string[], io: CommandIo): Promise<number> {
   const env = io.env ?? process.env;
+  // The source revision costs two git processes: asked for only when the version is printed.
+  const wantsVersion = argv.some((a) => a === "-V" || a === "--version");
   const program = new Command("nexa")
     .description(
       "NexaCompute operator command (exit codes: 0 ok, 1 rubric failed, 2 usage, 3 bad input, 4 environment)",
@@ -100,7 +102,11 @@ export async function runNexa(argv: string[], io: CommandIo): Promise<number> {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
-    .version(versionString(env), "-V, --version", "print the version (package version and source revision)")
+    .version(
+      wantsVersion ? versionString(env) : "",
+      "-V, --version",
+      "print the version (package version and source revision)",
+    )
     .option("--home <dir>", "registry home ($NEXA_HOME, default ~/.nexa)")
     .addOption(
       new Option("--log-format <format>", "log lines on stderr: pretty (default on a terminal), json, or off").choices([

@@ -7,7 +7,6 @@
 import { randomBytes, createHash, timingSafeEqual } from "crypto";
 
 import cors from "@fastify/cors";
-import Fastify from "fastify";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 import type { NexaLogger } from "@nexa/modules/monitoring";
@@ -62,6 +61,8 @@ export class InferenceServer {
   private readonly created = Math.floor(Date.now() / 1000);
 
   constructor(private readonly opts: ServerOptions) {
+    // Loaded here, not at the top: the nexa bundle holds every command, and only `nexa serve` needs fastify.
+    const Fastify = (require("fastify") as typeof import("fastify")).default;
     this.app = Fastify({
       bodyLimit: opts.limits.maxBodyBytes,
       logger: false,

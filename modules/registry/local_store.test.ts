@@ -1,7 +1,7 @@
 // LocalStore: idempotent puts, verified reads, crash safety and concurrent writers in several processes.
 
 import { fork } from "child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from "fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, truncateSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 
@@ -66,6 +66,46 @@ describe("LocalStore", () => {
     const { digest } = await store.putFile(join(home, "src.bin"), digestBytes(bytes));
     await store.getToFile(digest, join(home, "out.bin"));
     expect(readFileSync(join(home, "out.bin")).equals(bytes)).toBe(true);
+  });
+
+  it("putFile of a stored blob with its digest hashes the source and copies nothing; a damaged blob is replaced", async () => {
+    const home = tempHome();
+    const bytes = blobBytes(3, 70_000);
+    const src = join(home, "src.bin");
+    writeFileSync(src, bytes);
+    const digest = digestBytes(bytes);
+    const renames: string[] = [];
+    const store = () => new LocalStore(home, { beforeRename: async (p) => void renames.push(p) });
+    expect(await store().putFile(src, digest)).toEqual({ digest, sizeBytes: bytes.length, existed: false });
+    expect(renames).toHaveLength(1);
+    const path = store().blobPath(digest);
+    const inode = statSync(path).ino;
+    // a new store (a new publish): the stored blob is hashed once, the source is hashed, nothing is copied
+    expect(await store().putFile(src, digest)).toEqual({ digest, sizeBytes: bytes.length, existed: true });
+    expect(renames).toHaveLength(1);
+    expect(statSync(path).ino).toBe(inode);
+    expect(await store().listTemp()).toEqual([]);
+    // a source that does not hash to the digest it is put with is refused, whether or not that blob is stored
+    const other = join(home, "other.bin");
+    writeFileSync(other, "other bytes");
+    const err = await store()
+      .putFile(other, digest)
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(IntegrityError);
+    expect(err.context).toMatchObject({ path: other, expected: digest, actual: digestBytes("other bytes") });
+    // same size, different bytes in the store: the put copies the source over it
+    chmodSync(path, 0o644);
+    const flipped = Buffer.from(bytes);
+    flipped[100] ^= 1;
+    writeFileSync(path, flipped);
+    expect(await store().putFile(src, digest)).toEqual({
+      digest,
+      sizeBytes: bytes.length,
+      existed: false,
+      replaced: true,
+    });
+    expect(renames).toHaveLength(2);
+    expect(readFileSync(path).equals(bytes)).toBe(true);
   });
 
   it("rejects a put whose bytes do not match the expected digest", async () => {

@@ -10,7 +10,9 @@
 // A blob that already exists is checked before it is trusted: its size always, its full hash the first time this
 // store object meets it (a publish opens one store, so once per blob and publish). A bad one (corrupted or truncated in place) is replaced by the new copy, atomically
 // (rename over it), so republishing a run repairs it. A good one gets its mtime refreshed: `gc` keeps blobs touched
-// within its grace period, so a publish in progress never loses a blob it is about to reference.
+// within its grace period, so a publish in progress never loses a blob it is about to reference. A file put with
+// its expected digest whose blob is already stored and sound is only hashed (and checked against that digest): no
+// copy, no fsync, which is what keeps a publish of cached stages cheap.
 // A crash before the rename leaves only a *.partial file in cas/tmp, never a visible blob; `cleanTemp()`
 // removes stale ones. Reads hash the bytes and refuse a blob whose digest does not match its name; getToFile
 // copies and hashes concurrently the same way and only renames the copy into place once the digest matched.
@@ -98,6 +100,15 @@ async function copyHashing(read: (buf: Buffer) => Promise<number>, out: FileHand
 // ----------------------------------------------------------------------------------------------------------
 // store
 
+/** The error of a source whose bytes do not hash to the digest recorded for them. */
+function digestMismatch(source: string, digest: string, expectedDigest: string): IntegrityError {
+  const expected = DIGEST_PREFIX + digestHex(expectedDigest);
+  return new IntegrityError("INTEGRITY_DIGEST", `${source}: digest ${digest}, expected ${expected}`, {
+    context: { path: source, expected, actual: digest },
+    hint: "the source changed after its digest was recorded",
+  });
+}
+
 export class LocalStore implements BlobStore {
   /** cas/sha256 directory. */
   readonly blobRoot: string;
@@ -135,6 +146,10 @@ export class LocalStore implements BlobStore {
   }
 
   async putFile(path: string, expectedDigest?: string): Promise<PutResult> {
+    if (expectedDigest !== undefined) {
+      const stored = await this.alreadyStored(path, expectedDigest);
+      if (stored !== undefined) return stored;
+    }
     const tempPath = await this.newTempPath();
     let hashed: FileDigest;
     try {
@@ -162,6 +177,32 @@ export class LocalStore implements BlobStore {
       throw new RegistryError("REGISTRY_IO", `cannot store ${path}`, { context: { path }, cause: err });
     }
     return this.publishTemp(tempPath, hashed.digest, hashed.sizeBytes, expectedDigest, path);
+  }
+
+  /**
+   * A put of `path` whose blob is already stored and sound (size, and its hash on first use): `path` is hashed and
+   * checked against `expectedDigest`, nothing is copied or synced. Undefined when the blob is absent or damaged
+   * (the caller then stores it, replacing a damaged one).
+   */
+  private async alreadyStored(path: string, expectedDigest: string): Promise<PutResult | undefined> {
+    const finalPath = this.blobPath(expectedDigest);
+    const info = await stat(finalPath).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return undefined;
+      throw err;
+    });
+    if (info === undefined) return undefined;
+    let hashed: FileDigest;
+    try {
+      hashed = await digestFile(path);
+    } catch (err) {
+      throw new RegistryError("REGISTRY_IO", `cannot store ${path}`, { context: { path }, cause: err });
+    }
+    if (digestHex(hashed.digest) !== digestHex(expectedDigest))
+      throw digestMismatch(path, hashed.digest, expectedDigest);
+    if ((await this.existingBlob(finalPath, hashed.digest, hashed.sizeBytes)) !== "good") return undefined;
+    const now = new Date();
+    await utimes(finalPath, now, now); // recently used: `gc` keeps it through its grace period
+    return { digest: hashed.digest, sizeBytes: hashed.sizeBytes, existed: true };
   }
 
   private async newTempPath(): Promise<string> {
@@ -204,14 +245,7 @@ export class LocalStore implements BlobStore {
   ): Promise<PutResult> {
     if (expectedDigest !== undefined && digestHex(expectedDigest) !== digestHex(digest)) {
       await unlink(tempPath);
-      throw new IntegrityError(
-        "INTEGRITY_DIGEST",
-        `${source}: digest ${digest}, expected ${DIGEST_PREFIX + digestHex(expectedDigest)}`,
-        {
-          context: { path: source, expected: DIGEST_PREFIX + digestHex(expectedDigest), actual: digest },
-          hint: "the source changed after its digest was recorded",
-        },
-      );
+      throw digestMismatch(source, digest, expectedDigest);
     }
     const finalPath = this.blobPath(digest);
     const existing = await this.existingBlob(finalPath, digest, size);

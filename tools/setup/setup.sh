@@ -85,16 +85,23 @@ elif [[ "$(uname -s)/$(uname -m)" != Linux/x86_64 ]]; then
   log "the pinned CUDA wheels are for x86_64 Linux, this is $(uname -s)/$(uname -m): not installing CUDA" \
     "(CUDA targets are skipped unless --repo_env=NEXA_CUDA_PATH names a toolkit)"
 else
-  # pip downloads the wheels: the python3 on PATH if it has pip, else Debian's python3 with python3-pip.
-  py=python3
-  if ! command -v python3 >/dev/null || ! python3 -c 'import pip' 2>/dev/null; then
-    [[ -e "${probe[python3-pip]}" ]] || apt_install python3-pip
-    py=/usr/bin/python3
+  # A stamp keyed by the pins and the installer names the prefix of a finished install: a rerun checks it without
+  # starting Python (cuda_toolkit.py checks every required file when the stamp is missing or its nvcc is gone).
+  cuda_key=$(cat tools/toolchains/pins.bzl tools/setup/cuda_toolkit.py | sha256sum | cut -c1-16)
+  cuda_stamp="$HOME/.cache/nexacompute/.cuda-ready-$cuda_key"
+  if [[ ! -f "$cuda_stamp" || ! -x "$(cat "$cuda_stamp")/bin/nvcc" ]]; then
+    # pip downloads the wheels: the python3 on PATH if it has pip, else Debian's python3 with python3-pip.
+    py=python3
+    if ! command -v python3 >/dev/null || ! python3 -c 'import pip' 2>/dev/null; then
+      [[ -e "${probe[python3-pip]}" ]] || apt_install python3-pip
+      py=/usr/bin/python3
+    fi
+    cuda_prefix=$("$py" tools/setup/cuda_toolkit.py install) || {
+      log "installing the CUDA toolkit failed (see above); NEXA_CUDA=off sets up without it (CUDA targets are skipped)"
+      exit 1
+    }
+    printf '%s\n' "$cuda_prefix" > "$cuda_stamp.tmp" && mv "$cuda_stamp.tmp" "$cuda_stamp"
   fi
-  "$py" tools/setup/cuda_toolkit.py install >/dev/null || {
-    log "installing the CUDA toolkit failed (see above); NEXA_CUDA=off sets up without it (CUDA targets are skipped)"
-    exit 1
-  }
 fi
 
 # The Python environment of the interop checks (tools/python/interop-requirements.txt, every package pinned),

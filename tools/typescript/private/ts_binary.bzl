@@ -7,6 +7,7 @@ TsBinaryInfo = provider(
     doc = "A bundled node tool: stages run `node <bundle>` inside actions.",
     fields = {
         "bundle": "File: the single-file CommonJS bundle",
+        "source_map": "File: its source map (read by node only with --enable-source-maps)",
         "node": "File: the pinned node binary",
         "externals": "depset[File]: npm files of packages left out of the bundle (native addons)",
     },
@@ -20,7 +21,9 @@ if [[ -z "${{RUNFILES_DIR:-}}" ]]; then
 fi
 export RUNFILES_DIR
 export NODE_PATH="$RUNFILES_DIR/npm/node_modules"
-exec "$RUNFILES_DIR/{node}" --preserve-symlinks --preserve-symlinks-main --enable-source-maps "$RUNFILES_DIR/{bundle}" "$@"
+# Stack traces name TypeScript lines with NODE_OPTIONS=--enable-source-maps (the bundle's .map file lies beside it);
+# not on by default: node then parses the whole map at every start.
+exec "$RUNFILES_DIR/{node}" --preserve-symlinks --preserve-symlinks-main "$RUNFILES_DIR/{bundle}" "$@"
 """
 
 def _ts_binary_impl(ctx):
@@ -40,13 +43,16 @@ def _ts_binary_impl(ctx):
         "compilerOptions": {"baseUrl": up, "paths": {"@nexa/*": ["*", ctx.bin_dir.path + "/*"]}},
     }))
     bundle = ctx.actions.declare_file(ctx.label.name + ".bundle.js")
+    source_map = ctx.actions.declare_file(ctx.label.name + ".bundle.js.map")
     args = ctx.actions.args()
     args.add(entry.path)
     args.add("--bundle")
     args.add("--platform=node")
     args.add("--target=node20")
     args.add("--format=cjs")
-    args.add("--sourcemap=inline")
+
+    # A separate map: an inline one is most of the file node reads and compiles at every start.
+    args.add("--sourcemap=linked")
     args.add("--legal-comments=none")
     args.add("--log-level=warning")
     args.add("--preserve-symlinks")
@@ -57,7 +63,7 @@ def _ts_binary_impl(ctx):
         executable = npm_file(ctx.attr._esbuild, "@esbuild/linux-x64/bin/esbuild"),
         arguments = [args],
         inputs = depset([tsconfig, stamp], transitive = [transitive_srcs, npm]),
-        outputs = [bundle],
+        outputs = [bundle, source_map],
         env = {"NODE_PATH": "external/npm/node_modules"},
         mnemonic = "EsbuildBundle",
         progress_message = "Bundling {}".format(ctx.label),
@@ -69,14 +75,14 @@ def _ts_binary_impl(ctx):
         node = runfiles_path(ctx, ctx.file._node),
         bundle = runfiles_path(ctx, bundle),
     ), is_executable = True)
-    runfiles = ctx.runfiles(files = [bundle, ctx.file._node] + ctx.files.data, transitive_files = external_files)
+    runfiles = ctx.runfiles(files = [bundle, source_map, ctx.file._node] + ctx.files.data, transitive_files = external_files)
     for d in ctx.attr.data:
         runfiles = runfiles.merge(d[DefaultInfo].default_runfiles)
     for r in deps.runfiles:
         runfiles = runfiles.merge(r)
     return [
         DefaultInfo(executable = launcher, files = depset([launcher, bundle]), runfiles = runfiles),
-        TsBinaryInfo(bundle = bundle, node = ctx.file._node, externals = external_files),
+        TsBinaryInfo(bundle = bundle, source_map = source_map, node = ctx.file._node, externals = external_files),
     ]
 
 _ATTRS = dict(TSC_ATTRS)
