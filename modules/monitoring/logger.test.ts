@@ -44,6 +44,26 @@ describe("createLogger", () => {
     expect(lines[1]).toMatchObject({ event: "slow_shard", shard: 3, level: 40 });
   });
 
+  it("a child that binds run_id again writes each key once, with the child's value", () => {
+    const out = collect();
+    const log = createLogger({ runId: "", stage: "publish", destination: out.stream });
+    const child = log.child({ run_id: "r9", invocation_id: "i1" }).child({ stage_name: "data" });
+    child.info("stage_published");
+    child.error("publish_failed", new Error("boom"));
+    const text = out.text().trim().split("\n");
+    expect(text).toHaveLength(2);
+    for (const line of text) {
+      expect(line.match(/"run_id":/g)).toHaveLength(1);
+      expect(line.match(/"stage":/g)).toHaveLength(1);
+      expect(JSON.parse(line)).toMatchObject({
+        run_id: "r9",
+        stage: "publish",
+        invocation_id: "i1",
+        stage_name: "data",
+      });
+    }
+  });
+
   it("serializes NexaErrors with code, context and hint", () => {
     const out = collect();
     const log = createLogger({ runId: "r1", stage: "train", destination: out.stream });

@@ -51,12 +51,17 @@ function createDestination(destination: LoggerOptions["destination"]): pino.Dest
   return destination as pino.DestinationStream;
 }
 
-function wrap(base: pino.Logger): NexaLogger {
+/**
+ * The NexaLogger over one pino logger with `bound` fields. Bound fields are merged here rather than with pino's
+ * child(): pino appends a child's bindings after the parent's, so a child that sets run_id again would write the
+ * key twice in one line.
+ */
+function wrap(base: pino.Logger, bound: LogFields): NexaLogger {
   const write =
     (level: LogLevel) =>
     (event: string, fields: LogFields = {}, msg?: string) => {
-      if (msg === undefined) base[level]({ ...fields, event });
-      else base[level]({ ...fields, event }, msg);
+      if (msg === undefined) base[level]({ ...bound, ...fields, event });
+      else base[level]({ ...bound, ...fields, event }, msg);
     };
   return {
     trace: write("trace"),
@@ -64,7 +69,7 @@ function wrap(base: pino.Logger): NexaLogger {
     info: write("info"),
     warn: write("warn"),
     error(event: string, err?: unknown, fields: LogFields = {}) {
-      const extra: LogFields = { ...fields, event };
+      const extra: LogFields = { ...bound, ...fields, event };
       if (err !== undefined) {
         extra.error = errorToJson(err);
         if (err instanceof NexaError) extra.error_code = err.code;
@@ -74,7 +79,7 @@ function wrap(base: pino.Logger): NexaLogger {
       else base.error(extra, msg);
     },
     child(bindings: LogFields) {
-      return wrap(base.child(bindings));
+      return wrap(base, { ...bound, ...bindings });
     },
     flush() {
       base.flush();
@@ -90,11 +95,11 @@ export function createLogger(options: LoggerOptions): NexaLogger {
   const logger = pino(
     {
       level,
-      base, // replaces pino's default pid/hostname: they would make logs machine-dependent
+      base: null, // no pid/hostname: they would make logs machine-dependent; run_id and stage are bound fields
       messageKey: "msg",
       timestamp: pino.stdTimeFunctions.epochTime,
     },
     createDestination(options.destination),
   );
-  return wrap(logger);
+  return wrap(logger, base);
 }
