@@ -67,8 +67,13 @@ export interface TrainOptions {
 }
 
 /** A byte-level BPE tokenizer living in the library; call free() when done. */
+/** Documents up to this many bytes are encoded into a Tokenizer's reused buffer (4 bytes per text byte, kept). */
+const ENCODE_SCRATCH_MAX_BYTES = 1 << 20;
+
 export class Tokenizer {
   private handle: unknown;
+  /** encode()'s output buffer, reused: ids are copied out at their real length (about a quarter of the bytes). */
+  private scratch = new Uint32Array(0);
 
   private constructor(handle: unknown) {
     this.handle = handle;
@@ -145,7 +150,18 @@ export class Tokenizer {
   /** Token ids of `text` (a string is UTF-8 encoded first). */
   encode(text: string | Uint8Array, opts: { allowSpecial?: boolean } = {}): Uint32Array {
     const bytes = toBytes(text);
-    const ids = new Uint32Array(bytes.length); // never more ids than bytes
+    // Never more ids than bytes, so the output buffer has 4 bytes per text byte; the ids fill about a quarter of it.
+    // One reused buffer and a copy at the real length: a returned array no longer keeps the whole buffer alive.
+    let ids: Uint32Array;
+    if (bytes.length > ENCODE_SCRATCH_MAX_BYTES) ids = new Uint32Array(bytes.length);
+    else {
+      if (this.scratch.length < bytes.length) {
+        this.scratch = new Uint32Array(
+          Math.min(ENCODE_SCRATCH_MAX_BYTES, Math.max(bytes.length, 2 * this.scratch.length)),
+        );
+      }
+      ids = this.scratch;
+    }
     const len = [0];
     check(
       kernels().nexa_tokenizer_encode(
@@ -159,7 +175,7 @@ export class Tokenizer {
       ),
       "nexa_tokenizer_encode",
     );
-    return ids.subarray(0, len[0]);
+    return ids.slice(0, len[0]);
   }
 
   /** Encodes many documents in one call: concatenated ids and n + 1 offsets. */
@@ -203,6 +219,7 @@ export class Tokenizer {
   free(): void {
     if (this.handle !== null) kernels().nexa_tokenizer_free(this.handle);
     this.handle = null;
+    this.scratch = new Uint32Array(0);
   }
 }
 

@@ -201,6 +201,22 @@ describe("tokenizer conformance with npm tiktoken (GPT-2)", () => {
     expect(Array.from(ours.encode(text, { allowSpecial: true }))).toEqual(Array.from(reference.encode(text, "all")));
   });
 
+  test("each encode returns its own ids: small documents share a reused buffer, large ones do not", () => {
+    const first = ours.encode("hello world, hello whale");
+    const kept = Array.from(first);
+    const second = ours.encode("a different sentence, longer than the first one by a few words");
+    expect(Array.from(first)).toEqual(kept); // not overwritten by the next call
+    expect(first.buffer).not.toBe(second.buffer);
+    expect(first.length).toBe(kept.length);
+    expect(first.buffer.byteLength).toBe(first.length * 4); // copied out at its real length
+    const big = HAND_WRITTEN.join("\n").repeat(Math.ceil((3 << 19) / HAND_WRITTEN.join("\n").length));
+    expect(toBytes(big).length).toBeGreaterThan(1 << 20);
+    expectSameIds(big);
+    const bigIds = ours.encode(big);
+    expect(bigIds.buffer.byteLength).toBe(bigIds.length * 4);
+    expectSameIds(HAND_WRITTEN[0]); // a small one again after the large one
+  });
+
   test("HF tokenizer.json and native round trips keep GPT-2 ids", () => {
     const text = HAND_WRITTEN.join(" ");
     const want = Array.from(ours.encode(text));

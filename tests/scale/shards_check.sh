@@ -35,7 +35,10 @@ resume_unfinished() {
   bin=$(bz info bazel-bin 2>/dev/null)/pipelines
   # a config nothing was built with yet (another seed). A finished shard's log is newer than $marker (Bazel creates
   # a shard's output directory when the action starts, but moves its log out of the sandbox only when it ends).
+  # Outputs carry whole-second mtimes here (e.g. 20:03:59.000000000), so a shard ending in the marker's own second
+  # would look older than it: the build starts in the next second.
   touch "$scratch/marker"
+  sleep 1.1
   bz build "${flags[@]}" //pipelines:data >"$scratch/resume1.log" 2>&1 &
   builder=$!
   for _ in $(seq 1 2400); do
