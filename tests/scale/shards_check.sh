@@ -30,7 +30,7 @@ any_count() {
 }
 
 resume_unfinished() {
-  local builder pid="" bin finished executed expected i n
+  local builder pid="" bin finished killed executed expected i n
   local flags=(--disk_cache= --jobs=1 "--//tools/stage:shards=data=8" --//tools/stage:set=data.seed=4242)
   bin=$(bz info bazel-bin 2>/dev/null)/pipelines
   # a config nothing was built with yet (another seed). A finished shard's log is newer than $marker (Bazel creates
@@ -49,11 +49,15 @@ resume_unfinished() {
     sleep 0.05
   done
   [[ -n "$pid" ]] || fail "no shard action was seen running after two had finished"
+  killed=$(tr '\0' '\n' <"/proc/$pid/cmdline" | sed -nE 's/^--shard=([0-9]+)$/\1/p')
+  [[ -n "$killed" ]] || fail "the running shard action $pid has no --shard=K argument"
   kill -9 "$pid"
   if wait "$builder"; then fail "the build succeeded although a shard action was killed"; fi
+  # Bazel also moves the outputs of a failed action out of its sandbox, so the killed shard may leave a (partial)
+  # log: it is not a finished one.
   finished=$(find "$bin" -maxdepth 1 -name 'data.shard-*-of-8.log.jsonl' -newer "$scratch/marker" -printf '%f\n' |
-    sed -E 's/data.shard-([0-9]+)-of-8.log.jsonl/\1/' | sort -n | tr '\n' ' ')
-  echo "killed shard action $pid with shards [${finished% }] (0-based) finished; the build failed as expected"
+    sed -E 's/data.shard-([0-9]+)-of-8.log.jsonl/\1/' | { grep -vx "$killed" || true; } | sort -n | tr '\n' ' ')
+  echo "killed shard action $pid (shard $killed, 0-based) with shards [${finished% }] finished; the build failed as expected"
   bz build "${flags[@]}" --explain="$scratch/explain.txt" //pipelines:data >"$scratch/resume2.log" 2>&1 ||
     { tail -20 "$scratch/resume2.log"; fail "the rerun failed"; }
   executed=$({ grep -oE "Executing action 'Stage data (shard [0-9]+/8|merge of 8 shards)" "$scratch/explain.txt" || true; } |
