@@ -66,10 +66,10 @@ export interface TrainOptions {
   specials?: string[];
 }
 
-/** A byte-level BPE tokenizer living in the library; call free() when done. */
 /** Documents up to this many bytes are encoded into a Tokenizer's reused buffer (4 bytes per text byte, kept). */
 const ENCODE_SCRATCH_MAX_BYTES = 1 << 20;
 
+/** A byte-level BPE tokenizer living in the library; call free() when done. */
 export class Tokenizer {
   private handle: unknown;
   /** encode()'s output buffer, reused: ids are copied out at their real length (about a quarter of the bytes). */

@@ -128,12 +128,15 @@ impl Permutation {
             }
             return;
         }
-        let mut first = 0usize;
         #[cfg(target_arch = "x86_64")]
-        if self.b <= u64::from(u32::MAX) && std::arch::is_x86_feature_detected!("avx2") {
+        let first = if self.b <= u64::from(u32::MAX) && std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: AVX2 was detected just above.
-            first = unsafe { self.encrypt_lanes_avx2(base, out) };
-        }
+            unsafe { self.encrypt_lanes_avx2(base, out) }
+        } else {
+            0
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let first = 0;
         for (k, o) in out.iter_mut().enumerate().skip(first) {
             *o = self.encrypt(base + k as u64, 0);
         }

@@ -185,12 +185,7 @@ export class LocalStore implements BlobStore {
    * (the caller then stores it, replacing a damaged one).
    */
   private async alreadyStored(path: string, expectedDigest: string): Promise<PutResult | undefined> {
-    const finalPath = this.blobPath(expectedDigest);
-    const info = await stat(finalPath).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT") return undefined;
-      throw err;
-    });
-    if (info === undefined) return undefined;
+    if (!(await this.has(expectedDigest))) return undefined;
     let hashed: FileDigest;
     try {
       hashed = await digestFile(path);
@@ -199,6 +194,7 @@ export class LocalStore implements BlobStore {
     }
     if (digestHex(hashed.digest) !== digestHex(expectedDigest))
       throw digestMismatch(path, hashed.digest, expectedDigest);
+    const finalPath = this.blobPath(expectedDigest);
     if ((await this.existingBlob(finalPath, hashed.digest, hashed.sizeBytes)) !== "good") return undefined;
     const now = new Date();
     await utimes(finalPath, now, now); // recently used: `gc` keeps it through its grace period

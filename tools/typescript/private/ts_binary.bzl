@@ -7,7 +7,6 @@ TsBinaryInfo = provider(
     doc = "A bundled node tool: stages run `node <bundle>` inside actions.",
     fields = {
         "bundle": "File: the single-file CommonJS bundle",
-        "source_map": "File: its source map (read by node only with --enable-source-maps)",
         "node": "File: the pinned node binary",
         "externals": "depset[File]: npm files of packages left out of the bundle (native addons)",
     },
@@ -82,7 +81,7 @@ def _ts_binary_impl(ctx):
         runfiles = runfiles.merge(r)
     return [
         DefaultInfo(executable = launcher, files = depset([launcher, bundle]), runfiles = runfiles),
-        TsBinaryInfo(bundle = bundle, source_map = source_map, node = ctx.file._node, externals = external_files),
+        TsBinaryInfo(bundle = bundle, node = ctx.file._node, externals = external_files),
     ]
 
 _ATTRS = dict(TSC_ATTRS)
