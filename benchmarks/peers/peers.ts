@@ -11,10 +11,17 @@ import { createHash } from "crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "fs";
 import os from "os";
 import * as path from "path";
-import { Worker, isMainThread, parentPort, workerData } from "worker_threads";
 
 import { Tokenizer, toBytes } from "@nexa/kernels/binding";
-import { DEDUP_ONLY, gpt2Ranks, timeGate, timePack, timeShuffle, timeTokenize } from "@nexa/kernels/throughput";
+import {
+  DEDUP_ONLY,
+  gpt2Ranks,
+  timeGate,
+  timePack,
+  timeShuffle,
+  timeTokenize,
+  timeTokenizeBatch,
+} from "@nexa/kernels/throughput";
 import type { Gpt2Ranks } from "@nexa/kernels/throughput";
 import { ensurePythonEnv, RUNFILES, runfile, runPythonJson } from "@nexa/benchmarks/python_env";
 
@@ -219,66 +226,7 @@ interface TokenizePeers {
   tokens: number;
 }
 
-/** A worker's part of the 2-thread encode: load a fresh tokenizer on "load", encode its documents on "go". */
-function tokenizeWorker(): void {
-  const { docs, ranksFile, specials } = workerData as {
-    docs: Uint8Array[];
-    ranksFile: Uint8Array;
-    specials: Record<string, number>;
-  };
-  let tok: Tokenizer | null = null;
-  parentPort!.on("message", (m: string) => {
-    if (m === "load") {
-      tok = Tokenizer.load(ranksFile, "tiktoken", specials);
-      parentPort!.postMessage({ loaded: true });
-    } else if (m === "go") {
-      const ids = docs.map((d) => tok!.encode(d));
-      parentPort!.postMessage({ done: true });
-      tok!.free();
-      parentPort!.postMessage({ ids: ids.map((a) => Array.from(a)) });
-    } else if (m === "exit") {
-      parentPort!.close();
-    }
-  });
-}
-
-/** Ours on `threads` worker threads, documents split in contiguous halves: best seconds of `runs`, and the ids. */
-async function timeTokenizeThreads(docs: Uint8Array[], ranks: Gpt2Ranks, threads: number, runs: number) {
-  const per = Math.ceil(docs.length / threads);
-  const ranksFile = toBytes(ranks.file);
-  const workers = Array.from(
-    { length: threads },
-    (_, w) =>
-      new Worker(__filename, {
-        workerData: { docs: docs.slice(w * per, (w + 1) * per), ranksFile, specials: ranks.specials },
-      }),
-  );
-  const next = (w: Worker, key: string) =>
-    new Promise<Record<string, unknown>>((resolve) => {
-      const on = (m: Record<string, unknown>) => {
-        if (key in m) {
-          w.off("message", on);
-          resolve(m);
-        }
-      };
-      w.on("message", on);
-    });
-  let seconds = Infinity;
-  let ids: Uint32Array[] = [];
-  for (let r = 0; r < runs; r++) {
-    await Promise.all(workers.map((w) => (w.postMessage("load"), next(w, "loaded"))));
-    const parts = workers.map((w) => next(w, "ids"));
-    const t0 = performance.now();
-    await Promise.all(workers.map((w) => (w.postMessage("go"), next(w, "done"))));
-    seconds = Math.min(seconds, (performance.now() - t0) / 1000);
-    ids = (await Promise.all(parts)).flatMap((p) => (p.ids as number[][]).map((a) => Uint32Array.from(a)));
-  }
-  for (const w of workers) w.postMessage("exit");
-  await Promise.all(workers.map((w) => new Promise((resolve) => w.on("exit", resolve))));
-  return { seconds, ids };
-}
-
-async function tokenize(o: Options, python: string, work: string) {
+function tokenize(o: Options, python: string, work: string) {
   const chapters = mobyDick();
   const texts = Array.from({ length: o.copies }, () => chapters).flat();
   const docs = texts.map(toBytes);
@@ -286,8 +234,11 @@ async function tokenize(o: Options, python: string, work: string) {
   const ranks = gpt2Ranks();
   note(`tokenizing: Moby-Dick x${o.copies} (${texts.length} chapters, ${mb.toFixed(2)} MB), GPT-2, ours`);
 
+  // 1 thread: one document per call (as the peers' 1-thread figures); 2 threads: one batch call on 2 threads (as
+  // their batch calls); the batch call on 1 thread too, to show what batching alone buys
   const one = timeTokenize(docs, ranks, o.runs);
-  const two = await timeTokenizeThreads(docs, ranks, 2, o.runs);
+  const batchOne = timeTokenizeBatch(docs, ranks, o.runs, 1);
+  const two = timeTokenizeBatch(docs, ranks, o.runs, 2);
   const ours = idsDigest(one.ids);
 
   // the peers' inputs: the same documents, the same ranks, and the tokenizer.json our kernels export from them
@@ -326,6 +277,7 @@ async function tokenize(o: Options, python: string, work: string) {
     p2.tiktoken_ids_sha256,
     p2.hf_ids_sha256,
     idsDigest(two.ids),
+    idsDigest(batchOne.ids),
   ];
   return {
     corpus: {
@@ -339,6 +291,7 @@ async function tokenize(o: Options, python: string, work: string) {
     ours_mb_s: round(mb / one.seconds),
     tiktoken_mb_s: round(mb / p1.tiktoken_seconds),
     hf_mb_s: round(mb / p1.hf_seconds),
+    ours_mb_s_batch_1t: round(mb / batchOne.seconds),
     ours_mb_s_2t: round(mb / two.seconds),
     tiktoken_mb_s_2t: round(mb / p2.tiktoken_seconds),
     hf_mb_s_2t: round(mb / p2.hf_seconds),
@@ -629,7 +582,7 @@ async function main(argv: string[]): Promise<number> {
   const t0 = performance.now();
   try {
     const trainFigures = train(o, env.python);
-    const tokenizeFigures = await tokenize(o, env.python, work);
+    const tokenizeFigures = tokenize(o, env.python, work);
     const bpeFigures = bpeTrain(o, env.python, work);
     const dedupFigures = dedup(o, env.python, work);
     const other = shuffleAndPack();
@@ -690,6 +643,8 @@ async function main(argv: string[]): Promise<number> {
               x(k.ratio_vs_tiktoken_2t),
             ],
             ["tokenize MB/s, 2 threads (tokenizers)", `${k.ours_mb_s_2t}`, `${k.hf_mb_s_2t}`, x(k.ratio_vs_hf_2t)],
+            ["tokenize 2 threads / 1 thread", x(k.ours_speedup_2t), "", ""],
+            ["tokenize MB/s, one batch call on 1 thread", `${k.ours_mb_s_batch_1t}`, "", ""],
             ["tokenize ids identical (ours, tiktoken, tokenizers)", `${k.ids_identical}`, "", ""],
             [
               `BPE training MB/s, ${b.corpus.mb} MB, vocab ${b.vocab_size}, 1 thread (tokenizers)`,
@@ -756,14 +711,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (isMainThread) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err) => {
-      process.stderr.write(`peers: ${(err as Error).stack ?? err}\n`);
-      process.exit(2);
-    },
-  );
-} else {
-  tokenizeWorker();
-}
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`peers: ${(err as Error).stack ?? err}\n`);
+    process.exit(2);
+  },
+);

@@ -65,7 +65,7 @@ describe("the real header", () => {
     expect(h.callbacks.map((c) => renderFunction(c))).toEqual([
       "void nexa_progress_fn(void *user, uint64_t step, double loss, double lr, double grad_norm, uint64_t tokens)",
     ]);
-    expect(h.constants.find((c) => c.name === "NEXA_ABI_VERSION")?.value).toBe(8);
+    expect(h.constants.find((c) => c.name === "NEXA_ABI_VERSION")?.value).toBe(9);
     expect(h.constants.find((c) => c.name === "NEXA_PACK_PAD_DOC_ID")?.value).toBe(0xffffffff);
   });
 

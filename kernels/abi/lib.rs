@@ -24,7 +24,7 @@ mod tokenize_abi;
 use boundary::{guard, Status};
 
 /// Must equal NEXA_ABI_VERSION in nexa_kernels.h.
-pub const ABI_VERSION: u32 = 8;
+pub const ABI_VERSION: u32 = 9;
 
 #[no_mangle]
 pub extern "C" fn nexa_abi_version() -> u32 {

@@ -29,7 +29,7 @@
 extern "C" {
 #endif
 
-#define NEXA_ABI_VERSION 8u
+#define NEXA_ABI_VERSION 9u
 
 /* ---------------------------------------------------------------- status */
 
@@ -85,11 +85,17 @@ nexa_status nexa_tokenizer_encode(nexa_tokenizer *tok, const uint8_t *text, size
                                   uint32_t allow_special, uint32_t *out_ids, size_t cap, size_t *out_len);
 
 /* Encodes n_docs documents (n_docs + 1 offsets into data); ids are concatenated
- * in out_ids and out_doc_offsets (n_docs + 1 entries) delimits them. */
+ * in out_ids and out_doc_offsets (n_docs + 1 entries) delimits them. Runs on the
+ * tokenizer's threads (nexa_tokenizer_set_threads), each on a contiguous run of
+ * documents: the ids are the same for every thread count. */
 nexa_status nexa_tokenizer_encode_batch(nexa_tokenizer *tok, const uint8_t *data, size_t data_len,
                                         const uint64_t *doc_offsets, size_t n_docs, uint32_t allow_special,
                                         uint32_t *out_ids, size_t cap, uint64_t *out_doc_offsets,
                                         size_t *out_len);
+
+/* Threads nexa_tokenizer_encode_batch runs on (0 is taken as 1; default 1; at most
+ * 256, else NEXA_ERR_INVALID_ARGUMENT). Each thread keeps its own piece cache. */
+nexa_status nexa_tokenizer_set_threads(nexa_tokenizer *tok, uint32_t threads);
 
 /* Decodes ids to bytes; an unknown id is NEXA_ERR_INVALID_ARGUMENT. */
 nexa_status nexa_tokenizer_decode(const nexa_tokenizer *tok, const uint32_t *ids, size_t n_ids, uint8_t *out,

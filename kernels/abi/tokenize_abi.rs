@@ -6,11 +6,15 @@ use tokenize::{EncodeCache, Format, Tokenizer, TrainConfig};
 
 use crate::boundary::*;
 
-/// Opaque `nexa_tokenizer`: the tokenizer plus its piece cache.
+/// Opaque `nexa_tokenizer`: the tokenizer plus one piece cache per encode thread (`caches.len()` is the thread
+/// count of `nexa_tokenizer_encode_batch`; `nexa_tokenizer_encode` uses the first).
 pub struct TokenizerHandle {
     tok: Tokenizer,
-    cache: Mutex<EncodeCache>,
+    caches: Mutex<Vec<EncodeCache>>,
 }
+
+/// Most threads `nexa_tokenizer_set_threads` takes.
+const MAX_ENCODE_THREADS: u32 = 256;
 
 fn format_of(code: u32) -> Result<Format, AbiError> {
     match code {
@@ -24,9 +28,9 @@ fn format_of(code: u32) -> Result<Format, AbiError> {
 }
 
 impl TokenizerHandle {
-    /// The piece cache, for one encode call; a panic in an earlier call leaves it poisoned.
-    fn cache(&self) -> Result<MutexGuard<'_, EncodeCache>, AbiError> {
-        self.cache.lock().map_err(|_| invalid("tokenizer cache poisoned by an earlier panic; reload the tokenizer"))
+    /// The piece caches, for one encode call; a panic in an earlier call leaves them poisoned.
+    fn caches(&self) -> Result<MutexGuard<'_, Vec<EncodeCache>>, AbiError> {
+        self.caches.lock().map_err(|_| invalid("tokenizer cache poisoned by an earlier panic; reload the tokenizer"))
     }
 }
 
@@ -36,7 +40,7 @@ fn specials_list(bytes: &[u8]) -> Vec<Vec<u8>> {
 }
 
 fn into_handle(tok: Tokenizer, out: &mut *mut TokenizerHandle) {
-    *out = Box::into_raw(Box::new(TokenizerHandle { tok, cache: Mutex::new(EncodeCache::default()) }));
+    *out = Box::into_raw(Box::new(TokenizerHandle { tok, caches: Mutex::new(vec![EncodeCache::default()]) }));
 }
 
 #[no_mangle]
@@ -135,8 +139,8 @@ pub unsafe extern "C" fn nexa_tokenizer_encode(
         let text = slice_in(text, text_len, "text")?;
         let out = slice_out(out_ids, cap, "out_ids")?;
         let mut ids = Vec::with_capacity(text.len() / 3);
-        let mut cache = h.cache()?;
-        h.tok.encode(text, allow_special != 0, &mut cache, &mut ids);
+        let mut caches = h.caches()?;
+        h.tok.encode(text, allow_special != 0, &mut caches[0], &mut ids);
         copy_out(&ids, out, out_len, "out_ids")
     })
 }
@@ -162,14 +166,25 @@ pub unsafe extern "C" fn nexa_tokenizer_encode_batch(
         check_offsets(offsets, data.len(), "doc_offsets")?;
         let out_offsets = slice_out(out_doc_offsets, n_docs + 1, "out_doc_offsets")?;
         let out = slice_out(out_ids, cap, "out_ids")?;
-        let mut ids = Vec::with_capacity(data.len() / 3);
-        let mut cache = h.cache()?;
-        out_offsets[0] = 0;
-        for (i, w) in offsets.windows(2).enumerate() {
-            h.tok.encode(&data[w[0] as usize..w[1] as usize], allow_special != 0, &mut cache, &mut ids);
-            out_offsets[i + 1] = ids.len() as u64;
+        let batch = h.tok.encode_batch(data, offsets, allow_special != 0, &mut h.caches()?);
+        *out_len = batch.len();
+        if out.len() < batch.len() {
+            return Err(too_small("out_ids", batch.len(), out.len()));
         }
-        copy_out(&ids, out, out_len, "out_ids")
+        batch.copy_to(out, out_offsets);
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn nexa_tokenizer_set_threads(tok: *mut TokenizerHandle, threads: u32) -> Status {
+    guard("nexa_tokenizer_set_threads", || {
+        let h = handle(tok, "tok")?;
+        if threads > MAX_ENCODE_THREADS {
+            return Err(invalid(format!("threads {threads} is too many; use 1..={MAX_ENCODE_THREADS}")));
+        }
+        h.caches()?.resize_with(threads.max(1) as usize, EncodeCache::default);
+        Ok(())
     })
 }
 

@@ -178,7 +178,19 @@ export class Tokenizer {
     return ids.slice(0, len[0]);
   }
 
-  /** Encodes many documents in one call: concatenated ids and n + 1 offsets. */
+  /**
+   * Threads `encodeBatch` runs on (default 1), each on a contiguous run of documents with its own piece cache; the
+   * ids are the same for every count.
+   */
+  setThreads(threads: number): this {
+    check(
+      kernels().nexa_tokenizer_set_threads(this.live(), Math.max(1, Math.floor(threads))),
+      "nexa_tokenizer_set_threads",
+    );
+    return this;
+  }
+
+  /** Encodes many documents in one call (on `setThreads` threads): concatenated ids and n + 1 offsets. */
   encodeBatch(
     docs: readonly (string | Uint8Array)[],
     opts: { allowSpecial?: boolean } = {},

@@ -65,7 +65,7 @@ export class KernelError extends Error {
 // ---------------------------------------------------------------------------------------------------------------------
 
 /** The ABI version this binding was written against (NEXA_ABI_VERSION). */
-export const ABI_VERSION = 8;
+export const ABI_VERSION = 9;
 
 const LIB_NAME = "libnexa_kernels.so";
 const RUNFILES_REL = path.join("kernels", "abi", LIB_NAME);
@@ -243,6 +243,7 @@ export const PROTOTYPES = {
     "int32_t nexa_tokenizer_encode(nexa_tokenizer *tok, const uint8_t *text, size_t text_len, uint32_t allow_special, uint32_t *out_ids, size_t cap, _Out_ size_t *out_len)",
   nexa_tokenizer_encode_batch:
     "int32_t nexa_tokenizer_encode_batch(nexa_tokenizer *tok, const uint8_t *data, size_t data_len, const uint64_t *doc_offsets, size_t n_docs, uint32_t allow_special, uint32_t *out_ids, size_t cap, uint64_t *out_doc_offsets, _Out_ size_t *out_len)",
+  nexa_tokenizer_set_threads: "int32_t nexa_tokenizer_set_threads(nexa_tokenizer *tok, uint32_t threads)",
   nexa_tokenizer_decode:
     "int32_t nexa_tokenizer_decode(const nexa_tokenizer *tok, const uint32_t *ids, size_t n_ids, uint8_t *out, size_t cap, _Out_ size_t *out_len)",
   nexa_tokenizer_free: "void nexa_tokenizer_free(nexa_tokenizer *tok)",

@@ -261,6 +261,20 @@ describe("trained tokenizer", () => {
     });
   });
 
+  test("encodeBatch on 1, 2, 3 and 8 threads gives the same ids and offsets", () => {
+    const many = Array.from({ length: 40 }, (_, i) => docs[i % docs.length].repeat(1 + (i % 5)));
+    const one = tok.setThreads(1).encodeBatch(many);
+    for (const threads of [2, 3, 8]) {
+      const got = tok.setThreads(threads).encodeBatch(many);
+      expect(Buffer.from(got.ids.buffer, got.ids.byteOffset, got.ids.byteLength)).toEqual(
+        Buffer.from(one.ids.buffer, one.ids.byteOffset, one.ids.byteLength),
+      );
+      expect(Array.from(got.offsets)).toEqual(Array.from(one.offsets));
+    }
+    tok.setThreads(1);
+    expect(() => tok.setThreads(1000)).toThrow(/threads 1000 is too many; use 1..=256/);
+  });
+
   test("bad input: vocab too small, unknown ids", () => {
     expect(() => Tokenizer.train(docs, { vocabSize: 100 })).toThrow(/too small/);
     expect(() => tok.decode(new Uint32Array([1, 999999]))).toThrow(/ids\[1\] = 999999/);

@@ -221,7 +221,7 @@ pub fn gpt_backward(
         let (dw, db) = wb_mut(grads, bo.proj_w, c * c, c);
         matmul_backward(ctx, d_atty, dw, Some(db), dres, &a.atty, t(p, bo.proj_w, c * c), n, c, c);
         d_qkv.fill(0.0);
-        attention_backward(ctx, d_qkv, d_atty, &a.qkv, &a.att, shape);
+        attention_backward(ctx, d_qkv, d_atty, &a.qkv, &a.att, &batch.doc_ids, shape);
         d_ln.fill(0.0);
         let (dw, db) = wb_mut(grads, bo.qkv_w, 3 * c * c, 3 * c);
         matmul_backward(ctx, d_ln, dw, Some(db), d_qkv, &a.ln1, t(p, bo.qkv_w, 3 * c * c), n, c, 3 * c);

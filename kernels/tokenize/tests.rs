@@ -163,3 +163,61 @@ fn base64_round_trips() {
         assert_eq!(base64_decode(base64_encode(&b).as_bytes()).unwrap(), b);
     }
 }
+
+#[test]
+fn encode_batch_gives_the_ids_of_encode_for_any_thread_count() {
+    let t = trained(400);
+    let mut s = 5u64;
+    // documents of very different sizes (empty ones too), some with the special token
+    let docs: Vec<Vec<u8>> = (0..61)
+        .map(|d| {
+            let len = match d % 7 {
+                0 => 0,
+                1 => 3000,
+                _ => (splitmix(&mut s) % 300) as usize,
+            };
+            let mut b: Vec<u8> =
+                (0..len).map(|_| CORPUS.as_bytes()[(splitmix(&mut s) as usize) % CORPUS.len()]).collect();
+            if d % 5 == 0 {
+                b.extend_from_slice(b"<|endoftext|>");
+            }
+            b
+        })
+        .collect();
+    let data: Vec<u8> = docs.concat();
+    let mut offsets = vec![0u64];
+    for d in &docs {
+        offsets.push(offsets.last().unwrap() + d.len() as u64);
+    }
+    for allow_special in [false, true] {
+        let mut want = vec![7u32];
+        let mut want_offsets = vec![0u64];
+        for d in &docs {
+            t.encode(d, allow_special, &mut EncodeCache::default(), &mut want);
+            want_offsets.push(want.len() as u64 - 1);
+        }
+        for threads in [1usize, 2, 3, 8, 61, 100] {
+            let mut caches: Vec<EncodeCache> = (0..threads).map(|_| EncodeCache::default()).collect();
+            for round in 0..2 {
+                let mut ids = vec![7u32; want.len() + 3];
+                let mut out_offsets = vec![u64::MAX; docs.len() + 1];
+                let batch = t.encode_batch(&data, &offsets, allow_special, &mut caches);
+                assert_eq!(batch.len(), want.len() - 1);
+                batch.copy_to(&mut ids[1..], &mut out_offsets);
+                assert_eq!(ids[..want.len()], want, "ids, {threads} threads, round {round}, specials {allow_special}");
+                assert_eq!(ids[want.len()..], [7, 7, 7], "nothing written past the ids");
+                assert_eq!(out_offsets, want_offsets, "offsets, {threads} threads, round {round}");
+            }
+        }
+        // a sub-range of the documents (offsets need not start at 0)
+        let mut caches: Vec<EncodeCache> = (0..3).map(|_| EncodeCache::default()).collect();
+        let batch = t.encode_batch(&data, &offsets[20..31], allow_special, &mut caches);
+        let mut ids = vec![0u32; batch.len()];
+        let mut out_offsets = vec![0u64; 11];
+        batch.copy_to(&mut ids, &mut out_offsets);
+        let base = want_offsets[20];
+        let want_part: Vec<u32> = want[1 + base as usize..1 + want_offsets[30] as usize].to_vec();
+        assert_eq!(ids, want_part, "documents 20..30 on 3 threads");
+        assert_eq!(out_offsets, want_offsets[20..31].iter().map(|o| o - base).collect::<Vec<_>>());
+    }
+}

@@ -199,6 +199,8 @@ async function run(ctx: Ctx): Promise<StageResult> {
   const { ds, splitTexts } = await openDataset(ctx);
   const tok = await stageTokenizer(ctx, ds, splitTexts);
   try {
+    // encoding runs on the stage's threads; the ids do not depend on their count
+    tok.tokenizer.setThreads(ctx.threads);
     const eosId = tok.manifest.eosId;
     const encode = async (split: string, shard?: { index: number; count: number }) =>
       encodeSplit({
