@@ -19,7 +19,14 @@ const DATA_CONFIG = {
   split: { validationFraction: 0.08, testFraction: 0.04 },
   seed: "20261128",
 };
-const OTHERS = ["pack.json", "teacher_train.json", "distill.json", "student_train.json", "rubric.json"];
+const OTHERS = [
+  "pack.json",
+  "teacher_train.json",
+  "distill.json",
+  "student_train.json",
+  "student_undistilled_train.json",
+  "rubric.json",
+];
 const tmp = (p: string) => mkdtempSync(path.join(process.env.TEST_TMPDIR ?? tmpdir(), p));
 
 function setup(): { ws: string; data: string; env: Record<string, string> } {

@@ -67,8 +67,8 @@ const TEMPLATES: Record<string, { stages: [string, string, string, string][]; re
       ["teacher", "train_stage", "teacher_train.json", '    packed = ":teacher_pack",\n'],
       ["distill", "distill_stage", "distill.json", '    dataset = ":data",\n    teacher = ":teacher",\n'],
       ["pack", "pack_stage", "pack.json", '    dataset = ":distill",\n    tokenizer_from = ":teacher_pack",\n'],
-      ["train", "train_stage", "student_train.json", '    packed = ":pack",\n'],
-      ["train_undistilled", "train_stage", "student_train.json", '    packed = ":teacher_pack",\n'],
+      ["train", "train_stage", "student_train.json", '    packed = ":pack",\n    teacher = ":teacher",\n'],
+      ["train_undistilled", "train_stage", "student_undistilled_train.json", '    packed = ":teacher_pack",\n'],
       [
         "eval",
         "eval_stage",
