@@ -166,7 +166,13 @@ pub unsafe extern "C" fn nexa_tokenizer_encode_batch(
         check_offsets(offsets, data.len(), "doc_offsets")?;
         let out_offsets = slice_out(out_doc_offsets, n_docs + 1, "out_doc_offsets")?;
         let out = slice_out(out_ids, cap, "out_ids")?;
-        let batch = h.tok.encode_batch(data, offsets, allow_special != 0, &mut h.caches()?);
+        let mut caches = h.caches()?;
+        if out.len() >= data.len() {
+            // room for one id per byte: the threads write straight into the caller's buffer
+            *out_len = h.tok.encode_batch_into(data, offsets, allow_special != 0, &mut caches, out, out_offsets);
+            return Ok(());
+        }
+        let batch = h.tok.encode_batch(data, offsets, allow_special != 0, &mut caches);
         *out_len = batch.len();
         if out.len() < batch.len() {
             return Err(too_small("out_ids", batch.len(), out.len()));

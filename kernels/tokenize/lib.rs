@@ -113,14 +113,7 @@ impl Tokenizer {
         if threads == 1 {
             return EncodedBatch { parts: vec![run(0, n_docs, &mut caches[0])] };
         }
-        // run boundaries: the document starts closest to each multiple of total / threads
-        let (first, total) = (offsets[0], offsets[n_docs] - offsets[0]);
-        let mut bounds = vec![0usize; threads + 1];
-        bounds[threads] = n_docs;
-        for t in 1..threads {
-            let target = first + total * t as u64 / threads as u64;
-            bounds[t] = offsets[..n_docs].partition_point(|&o| o < target).max(bounds[t - 1]);
-        }
+        let bounds = run_bounds(offsets, threads);
         let (own, others) = caches[..threads].split_first_mut().expect("threads >= 1");
         let run = &run;
         let bounds = &bounds;
@@ -136,10 +129,95 @@ impl Tokenizer {
         })
     }
 
+    /// [`Tokenizer::encode_batch`] straight into the caller's buffers: the ids, concatenated, to `out[..n]` (n is
+    /// returned) and where each document starts to `out_offsets` (n_docs + 1 entries, the first 0). `out` must hold
+    /// at least as many ids as the documents have bytes (no document has more ids than bytes): each thread writes its
+    /// run at its run's byte position, so the threads touch `out` side by side, and the runs are then moved down
+    /// into place. The same ids as [`Tokenizer::encode_batch`] for any thread count.
+    pub fn encode_batch_into(
+        &self,
+        data: &[u8],
+        offsets: &[u64],
+        allow_special: bool,
+        caches: &mut [EncodeCache],
+        out: &mut [u32],
+        out_offsets: &mut [u64],
+    ) -> usize {
+        assert!(!caches.is_empty(), "encode_batch_into needs at least one cache");
+        let n_docs = offsets.len().saturating_sub(1);
+        assert_eq!(out_offsets.len(), n_docs + 1, "out_offsets needs n_docs + 1 entries");
+        out_offsets[0] = 0;
+        if n_docs == 0 {
+            return 0;
+        }
+        let first = offsets[0];
+        assert!(out.len() as u64 >= offsets[n_docs] - first, "encode_batch_into: out must hold one id per byte");
+        let threads = caches.len().min(n_docs);
+        let bounds = run_bounds(offsets, threads);
+        // each thread: its documents, its byte range of `out`, and its documents' ends (relative to that range)
+        let mut jobs = Vec::with_capacity(threads);
+        let (mut rest, mut ends_rest) = (&mut out[..(offsets[n_docs] - first) as usize], &mut out_offsets[1..]);
+        for (t, cache) in caches[..threads].iter_mut().enumerate() {
+            let (lo, hi) = (bounds[t], bounds[t + 1]);
+            let (region, r) = std::mem::take(&mut rest).split_at_mut((offsets[hi] - offsets[lo]) as usize);
+            let (ends, e) = std::mem::take(&mut ends_rest).split_at_mut(hi - lo);
+            (rest, ends_rest) = (r, e);
+            jobs.push((lo, hi, cache, region, ends));
+        }
+        let run = |(lo, hi, cache, region, ends): (usize, usize, &mut EncodeCache, &mut [u32], &mut [u64])| {
+            let mut scratch = Vec::with_capacity(4096);
+            let mut at = 0usize;
+            for i in lo..hi {
+                scratch.clear();
+                self.model.encode(
+                    &data[offsets[i] as usize..offsets[i + 1] as usize],
+                    allow_special,
+                    cache,
+                    &mut scratch,
+                );
+                region[at..at + scratch.len()].copy_from_slice(&scratch);
+                at += scratch.len();
+                ends[i - lo] = at as u64;
+            }
+            at
+        };
+        let mut jobs = jobs.into_iter();
+        let own = jobs.next().expect("threads >= 1");
+        let counts: Vec<usize> = std::thread::scope(|scope| {
+            let workers: Vec<_> = jobs.map(|job| scope.spawn(move || run(job))).collect();
+            let mut counts = vec![run(own)];
+            counts.extend(workers.into_iter().map(|w| w.join().expect("an encode worker panicked")));
+            counts
+        });
+        // move each run down next to the previous one; its documents' ends become absolute
+        let mut at = counts[0];
+        for t in 1..threads {
+            let src = (offsets[bounds[t]] - first) as usize;
+            out.copy_within(src..src + counts[t], at);
+            out_offsets[bounds[t] + 1..bounds[t + 1] + 1].iter_mut().for_each(|e| *e += at as u64);
+            at += counts[t];
+        }
+        at
+    }
+
     /// Appends the bytes of `ids` to `out`; `Err(i)` names the first unknown id.
     pub fn decode(&self, ids: &[u32], out: &mut Vec<u8>) -> Result<(), usize> {
         self.model.decode(ids, out)
     }
+}
+
+/// The first document of each thread's run (and `n_docs` last): the document starts closest to each multiple of
+/// total bytes / threads.
+fn run_bounds(offsets: &[u64], threads: usize) -> Vec<usize> {
+    let n_docs = offsets.len() - 1;
+    let (first, total) = (offsets[0], offsets[n_docs] - offsets[0]);
+    let mut bounds = vec![0usize; threads + 1];
+    bounds[threads] = n_docs;
+    for t in 1..threads {
+        let target = first + total * t as u64 / threads as u64;
+        bounds[t] = offsets[..n_docs].partition_point(|&o| o < target).max(bounds[t - 1]);
+    }
+    bounds
 }
 
 /// The ids of [`Tokenizer::encode_batch`], one part per thread in document order.

@@ -206,6 +206,14 @@ fn encode_batch_gives_the_ids_of_encode_for_any_thread_count() {
                 batch.copy_to(&mut ids[1..], &mut out_offsets);
                 assert_eq!(ids[..want.len()], want, "ids, {threads} threads, round {round}, specials {allow_special}");
                 assert_eq!(ids[want.len()..], [7, 7, 7], "nothing written past the ids");
+                // straight into a buffer of one id per byte
+                let mut direct = vec![9u32; data.len() + 2];
+                let mut direct_offsets = vec![u64::MAX; docs.len() + 1];
+                let n =
+                    t.encode_batch_into(&data, &offsets, allow_special, &mut caches, &mut direct, &mut direct_offsets);
+                assert_eq!(direct[..n], want[1..], "encode_batch_into, {threads} threads, round {round}");
+                assert_eq!(direct_offsets, want_offsets, "encode_batch_into offsets, {threads} threads");
+                assert_eq!(direct[data.len()..], [9, 9], "nothing written past one id per byte");
                 assert_eq!(out_offsets, want_offsets, "offsets, {threads} threads, round {round}");
             }
         }
@@ -219,5 +227,10 @@ fn encode_batch_gives_the_ids_of_encode_for_any_thread_count() {
         let want_part: Vec<u32> = want[1 + base as usize..1 + want_offsets[30] as usize].to_vec();
         assert_eq!(ids, want_part, "documents 20..30 on 3 threads");
         assert_eq!(out_offsets, want_offsets[20..31].iter().map(|o| o - base).collect::<Vec<_>>());
+        let mut direct = vec![0u32; (offsets[30] - offsets[20]) as usize];
+        let mut direct_offsets = vec![0u64; 11];
+        let n =
+            t.encode_batch_into(&data, &offsets[20..31], allow_special, &mut caches, &mut direct, &mut direct_offsets);
+        assert_eq!((&direct[..n], direct_offsets), (&want_part[..], out_offsets));
     }
 }
