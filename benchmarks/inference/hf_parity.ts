@@ -59,7 +59,14 @@ async function main(argv: string[]): Promise<number> {
   const logits = loaded.model.forward({ tokens: ids, docIds: new Uint32Array(t), b: 1, t });
   const logitsFile = path.join(mkdtempSync(path.join(os.tmpdir(), "nexa-logits-")), "logits.f32");
   writeFileSync(logitsFile, new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
-  const ours = loaded.model.generate(ids, { maxNewTokens: MAX_NEW_TOKENS, temperature: 0, stopTokens: [loaded.eosId] });
+  // both sides continue by the same number of tokens, within the context (a long prompt leaves fewer)
+  const maxNewTokens = Math.min(MAX_NEW_TOKENS, loaded.model.info().config.seqLen - t);
+  if (maxNewTokens < 1) {
+    throw new Error(
+      `the prompt is ${t} tokens, the checkpoint's context ${t + maxNewTokens}: nothing left to generate`,
+    );
+  }
+  const ours = loaded.model.generate(ids, { maxNewTokens, temperature: 0, stopTokens: [loaded.eosId] });
   const eosId = loaded.eosId;
   loaded.free();
 
@@ -69,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
     prompt: PROMPT,
     ids: Array.from(ids),
     logits: logitsFile,
-    max_new_tokens: MAX_NEW_TOKENS,
+    max_new_tokens: maxNewTokens,
     threads: 1,
   });
   // transformers keeps the end-of-text token it stopped at; our generate ends before it
