@@ -13,8 +13,8 @@
 //! bits of C depend neither on the thread count nor on the variant; only the speed does.
 
 use crate::elementary::{fma_f32_needs_exact, fma_f32_slow};
-use crate::scratch::{scratch_give, scratch_take};
-use crate::threads::{threads_run, Ctx, Variant};
+use crate::scratch::{scratch_give, scratch_take_dirty};
+use crate::threads::{threads_run, threads_run_with, Ctx, Variant};
 
 const MR: usize = 6; // rows per micro-tile
 const MB: usize = 8 * MR; // rows per task
@@ -106,10 +106,11 @@ pub fn gemm(
     }
     let nr = panel_width(ctx.variant);
     let panels = n.div_ceil(nr);
-    // ---- 1. pack B: [panel][k][nr]
-    let mut bp = scratch_take(panels * k * nr);
-    for p in 0..panels {
-        let dst = &mut bp[p * k * nr..(p + 1) * k * nr];
+    // ---- 1. pack B: [panel][k][nr], the panels on the threads (a copy: no bits depend on who packs); the columns
+    // past n of the last panel are zeros
+    let mut bp = scratch_take_dirty(panels * k * nr);
+    let pack_tasks: Vec<(usize, &mut [f32])> = bp.chunks_mut(k * nr).enumerate().collect();
+    threads_run(ctx.threads.min(panels.div_ceil(4)), pack_tasks, |(p, dst)| {
         let cols = nr.min(n - p * nr);
         match b_layout {
             Layout::Normal => {
@@ -122,16 +123,21 @@ pub fn gemm(
                 }
             }
         }
-    }
-    // ---- 2. one task per MB-row block of C
+        if cols < nr {
+            (0..k).for_each(|kk| dst[kk * nr + cols..(kk + 1) * nr].fill(0.0));
+        }
+    });
+    // ---- 2. one task per MB-row block of C; each thread packs into its own A buffer and accumulator, taken here
     let tasks: Vec<(usize, &mut [f32])> = c[..m * n].chunks_mut(MB * n).enumerate().collect();
+    let workers = ctx.threads.max(1).min(tasks.len());
+    let states: Vec<(Vec<f32>, Vec<f32>)> =
+        (0..workers).map(|_| (scratch_take_dirty(MB * k), scratch_take_dirty(MR * nr))).collect();
     let bpr = &bp;
-    threads_run(ctx.threads, tasks, |(t, c_block)| {
+    let states = threads_run_with(states, tasks, |(ap, acc), (t, c_block)| {
         let row0 = t * MB;
         let rows = c_block.len() / n;
         let tiles = rows.div_ceil(MR);
-        // ---- 3. pack this block's A rows: [tile][k][MR]
-        let mut ap = scratch_take(tiles * k * MR);
+        // ---- 3. pack this block's A rows: [tile][k][MR]; the rows past the block's last are zeros
         match a_layout {
             Layout::Normal => {
                 for i in 0..rows {
@@ -147,13 +153,16 @@ pub fn gemm(
                 }
             }
         }
-        let mut acc = vec![0f32; MR * nr];
+        for i in rows..tiles * MR {
+            let (tile, r) = (i / MR, i % MR);
+            (0..k).for_each(|kk| ap[tile * k * MR + kk * MR + r] = 0.0);
+        }
         for p in 0..panels {
             let bpanel = &bpr[p * k * nr..(p + 1) * k * nr];
             let cols = nr.min(n - p * nr);
             for tile in 0..tiles {
                 let apanel = &ap[tile * k * MR..(tile + 1) * k * MR];
-                microkernel(ctx.variant, apanel, bpanel, k, &mut acc);
+                microkernel(ctx.variant, apanel, bpanel, k, acc);
                 for r in 0..MR.min(rows - tile * MR) {
                     let dst = &mut c_block[(tile * MR + r) * n + p * nr..][..cols];
                     let src = &acc[r * nr..r * nr + cols];
@@ -165,8 +174,11 @@ pub fn gemm(
                 }
             }
         }
-        scratch_give(ap);
     });
+    for (ap, acc) in states {
+        scratch_give(ap);
+        scratch_give(acc);
+    }
     scratch_give(bp);
 }
 

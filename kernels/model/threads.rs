@@ -147,9 +147,53 @@ pub fn threads_run<T: Send, F: Fn(T) + Sync>(threads: usize, tasks: Vec<T>, f: F
     });
 }
 
+/// [`threads_run`] with one state per thread: `states.len()` threads (at least one; the calling thread takes the
+/// first), each passing its own `&mut S` to `f` for every task it runs; the states come back in order. The states are
+/// made by the caller, so a worker's buffers come from the calling thread's pool, not from a thread that ends with
+/// the call. A task's result must not depend on which state it got (states are scratch space).
+pub fn threads_run_with<S: Send, T: Send, F: Fn(&mut S, T) + Sync>(mut states: Vec<S>, tasks: Vec<T>, f: F) -> Vec<S> {
+    assert!(!states.is_empty(), "threads_run_with needs at least one state");
+    if states.len() == 1 || tasks.len() <= 1 {
+        let s = &mut states[0];
+        tasks.into_iter().for_each(|t| f(s, t));
+        return states;
+    }
+    let queue = std::sync::Mutex::new(tasks.into_iter());
+    let worker = |s: &mut S| loop {
+        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+        match next {
+            Some(task) => f(s, task),
+            None => break,
+        }
+    };
+    std::thread::scope(|scope| {
+        let (own, others) = states.split_first_mut().expect("at least one state");
+        for s in others {
+            scope.spawn(|| worker(s));
+        }
+        worker(own);
+    });
+    states
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn threads_run_with_visits_every_task_once_and_returns_the_states() {
+        for threads in 1..5 {
+            let mut out = vec![0u32; 37];
+            let tasks: Vec<(usize, &mut [u32])> = out.chunks_mut(5).enumerate().collect();
+            let states = threads_run_with(vec![0usize; threads], tasks, |runs, (i, chunk)| {
+                *runs += 1;
+                chunk.iter_mut().for_each(|x| *x += i as u32 + 1);
+            });
+            let want: Vec<u32> = (0..37).map(|j| (j / 5) as u32 + 1).collect();
+            assert_eq!(out, want);
+            assert_eq!((states.len(), states.iter().sum::<usize>()), (threads, 8));
+        }
+    }
 
     #[test]
     fn threads_run_visits_every_task_once() {
