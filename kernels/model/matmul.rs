@@ -2,9 +2,11 @@
 //!
 //! GEMM plan (all f32, row-major):
 //!   C[m×n] (+)= A[m×k] · B[k×n]
-//!   1. pack B once into column panels `[n/NR][k][NR]` (zero-padded), shared read-only;
+//!   1. pack B once into column panels `[n/NR][k][NR]` (zero-padded; the panels packed on the threads),
+//!      shared read-only;
 //!   2. cut C into row blocks of `MB` rows: these are the tasks (fixed by m, not by threads);
-//!   3. each task packs its A rows into `[MB/MR][k][MR]` and runs an MR×NR micro-kernel over
+//!   3. each task packs its A rows into `[MB/MR][k][MR]` (a buffer per thread, from the calling
+//!      thread's pool) and runs an MR×NR micro-kernel over
 //!      the full k range.
 //!
 //! Every C element is one chain c ← fma(a_k, b_k, c), k ascending from c = 0, in every variant:
