@@ -169,16 +169,13 @@ pub unsafe extern "C" fn nexa_tokenizer_encode_batch(
         let mut caches = h.caches()?;
         if out.len() >= data.len() {
             // room for one id per byte: the threads write straight into the caller's buffer
-            *out_len = h.tok.encode_batch_into(data, offsets, allow_special != 0, &mut caches, out, out_offsets);
+            *out_len = h.tok.encode_batch(data, offsets, allow_special != 0, &mut caches, out, out_offsets);
             return Ok(());
         }
-        let batch = h.tok.encode_batch(data, offsets, allow_special != 0, &mut caches);
-        *out_len = batch.len();
-        if out.len() < batch.len() {
-            return Err(too_small("out_ids", batch.len(), out.len()));
-        }
-        batch.copy_to(out, out_offsets);
-        Ok(())
+        // a smaller buffer: encode into one of one id per byte, then copy what fits (or report the size needed)
+        let mut ids = vec![0u32; data.len()];
+        let n = h.tok.encode_batch(data, offsets, allow_special != 0, &mut caches, &mut ids, out_offsets);
+        copy_out(&ids[..n], out, out_len, "out_ids")
     })
 }
 
@@ -219,5 +216,57 @@ pub unsafe extern "C" fn nexa_tokenizer_decode(
 pub unsafe extern "C" fn nexa_tokenizer_free(tok: *mut TokenizerHandle) {
     if !tok.is_null() {
         drop(Box::from_raw(tok));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (status, out_len, ids, offsets) of one `nexa_tokenizer_encode_batch` call with `cap` ids of room.
+    fn encode_batch(tok: *mut TokenizerHandle, docs: &[&[u8]], cap: usize) -> (Status, usize, Vec<u32>, Vec<u64>) {
+        let data: Vec<u8> = docs.concat();
+        let mut offsets = vec![0u64];
+        docs.iter().for_each(|d| offsets.push(offsets.last().unwrap() + d.len() as u64));
+        let (mut ids, mut out_offsets, mut len) = (vec![0u32; cap], vec![0u64; docs.len() + 1], 0usize);
+        let s = unsafe {
+            nexa_tokenizer_encode_batch(
+                tok,
+                data.as_ptr(),
+                data.len(),
+                offsets.as_ptr(),
+                docs.len(),
+                0,
+                ids.as_mut_ptr(),
+                cap,
+                out_offsets.as_mut_ptr(),
+                &mut len,
+            )
+        };
+        (s, len, ids, out_offsets)
+    }
+
+    #[test]
+    fn encode_batch_into_a_buffer_smaller_than_one_id_per_byte_copies_or_reports_the_size() {
+        let corpus: Vec<&[u8]> = vec![b"the whale, the whale and the white whale"; 20];
+        let cfg = TrainConfig { vocab_size: 300, min_frequency: 1, specials: vec![] };
+        let mut tok = std::ptr::null_mut();
+        into_handle(Tokenizer::tokenizer_train(corpus.into_iter(), &cfg).unwrap(), &mut tok);
+        let docs: [&[u8]; 3] = [b"the white whale", b"", b"and the whale, the whale"];
+        let bytes: usize = docs.iter().map(|d| d.len()).sum();
+        for threads in [1, 2, 3] {
+            assert_eq!(unsafe { nexa_tokenizer_set_threads(tok, threads) }, NEXA_OK);
+            let (s, n, ids, offsets) = encode_batch(tok, &docs, bytes);
+            assert_eq!(s, NEXA_OK);
+            assert!(n < bytes, "merges make fewer ids than bytes");
+            // exactly the ids' count: the same ids and offsets through the copying path
+            let (s2, n2, ids2, offsets2) = encode_batch(tok, &docs, n);
+            assert_eq!((s2, n2, &ids2[..], &offsets2), (NEXA_OK, n, &ids[..n], &offsets));
+            // one short: refused with the size needed
+            let (s3, n3, _, _) = encode_batch(tok, &docs, n - 1);
+            assert_eq!((s3, n3), (NEXA_ERR_BUFFER_TOO_SMALL, n));
+        }
+        assert_eq!(unsafe { nexa_tokenizer_set_threads(tok, 257) }, NEXA_ERR_INVALID_ARGUMENT);
+        unsafe { nexa_tokenizer_free(tok) };
     }
 }

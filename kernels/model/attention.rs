@@ -88,7 +88,7 @@ pub fn attention_forward(ctx: Ctx, out: &mut [f32], att: &mut [f32], qkv: &[f32]
         let (bb, hh) = (task / s.h, task % s.h);
         let (q, k, v) = (gather(qkv, s, bb, hh, 0), gather(qkv, s, bb, hh, 1), gather(qkv, s, bb, hh, 2));
         let doc = &doc[bb * t..(bb + 1) * t];
-        att.iter_mut().for_each(|p| *p = 0.0);
+        att.fill(0.0);
         for (i0, i1, lo) in blocks(doc) {
             let (m, kl) = (i1 - i0, i1 - lo);
             // scores q_i·k_j of the block, then each row's masked softmax in place

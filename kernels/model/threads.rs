@@ -127,24 +127,7 @@ impl Ctx {
 /// cannot depend on the schedule.
 pub fn threads_run<T: Send, F: Fn(T) + Sync>(threads: usize, tasks: Vec<T>, f: F) {
     let threads = threads.max(1).min(tasks.len().max(1));
-    if threads == 1 {
-        tasks.into_iter().for_each(&f);
-        return;
-    }
-    let queue = std::sync::Mutex::new(tasks.into_iter());
-    let worker = || loop {
-        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
-        match next {
-            Some(task) => f(task),
-            None => break,
-        }
-    };
-    std::thread::scope(|scope| {
-        for _ in 1..threads {
-            scope.spawn(worker);
-        }
-        worker();
-    });
+    threads_run_with(vec![(); threads], tasks, |_, task| f(task));
 }
 
 /// [`threads_run`] with one state per thread: `states.len()` threads (at least one; the calling thread takes the

@@ -88,53 +88,14 @@ impl Tokenizer {
     }
 
     /// Encodes the documents `data[offsets[i]..offsets[i + 1]]` on `caches.len()` threads (one cache each; the
-    /// calling thread is the first). Each thread takes a contiguous run of documents of about equal bytes, and
-    /// every document is encoded exactly as [`Tokenizer::encode`] would: the ids are the same for any thread count.
-    /// `offsets` must be non-decreasing and within `data` (the caller checks).
+    /// calling thread is the first): the ids, concatenated, to `out[..n]` (n is returned) and where each document
+    /// starts to `out_offsets` (n_docs + 1 entries, the first 0). Each thread takes a contiguous run of documents of
+    /// about equal bytes and encodes each exactly as [`Tokenizer::encode`] would, so the ids are the same for any
+    /// thread count. `out` must hold at least as many ids as the documents have bytes (no document has more ids than
+    /// bytes): each thread writes its run at its run's byte position, so the threads touch `out` side by side, and
+    /// the runs are then moved down into place. `offsets` must be non-decreasing and within `data` (the caller
+    /// checks).
     pub fn encode_batch(
-        &self,
-        data: &[u8],
-        offsets: &[u64],
-        allow_special: bool,
-        caches: &mut [EncodeCache],
-    ) -> EncodedBatch {
-        assert!(!caches.is_empty(), "encode_batch needs at least one cache");
-        let n_docs = offsets.len().saturating_sub(1);
-        let threads = caches.len().min(n_docs).max(1);
-        let run = |lo: usize, hi: usize, cache: &mut EncodeCache| {
-            let mut ids = Vec::with_capacity((offsets[hi] - offsets[lo]) as usize / 3);
-            let mut ends = Vec::with_capacity(hi - lo);
-            for i in lo..hi {
-                self.model.encode(&data[offsets[i] as usize..offsets[i + 1] as usize], allow_special, cache, &mut ids);
-                ends.push(ids.len() as u64);
-            }
-            (ids, ends)
-        };
-        if threads == 1 {
-            return EncodedBatch { parts: vec![run(0, n_docs, &mut caches[0])] };
-        }
-        let bounds = run_bounds(offsets, threads);
-        let (own, others) = caches[..threads].split_first_mut().expect("threads >= 1");
-        let run = &run;
-        let bounds = &bounds;
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = others
-                .iter_mut()
-                .enumerate()
-                .map(|(k, cache)| scope.spawn(move || run(bounds[k + 1], bounds[k + 2], cache)))
-                .collect();
-            let mut parts = vec![run(bounds[0], bounds[1], own)];
-            parts.extend(workers.into_iter().map(|w| w.join().expect("an encode worker panicked")));
-            EncodedBatch { parts }
-        })
-    }
-
-    /// [`Tokenizer::encode_batch`] straight into the caller's buffers: the ids, concatenated, to `out[..n]` (n is
-    /// returned) and where each document starts to `out_offsets` (n_docs + 1 entries, the first 0). `out` must hold
-    /// at least as many ids as the documents have bytes (no document has more ids than bytes): each thread writes its
-    /// run at its run's byte position, so the threads touch `out` side by side, and the runs are then moved down
-    /// into place. The same ids as [`Tokenizer::encode_batch`] for any thread count.
-    pub fn encode_batch_into(
         &self,
         data: &[u8],
         offsets: &[u64],
@@ -143,7 +104,7 @@ impl Tokenizer {
         out: &mut [u32],
         out_offsets: &mut [u64],
     ) -> usize {
-        assert!(!caches.is_empty(), "encode_batch_into needs at least one cache");
+        assert!(!caches.is_empty(), "encode_batch needs at least one cache");
         let n_docs = offsets.len().saturating_sub(1);
         assert_eq!(out_offsets.len(), n_docs + 1, "out_offsets needs n_docs + 1 entries");
         out_offsets[0] = 0;
@@ -151,7 +112,7 @@ impl Tokenizer {
             return 0;
         }
         let first = offsets[0];
-        assert!(out.len() as u64 >= offsets[n_docs] - first, "encode_batch_into: out must hold one id per byte");
+        assert!(out.len() as u64 >= offsets[n_docs] - first, "encode_batch: out must hold one id per byte");
         let threads = caches.len().min(n_docs);
         let bounds = run_bounds(offsets, threads);
         // each thread: its documents, its byte range of `out`, and its documents' ends (relative to that range)
@@ -218,39 +179,6 @@ fn run_bounds(offsets: &[u64], threads: usize) -> Vec<usize> {
         bounds[t] = offsets[..n_docs].partition_point(|&o| o < target).max(bounds[t - 1]);
     }
     bounds
-}
-
-/// The ids of [`Tokenizer::encode_batch`], one part per thread in document order.
-pub struct EncodedBatch {
-    /// (ids, each document's end within the part's ids)
-    parts: Vec<(Vec<u32>, Vec<u64>)>,
-}
-
-impl EncodedBatch {
-    /// Ids of every document.
-    pub fn len(&self) -> usize {
-        self.parts.iter().map(|p| p.0.len()).sum()
-    }
-
-    /// True when no document has an id.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Writes the ids, concatenated, to `ids[..self.len()]` and where each document starts to `offsets` (documents
-    /// + 1 entries, the first 0). Panics when either is too small.
-    pub fn copy_to(&self, ids: &mut [u32], offsets: &mut [u64]) {
-        offsets[0] = 0;
-        let (mut at, mut doc) = (0usize, 1usize);
-        for (part, ends) in &self.parts {
-            ids[at..at + part.len()].copy_from_slice(part);
-            for &e in ends {
-                offsets[doc] = at as u64 + e;
-                doc += 1;
-            }
-            at += part.len();
-        }
-    }
 }
 
 #[cfg(test)]
